@@ -1,0 +1,214 @@
+import type {ForkName} from "../config/networks.js";
+import * as D from "./domain.js";
+import {FieldError} from "./errors.js";
+import {describe, fromJson, requireField} from "./json.js";
+import type {SszTypes} from "./sszTypes.js";
+
+/**
+ * How the domain of a request type is found:
+ * - `fork`: the type's domain type, the fork version that `fork_info` gives for the message's epoch,
+ *   and `fork_info.genesis_validators_root` (get_domain in the consensus specs);
+ * - `voluntaryExit`: as `fork`, except that from the network's Deneb epoch on the version is pinned
+ *   to CAPELLA_FORK_VERSION (EIP-7044);
+ * - `deposit`: DOMAIN_DEPOSIT with the request's own genesis_fork_version and a zero root;
+ * - `builder`: DOMAIN_APPLICATION_BUILDER with the network's GENESIS_FORK_VERSION and a zero root
+ *   (builder-specs, compute_builder_domain).
+ */
+export type DomainRule = "fork" | "voluntaryExit" | "deposit" | "builder";
+
+/** What a request type's payload yields: the message root and what picks its domain. */
+export type Message = {
+  objectRoot: Uint8Array;
+  /** The epoch that picks the fork version (`fork` and `voluntaryExit` rules). */
+  epoch?: bigint;
+  /** `deposit` rule: the version sent in the request. */
+  forkVersion?: Uint8Array;
+};
+
+export type RequestTypeRow = {
+  /** The request body key that holds the payload. */
+  field: string;
+  domainRule: DomainRule;
+  domainType: D.DomainType;
+  message(payload: unknown, t: SszTypes, slotsPerEpoch: bigint): Message;
+};
+
+export const requestTypeNames = [
+  "AGGREGATION_SLOT",
+  "AGGREGATE_AND_PROOF",
+  "AGGREGATE_AND_PROOF_V2",
+  "ATTESTATION",
+  "BLOCK",
+  "BLOCK_V2",
+  "DEPOSIT",
+  "RANDAO_REVEAL",
+  "VOLUNTARY_EXIT",
+  "SYNC_COMMITTEE_MESSAGE",
+  "SYNC_COMMITTEE_SELECTION_PROOF",
+  "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF",
+  "VALIDATOR_REGISTRATION",
+] as const;
+export type RequestType = (typeof requestTypeNames)[number];
+
+/** The `version` of BLOCK_V2 and AGGREGATE_AND_PROOF_V2 payloads, as Web3Signer spells it. */
+function readVersion(payload: unknown): ForkName {
+  const version = requireField(payload, "version");
+  if (typeof version !== "string") throw new FieldError("version", `expected a fork name, got ${describe(version)}`);
+  const fork = version.toLowerCase().replace(/\s+/g, "") as ForkName;
+  if (!versionedForks.includes(fork)) {
+    throw new FieldError("version", `unknown fork "${version.slice(0, 40)}" (known: ${versionedForks.map((f) => f.toUpperCase()).join(", ")})`);
+  }
+  return fork;
+}
+const versionedForks: readonly ForkName[] = ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"];
+
+
+function within<T>(key: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    throw e instanceof FieldError ? e.within(key) : e;
+  }
+}
+
+const epochAt = (slot: bigint, slotsPerEpoch: bigint) => slot / slotsPerEpoch;
+
+/**
+ * One row per Web3Signer eth2 request type: where its payload is, how its message root is
+ * computed and which domain it is signed with. Parsing, signing roots, metric labels and tests
+ * all read this table; a new type is a new row.
+ */
+export const requestTypes: Record<RequestType, RequestTypeRow> = {
+  AGGREGATION_SLOT: {
+    field: "aggregation_slot",
+    domainRule: "fork",
+    domainType: D.DOMAIN_SELECTION_PROOF,
+    message(payload, t, spe) {
+      const {slot} = fromJson(t.Slot, payload);
+      return {objectRoot: t.Uint64.hashTreeRoot(slot), epoch: epochAt(slot, spe)};
+    },
+  },
+  AGGREGATE_AND_PROOF: {
+    field: "aggregate_and_proof",
+    domainRule: "fork",
+    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
+    message(payload, t, spe) {
+      const value = fromJson(t.AggregateAndProof, payload);
+      return {objectRoot: t.AggregateAndProof.hashTreeRoot(value), epoch: epochAt(value.aggregate.data.slot, spe)};
+    },
+  },
+  AGGREGATE_AND_PROOF_V2: {
+    field: "aggregate_and_proof",
+    domainRule: "fork",
+    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
+    message(payload, t, spe) {
+      const fork = readVersion(payload);
+      // EIP-7549 changed the aggregate's shape in Electra.
+      const type = fork === "electra" || fork === "fulu" ? t.ElectraAggregateAndProof : t.AggregateAndProof;
+      const value = within("data", () => fromJson<{aggregate: {data: {slot: bigint}}}>(type as never, requireField(payload, "data")));
+      return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.aggregate.data.slot, spe)};
+    },
+  },
+  ATTESTATION: {
+    field: "attestation",
+    domainRule: "fork",
+    domainType: D.DOMAIN_BEACON_ATTESTER,
+    message(payload, t) {
+      const value = fromJson(t.AttestationData, payload);
+      return {objectRoot: t.AttestationData.hashTreeRoot(value), epoch: value.target.epoch};
+    },
+  },
+  BLOCK: {
+    field: "block",
+    domainRule: "fork",
+    domainType: D.DOMAIN_BEACON_PROPOSER,
+    message(payload, t, spe) {
+      const value = fromJson(t.Phase0BeaconBlock, payload);
+      return {objectRoot: t.Phase0BeaconBlock.hashTreeRoot(value), epoch: epochAt(value.slot, spe)};
+    },
+  },
+  BLOCK_V2: {
+    field: "beacon_block",
+    domainRule: "fork",
+    domainType: D.DOMAIN_BEACON_PROPOSER,
+    message(payload, t, spe) {
+      const fork = readVersion(payload);
+      // A block's root equals its header's root; from Bellatrix on clients send only the header.
+      if (fork === "phase0" || fork === "altair") {
+        const type = fork === "phase0" ? t.Phase0BeaconBlock : t.AltairBeaconBlock;
+        const value = within("block", () => fromJson<{slot: bigint}>(type as never, requireField(payload, "block")));
+        return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.slot, spe)};
+      }
+      const header = within("block_header", () => fromJson(t.BeaconBlockHeader, requireField(payload, "block_header")));
+      return {objectRoot: t.BeaconBlockHeader.hashTreeRoot(header), epoch: epochAt(header.slot, spe)};
+    },
+  },
+  DEPOSIT: {
+    field: "deposit",
+    domainRule: "deposit",
+    domainType: D.DOMAIN_DEPOSIT,
+    message(payload, t) {
+      const {genesis_fork_version, ...depositMessage} = fromJson(t.DepositRequestData, payload);
+      return {objectRoot: t.DepositMessage.hashTreeRoot(depositMessage), forkVersion: genesis_fork_version};
+    },
+  },
+  RANDAO_REVEAL: {
+    field: "randao_reveal",
+    domainRule: "fork",
+    domainType: D.DOMAIN_RANDAO,
+    message(payload, t) {
+      const {epoch} = fromJson(t.Epoch, payload);
+      return {objectRoot: t.Uint64.hashTreeRoot(epoch), epoch};
+    },
+  },
+  VOLUNTARY_EXIT: {
+    field: "voluntary_exit",
+    domainRule: "voluntaryExit",
+    domainType: D.DOMAIN_VOLUNTARY_EXIT,
+    message(payload, t) {
+      const value = fromJson(t.VoluntaryExit, payload);
+      return {objectRoot: t.VoluntaryExit.hashTreeRoot(value), epoch: value.epoch};
+    },
+  },
+  SYNC_COMMITTEE_MESSAGE: {
+    field: "sync_committee_message",
+    domainRule: "fork",
+    domainType: D.DOMAIN_SYNC_COMMITTEE,
+    message(payload, t, spe) {
+      // The signed object is the block root itself; the slot only picks the domain.
+      const {beacon_block_root, slot} = fromJson(t.SyncCommitteeMessage, payload);
+      return {objectRoot: t.Bytes32.hashTreeRoot(beacon_block_root), epoch: epochAt(slot, spe)};
+    },
+  },
+  SYNC_COMMITTEE_SELECTION_PROOF: {
+    field: "sync_aggregator_selection_data",
+    domainRule: "fork",
+    domainType: D.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF,
+    message(payload, t, spe) {
+      const value = fromJson(t.SyncAggregatorSelectionData, payload);
+      return {objectRoot: t.SyncAggregatorSelectionData.hashTreeRoot(value), epoch: epochAt(value.slot, spe)};
+    },
+  },
+  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: {
+    field: "contribution_and_proof",
+    domainRule: "fork",
+    domainType: D.DOMAIN_CONTRIBUTION_AND_PROOF,
+    message(payload, t, spe) {
+      const value = fromJson(t.ContributionAndProof, payload);
+      return {objectRoot: t.ContributionAndProof.hashTreeRoot(value), epoch: epochAt(value.contribution.slot, spe)};
+    },
+  },
+  VALIDATOR_REGISTRATION: {
+    field: "validator_registration",
+    domainRule: "builder",
+    domainType: D.DOMAIN_APPLICATION_BUILDER,
+    message(payload, t) {
+      const value = fromJson(t.ValidatorRegistration, payload);
+      return {objectRoot: t.ValidatorRegistration.hashTreeRoot(value)};
+    },
+  },
+};
+
+export function isRequestType(type: unknown): type is RequestType {
+  return typeof type === "string" && Object.hasOwn(requestTypes, type);
+}

@@ -1,0 +1,102 @@
+import type {NetworkConfig} from "../config/networks.js";
+import {DomainCache, ZERO_ROOT, computeSigningRoot} from "./domain.js";
+import {FieldError, badRequest} from "./errors.js";
+import {bytesToHex} from "./hex.js";
+import {describe, fromJson, parseHex, parseJsonExact, requireField} from "./json.js";
+import {type Message, type RequestType, type RequestTypeRow, isRequestType, requestTypeNames, requestTypes} from "./requestTypes.js";
+import {type SszTypes, createSszTypes} from "./sszTypes.js";
+
+/** Per-thread state for computing signing roots on one network. */
+export type SigningContext = {
+  network: NetworkConfig;
+  types: SszTypes;
+  slotsPerEpoch: bigint;
+  domains: DomainCache;
+};
+
+export function createSigningContext(network: NetworkConfig): SigningContext {
+  return {
+    network,
+    types: createSszTypes(network.preset),
+    slotsPerEpoch: BigInt(network.preset.SLOTS_PER_EPOCH),
+    domains: new DomainCache(),
+  };
+}
+
+export type ParsedRequest = {type: RequestType; signingRoot: Uint8Array};
+
+/**
+ * A Web3Signer eth2 signing request body → its type and the signing root the signer computes
+ * from the typed data. A `signing_root` in the request is only checked against that root: a
+ * signer that signed a client-supplied root would sign anything.
+ */
+export function parseSigningRequest(bodyText: string, ctx: SigningContext): ParsedRequest {
+  const body = parseJsonExact(bodyText);
+  if (typeof body !== "object" || body === null || Array.isArray(body)) {
+    throw badRequest(`the request body must be a JSON object, got ${describe(body)}`);
+  }
+  const type = (body as {type?: unknown}).type;
+  if (type === undefined || type === null) throw new FieldError("type", "missing");
+  if (!isRequestType(type)) {
+    throw new FieldError("type", `unknown request type ${describe(type)} (known: ${requestTypeNames.join(", ")})`);
+  }
+  const row = requestTypes[type];
+
+  const payload = requireField(body, row.field);
+  let message: Message;
+  try {
+    message = row.message(payload, ctx.types, ctx.slotsPerEpoch);
+  } catch (e) {
+    throw e instanceof FieldError ? e.within(row.field) : e;
+  }
+  const signingRoot = computeSigningRoot(message.objectRoot, domainOf(row, message, body, ctx));
+
+  const supplied = (body as Record<string, unknown>).signing_root ?? (body as Record<string, unknown>).signingRoot;
+  if (supplied !== undefined && supplied !== null) {
+    let suppliedRoot: Uint8Array;
+    try {
+      suppliedRoot = parseHex(supplied, 32);
+    } catch (e) {
+      throw (e as FieldError).within("signing_root");
+    }
+    if (Buffer.compare(suppliedRoot, signingRoot) !== 0) {
+      throw new FieldError(
+        "signing_root",
+        `${bytesToHex(suppliedRoot)} does not match the signing root computed from the request, ${bytesToHex(signingRoot)}`
+      );
+    }
+  }
+  return {type, signingRoot};
+}
+
+function domainOf(row: RequestTypeRow, message: Message, body: object, ctx: SigningContext): Uint8Array {
+  const {network, domains} = ctx;
+  switch (row.domainRule) {
+    case "deposit":
+      return domains.get(row.domainType, message.forkVersion as Uint8Array, ZERO_ROOT);
+    case "builder":
+      return domains.get(row.domainType, network.forks.phase0.version, ZERO_ROOT);
+    case "voluntaryExit":
+    case "fork": {
+      const forkInfo = readForkInfo(body, ctx);
+      const epoch = message.epoch as bigint;
+      // EIP-7044: from Deneb on, exits are signed over the Capella fork version, forever valid.
+      if (row.domainRule === "voluntaryExit" && epoch >= network.forks.deneb.epoch) {
+        return domains.get(row.domainType, network.forks.capella.version, forkInfo.genesis_validators_root);
+      }
+      // get_domain: the previous version before the fork epoch, the current one from it on.
+      const {fork} = forkInfo;
+      const version = epoch < fork.epoch ? fork.previous_version : fork.current_version;
+      return domains.get(row.domainType, version, forkInfo.genesis_validators_root);
+    }
+  }
+}
+
+function readForkInfo(body: object, ctx: SigningContext) {
+  const forkInfo = requireField(body, "fork_info");
+  try {
+    return fromJson(ctx.types.ForkInfo, forkInfo);
+  } catch (e) {
+    throw e instanceof FieldError ? e.within("fork_info") : e;
+  }
+}
