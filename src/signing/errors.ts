@@ -2,7 +2,7 @@
  * Why a signing request failed. Crosses from worker to main thread as plain data (class instances
  * do not survive postMessage); src/server/errors.ts maps each code to its HTTP status.
  */
-export type SignErrorCode = "BAD_REQUEST" | "UNKNOWN_KEY" | "SLASHING" | "INTERNAL";
+export type SignErrorCode = "BAD_REQUEST" | "UNKNOWN_KEY" | "SLASHING" | "UNAVAILABLE" | "INTERNAL";
 
 export class SignError extends Error {
   constructor(

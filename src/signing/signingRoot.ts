@@ -23,25 +23,31 @@ export function createSigningContext(network: NetworkConfig): SigningContext {
   };
 }
 
-export type ParsedRequest = {type: RequestType; signingRoot: Uint8Array};
-
-/**
- * A Web3Signer eth2 signing request body → its type and the signing root the signer computes
- * from the typed data. A `signing_root` in the request is only checked against that root: a
- * signer that signed a client-supplied root would sign anything.
- */
-export function parseSigningRequest(bodyText: string, ctx: SigningContext): ParsedRequest {
+/** Parses a request body; anything but a JSON object is a 400. */
+export function parseRequestBody(bodyText: string): Record<string, unknown> {
   const body = parseJsonExact(bodyText);
   if (typeof body !== "object" || body === null || Array.isArray(body)) {
     throw badRequest(`the request body must be a JSON object, got ${describe(body)}`);
   }
-  const type = (body as {type?: unknown}).type;
+  return body as Record<string, unknown>;
+}
+
+export function requestTypeOf(body: Record<string, unknown>): RequestType {
+  const type = body.type;
   if (type === undefined || type === null) throw new FieldError("type", "missing");
   if (!isRequestType(type)) {
     throw new FieldError("type", `unknown request type ${describe(type)} (known: ${requestTypeNames.join(", ")})`);
   }
-  const row = requestTypes[type];
+  return type;
+}
 
+/**
+ * The signing root of a Web3Signer eth2 signing request, computed from its typed data. A
+ * `signing_root` in the request is only checked against it: a signer that signed a client-supplied
+ * root would sign anything.
+ */
+export function signingRootOf(body: Record<string, unknown>, type: RequestType, ctx: SigningContext): Uint8Array {
+  const row = requestTypes[type];
   const payload = requireField(body, row.field);
   let message: Message;
   try {
@@ -51,7 +57,7 @@ export function parseSigningRequest(bodyText: string, ctx: SigningContext): Pars
   }
   const signingRoot = computeSigningRoot(message.objectRoot, domainOf(row, message, body, ctx));
 
-  const supplied = (body as Record<string, unknown>).signing_root ?? (body as Record<string, unknown>).signingRoot;
+  const supplied = body.signing_root ?? body.signingRoot;
   if (supplied !== undefined && supplied !== null) {
     let suppliedRoot: Uint8Array;
     try {
@@ -66,7 +72,7 @@ export function parseSigningRequest(bodyText: string, ctx: SigningContext): Pars
       );
     }
   }
-  return {type, signingRoot};
+  return signingRoot;
 }
 
 function domainOf(row: RequestTypeRow, message: Message, body: object, ctx: SigningContext): Uint8Array {

@@ -1,0 +1,127 @@
+#!/usr/bin/env node
+import {availableParallelism} from "node:os";
+import {parseArgs} from "node:util";
+import {type LogFormat, type Logger, createLogger, isLogLevel} from "./log.js";
+import {exampleCurl} from "./server/example.js";
+import {type SignerConfig, defaultConfig, startSigner} from "./signer.js";
+
+const help = `ts3signer: a fast remote BLS signer for Ethereum consensus validators (Web3Signer eth2 API).
+For devnets, tests and benchmarks: keys are held in process memory.
+
+Usage: ts3signer [flags]
+
+  --host ADDR                      signing API address (default 127.0.0.1)
+  --port N                         signing API port, 0 picks a free one (default 9000)
+  --metrics-host ADDR              Prometheus endpoint address (default 127.0.0.1)
+  --metrics-port N                 Prometheus endpoint port, 0 picks a free one (default 9001)
+  --network NAME|FILE              mainnet, minimal, sepolia, holesky, hoodi, gnosis, chiado,
+                                   or a consensus config YAML (default mainnet)
+  --interop-keys N|START:COUNT     insecure interop keys (public secrets: devnets and tests only)
+  --workers N                      signing threads (default: cores, ${availableParallelism()} here)
+  --max-body BYTES                 request body limit (default 1048576)
+  --log-level LEVEL                debug, info, warn, error (default info)
+  --log-format FORMAT              json or pretty (default pretty on a TTY, json otherwise)
+  --help                           this text
+`;
+
+const flags = {
+  host: {type: "string"},
+  port: {type: "string"},
+  "metrics-host": {type: "string"},
+  "metrics-port": {type: "string"},
+  network: {type: "string"},
+  "interop-keys": {type: "string"},
+  workers: {type: "string"},
+  "max-body": {type: "string"},
+  "log-level": {type: "string"},
+  "log-format": {type: "string"},
+  help: {type: "boolean"},
+} as const;
+
+function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined) return fallback;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < min || n > max) throw new Error(`--${name}: expected an integer from ${min} to ${max}, got "${value}"`);
+  return n;
+}
+
+export function configFromArgs(args: string[]): {config: SignerConfig; logLevel: string; logFormat?: LogFormat} | "help" {
+  const {values} = parseArgs({args, options: flags, strict: true, allowPositionals: false});
+  if (values.help) return "help";
+  const logLevel = values["log-level"] ?? "info";
+  if (!isLogLevel(logLevel)) throw new Error(`--log-level: expected debug, info, warn or error, got "${logLevel}"`);
+  const logFormat = values["log-format"];
+  if (logFormat !== undefined && logFormat !== "json" && logFormat !== "pretty") {
+    throw new Error(`--log-format: expected json or pretty, got "${logFormat}"`);
+  }
+  const config: SignerConfig = {
+    host: values.host ?? defaultConfig.host,
+    port: integer("port", values.port, defaultConfig.port, 0, 65535),
+    metricsHost: values["metrics-host"] ?? defaultConfig.metricsHost,
+    metricsPort: integer("metrics-port", values["metrics-port"], defaultConfig.metricsPort, 0, 65535),
+    network: values.network ?? defaultConfig.network,
+    interopKeys: values["interop-keys"],
+    workers: values.workers === undefined ? undefined : integer("workers", values.workers, 1, 1, 256),
+    maxBodyBytes: integer("max-body", values["max-body"], defaultConfig.maxBodyBytes, 1024, 1024 ** 3),
+  };
+  return {config, logLevel, logFormat};
+}
+
+async function main(): Promise<void> {
+  let parsed: ReturnType<typeof configFromArgs>;
+  try {
+    parsed = configFromArgs(process.argv.slice(2));
+  } catch (e) {
+    process.stderr.write(`ts3signer: ${(e as Error).message}\nRun ts3signer --help for the flags.\n`);
+    process.exit(2);
+  }
+  if (parsed === "help") {
+    process.stdout.write(help);
+    return;
+  }
+  const log = createLogger({level: parsed.logLevel as never, format: parsed.logFormat});
+  let signer;
+  try {
+    signer = await startSigner(parsed.config, log);
+  } catch (e) {
+    log.error(`cannot start: ${(e as Error).message}`);
+    process.exit(1);
+  }
+  handleSignals(signer, log);
+  await signer.ready;
+  const [first] = signer.keys.publicKeys();
+  if (first) {
+    const host = parsed.config.host === "0.0.0.0" || parsed.config.host === "::" ? "127.0.0.1" : parsed.config.host;
+    log.info(`ready with ${signer.keys.size} keys; try:\n${exampleCurl(signer.network, `http://${host}:${signer.port}`, first)}`);
+  } else {
+    log.info("ready with no keys loaded");
+  }
+}
+
+function handleSignals(signer: {close(): Promise<void>}, log: Logger): void {
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    log.info("shutting down: answering requests in flight", {signal});
+    // SPEC: exit within 10 s even if something hangs.
+    setTimeout(() => {
+      log.error("shutdown took over 10 s; exiting");
+      process.exit(1);
+    }, 10_000).unref();
+    signer.close().then(
+      () => {
+        log.info("stopped");
+        process.exit(0);
+      },
+      (e: Error) => {
+        log.error("shutdown failed", {error: e.message});
+        process.exit(1);
+      }
+    );
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+main();

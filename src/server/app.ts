@@ -1,0 +1,73 @@
+import type {HttpRequest, HttpResponse, TemplatedApp} from "uWebSockets.js";
+import type {KeyStore} from "../keys/keyStore.js";
+import type {Reloader} from "../keys/reloader.js";
+import type {Logger} from "../log.js";
+import type {Metrics} from "../metrics/metrics.js";
+import type {SignerPool} from "../pool.js";
+import {uWS} from "./engine.js";
+import type {Lifecycle} from "./lifecycle.js";
+import {exchange, reply, replyError, replyJson} from "./reply.js";
+import {signHandler} from "./signRoute.js";
+
+export type AppContext = {
+  keys: KeyStore;
+  pool: SignerPool;
+  metrics: Metrics;
+  log: Logger;
+  lifecycle: Lifecycle;
+  reloader: Reloader;
+  maxBodyBytes: number;
+};
+
+type Handler = (res: HttpResponse, req: HttpRequest) => void;
+type Method = "get" | "post" | "delete";
+
+/** The signing API's routes (Web3Signer eth2 paths). */
+export function createApp(ctx: AppContext): TemplatedApp {
+  const app = uWS.App();
+  const routes: Record<string, Partial<Record<Method, Handler>>> = {
+    "/api/v1/eth2/sign/:identifier": {post: signHandler(ctx)},
+    "/api/v1/eth2/publicKeys": {get: simple((ex) => replyJson(ex, 200, ctx.keys.publicKeys()))},
+    "/upcheck": {get: simple((ex) => reply(ex, 200, "text/plain", "OK"))},
+    "/healthcheck": {get: simple((ex) => healthcheck(ex, ctx))},
+    "/reload": {
+      post: simple((ex) => {
+        ctx.reloader.start();
+        replyJson(ex, 202, ctx.reloader.status());
+      }),
+      get: simple((ex) => replyJson(ex, 200, ctx.reloader.status())),
+    },
+    "/eth/v1/keystores": {
+      get: keymanagerDisabled,
+      post: keymanagerDisabled,
+      delete: keymanagerDisabled,
+    },
+  };
+
+  for (const [path, methods] of Object.entries(routes)) {
+    for (const [method, handler] of Object.entries(methods) as [Method, Handler][]) app[method === "delete" ? "del" : method](path, handler);
+    // uWS prefers a method's own route over `any`, so this only sees the other methods.
+    const allowed = Object.keys(methods).map((m) => m.toUpperCase()).join(", ");
+    app.any(path, simple((ex) => replyError(ex, 405, `method not allowed; use ${allowed}`)));
+  }
+  app.any("/*", simple((ex) => replyError(ex, 404, "not found")));
+  return app;
+}
+
+/** A handler that needs nothing from the request but to answer it. */
+function simple(fn: (ex: ReturnType<typeof exchange>) => void): Handler {
+  return (res) => fn(exchange(res));
+}
+
+const keymanagerDisabled = simple((ex) =>
+  replyError(ex, 404, "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
+);
+
+function healthcheck(ex: ReturnType<typeof exchange>, ctx: AppContext): void {
+  const status = ctx.lifecycle.stopping ? "DOWN" : ctx.lifecycle.loading ? "LOADING" : "UP";
+  replyJson(ex, status === "UP" ? 200 : 503, {
+    status,
+    outcome: status,
+    checks: [{id: "keys-check", status, keys_loaded: ctx.keys.size}],
+  });
+}

@@ -1,0 +1,27 @@
+/**
+ * Where the signer is in its life (loading keys, serving, stopping) and how many requests are
+ * being answered, so shutdown can wait for the last one.
+ */
+export class Lifecycle {
+  loading = true;
+  stopping = false;
+  private inFlight = 0;
+  private idleWaiters: (() => void)[] = [];
+
+  requestStarted(): void {
+    this.inFlight++;
+  }
+
+  requestDone(): void {
+    if (--this.inFlight === 0) for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  get requestsInFlight(): number {
+    return this.inFlight;
+  }
+
+  /** Resolves once every request received so far has been answered. */
+  idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+}

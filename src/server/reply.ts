@@ -1,0 +1,46 @@
+import type {HttpResponse} from "uWebSockets.js";
+
+const statusLines: Record<number, string> = {
+  200: "200 OK",
+  202: "202 Accepted",
+  400: "400 Bad Request",
+  401: "401 Unauthorized",
+  404: "404 Not Found",
+  405: "405 Method Not Allowed",
+  412: "412 Precondition Failed",
+  413: "413 Payload Too Large",
+  500: "500 Internal Server Error",
+  503: "503 Service Unavailable",
+};
+
+/** Per-request state that outlives uWS's HttpRequest (which is gone after the first callback). */
+export type Exchange = {res: HttpResponse; aborted: boolean};
+
+export function exchange(res: HttpResponse): Exchange {
+  const ex: Exchange = {res, aborted: false};
+  res.onAborted(() => {
+    ex.aborted = true;
+  });
+  return ex;
+}
+
+/**
+ * Writes a whole response. Corked, because a write after an await would otherwise go out in
+ * several syscalls; skipped when the client has gone (writing to an aborted uWS response throws).
+ */
+export function reply(ex: Exchange, status: number, contentType: string, body: string, closeConnection = false): void {
+  if (ex.aborted) return;
+  ex.aborted = true; // answered: nothing may be written after this
+  ex.res.cork(() => {
+    ex.res
+      .writeStatus(statusLines[status] ?? String(status))
+      .writeHeader("content-type", contentType)
+      .end(body, closeConnection);
+  });
+}
+
+export const replyJson = (ex: Exchange, status: number, value: unknown, closeConnection = false) =>
+  reply(ex, status, "application/json", JSON.stringify(value), closeConnection);
+
+export const replyError = (ex: Exchange, status: number, message: string, closeConnection = false) =>
+  replyJson(ex, status, {message}, closeConnection);

@@ -1,0 +1,109 @@
+import type {Server} from "node:http";
+import type {AddressInfo} from "node:net";
+import type {us_listen_socket} from "uWebSockets.js";
+import {type NetworkConfig, loadNetwork} from "./config/networks.js";
+import {KeyStore} from "./keys/keyStore.js";
+import {Reloader} from "./keys/reloader.js";
+import type {KeySources} from "./keys/sources.js";
+import type {Logger} from "./log.js";
+import {createMetrics} from "./metrics/metrics.js";
+import {createMetricsServer} from "./metrics/server.js";
+import {SignerPool} from "./pool.js";
+import {createApp} from "./server/app.js";
+import {httpEngine, uWS} from "./server/engine.js";
+import {Lifecycle} from "./server/lifecycle.js";
+
+export type SignerConfig = KeySources & {
+  host: string;
+  port: number;
+  metricsHost: string;
+  metricsPort: number;
+  network: string;
+  workers?: number;
+  maxBodyBytes: number;
+};
+
+export const defaultConfig: SignerConfig = {
+  host: "127.0.0.1",
+  port: 9000,
+  metricsHost: "127.0.0.1",
+  metricsPort: 9001,
+  network: "mainnet",
+  maxBodyBytes: 1024 * 1024,
+};
+
+export type Signer = {
+  network: NetworkConfig;
+  keys: KeyStore;
+  /** The bound ports (useful with port 0). */
+  port: number;
+  metricsPort: number;
+  /** Resolves when the start-up key load ends. */
+  ready: Promise<void>;
+  /** Stops accepting, answers every request already received, then frees everything. */
+  close(): Promise<void>;
+};
+
+/**
+ * Builds and starts a signer: network, key store, worker pool, HTTP API and metrics. The CLI and
+ * the integration tests both start signers through this function.
+ */
+export async function startSigner(config: SignerConfig, log: Logger): Promise<Signer> {
+  const network = loadNetwork(config.network);
+  const metrics = createMetrics();
+  const keys = new KeyStore();
+  const pool = new SignerPool({network, keyTable: keys.table.buffer, workers: config.workers});
+  const lifecycle = new Lifecycle();
+  const reloader = new Reloader(config, keys, pool, metrics, log);
+
+  metrics.workers.set(pool.workers);
+  metrics.httpEngine.set({engine: httpEngine}, 1);
+  if (httpEngine !== "uws-native") {
+    log.warn("uWebSockets.js native engine did not load; serving with its slow JavaScript fallback", {engine: httpEngine});
+  }
+
+  const app = createApp({keys, pool, metrics, log, lifecycle, reloader, maxBodyBytes: config.maxBodyBytes});
+  const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
+    app.listen(config.host, config.port, (socket) =>
+      socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))
+    );
+  });
+  const port = uWS.us_socket_local_port(listenSocket as never);
+
+  const metricsServer = createMetricsServer(metrics, () => {
+    metrics.keysLoaded.set(keys.size);
+    metrics.queueDepth.set(pool.queueDepth);
+  });
+  await listenHttp(metricsServer, config.metricsHost, config.metricsPort);
+  const metricsPort = (metricsServer.address() as AddressInfo).port;
+
+  log.info(`listening on http://${hostForUrl(config.host)}:${port}`, {network: network.name, engine: httpEngine, workers: pool.workers});
+  log.info(`metrics on http://${hostForUrl(config.metricsHost)}:${metricsPort}/metrics`);
+
+  const ready = reloader.start().then(() => {
+    lifecycle.loading = false;
+  });
+
+  let closing: Promise<void> | undefined;
+  const close = () =>
+    (closing ??= (async () => {
+      lifecycle.stopping = true;
+      uWS.us_listen_socket_close(listenSocket);
+      await lifecycle.idle();
+      const metricsClosed = new Promise((resolve) => metricsServer.close(resolve));
+      metricsServer.closeAllConnections();
+      await metricsClosed;
+      await pool.close();
+    })());
+
+  return {network, keys, port, metricsPort, ready, close};
+}
+
+function listenHttp(server: Server, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => resolve());
+  });
+}
+
+const hostForUrl = (host: string) => (host.includes(":") ? `[${host}]` : host);

@@ -1,0 +1,23 @@
+import type {NetworkConfig} from "../config/networks.js";
+import type {SignErrorCode} from "./errors.js";
+
+/**
+ * The protocol between the main thread and the signing workers (workers/signer.ts): plain data
+ * both sides import, since class instances do not survive postMessage.
+ */
+export type SignerWorkerData = {
+  network: NetworkConfig;
+  /** The shared KeyTable buffer (src/keys/keyTable.ts). */
+  keyTable: SharedArrayBuffer;
+};
+
+/** One batch of requests: the n-th request is `bodies[ends[n-1] .. ends[n])`, signed with key `refs[2n]` (slot) / `refs[2n+1]` (state). */
+export type SignTask = {refs: Int32Array; bodies: Uint8Array; ends: Uint32Array};
+
+/** `type` is the request type when it could be read (for metrics), else "unknown". */
+export type SignResult =
+  | {type: string; signature: string}
+  | {type: string; code: SignErrorCode; message: string};
+
+/** Public keys (48 bytes each) of secret keys (32 bytes each), derived in a worker. */
+export type DeriveTask = {secretKeys: Uint8Array};
