@@ -1,0 +1,50 @@
+// Integration tests run the built signer (dist/): its worker threads load compiled JavaScript.
+import {createLogger} from "../../dist/src/log.js";
+import {type SignerConfig, defaultConfig, startSigner} from "../../dist/src/signer.js";
+
+export const vectorsPath = new URL("../../../shared/vectors/signing-roots.json", import.meta.url);
+
+export type TestSigner = Awaited<ReturnType<typeof startTestSigner>>;
+
+/** A real signer on loopback ports picked by the OS, logging into `lines`. */
+export async function startTestSigner(overrides: Partial<SignerConfig> = {}) {
+  const lines: string[] = [];
+  const log = createLogger({level: "debug", format: "json", write: (line) => lines.push(line)});
+  const signer = await startSigner({...defaultConfig, port: 0, metricsPort: 0, workers: 2, ...overrides}, log);
+  await signer.ready;
+  return {
+    signer,
+    lines,
+    url: `http://127.0.0.1:${signer.port}`,
+    metricsUrl: `http://127.0.0.1:${signer.metricsPort}/metrics`,
+    close: () => signer.close(),
+  };
+}
+
+export type Reply = {status: number; text: string; contentType: string | null; json(): any};
+
+export async function request(url: string, init: RequestInit = {}): Promise<Reply> {
+  const res = await fetch(url, init);
+  const text = await res.text();
+  return {status: res.status, text, contentType: res.headers.get("content-type"), json: () => JSON.parse(text)};
+}
+
+/** POST a signing request; `body` is sent as is when a string, else as JSON. */
+export function sign(base: string, pubkey: string, body: unknown, accept = "application/json"): Promise<Reply> {
+  return request(`${base}/api/v1/eth2/sign/${pubkey}`, {
+    method: "POST",
+    headers: {"content-type": "application/json", accept},
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** The value of one sample in Prometheus text output (0 when absent). */
+export function sample(metricsText: string, name: string, labels: Record<string, string> = {}): number {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of metricsText.split("\n")) {
+    if (!line.startsWith(name + "{") && !line.startsWith(name + " ")) continue;
+    const labelText = line.slice(name.length).split(" ")[0];
+    if (want.every((l) => labelText.includes(l))) return Number(line.slice(line.lastIndexOf(" ") + 1));
+  }
+  return 0;
+}

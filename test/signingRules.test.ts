@@ -1,0 +1,144 @@
+import {describe, expect, it} from "vitest";
+import {loadNetwork} from "../src/config/networks.js";
+import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
+import {DOMAIN, bytes, computeDomain, computeSigningRoot, hex, merkleize, uint64Chunk} from "./helpers/reference.js";
+
+const MAX = 2n ** 64n - 1n;
+const gvr = "0x" + "42".repeat(32);
+const forkInfo = (previous: string, current: string, epoch: string) => ({
+  fork: {previous_version: previous, current_version: current, epoch},
+  genesis_validators_root: gvr,
+});
+function rootOf(network: string, bodyText: string): string {
+  const ctx = createSigningContext(loadNetwork(network));
+  const body = parseRequestBody(bodyText);
+  return hex(signingRootOf(body, requestTypeOf(body), ctx));
+}
+
+describe("uint64 fields", () => {
+  const checkpointRoot = (epoch: bigint, root: Uint8Array) => merkleize([uint64Chunk(epoch), root]);
+  const blockRoot = bytes("0x" + "aa".repeat(32));
+  const attestationRoot = (slot: bigint, index: bigint, epoch: bigint) =>
+    merkleize([uint64Chunk(slot), uint64Chunk(index), blockRoot, checkpointRoot(epoch, blockRoot), checkpointRoot(epoch, blockRoot)]);
+  const expected = (slot: bigint, index: bigint, epoch: bigint) =>
+    hex(computeSigningRoot(attestationRoot(slot, index, epoch), computeDomain(DOMAIN.BEACON_ATTESTER, bytes("0x00000001"), bytes(gvr))));
+
+  // Raw JSON text, so integer literals reach the parser exactly as a client wrote them.
+  const attestation = (slot: string, index: string, epoch: string) =>
+    `{"type":"ATTESTATION","fork_info":${JSON.stringify(forkInfo("0x00000001", "0x00000001", "0"))},` +
+    `"attestation":{"slot":${slot},"index":${index},"beacon_block_root":"${hex(blockRoot)}",` +
+    `"source":{"epoch":${epoch},"root":"${hex(blockRoot)}"},"target":{"epoch":${epoch},"root":"${hex(blockRoot)}"}}}`;
+
+  it.each([0n, 2n ** 53n + 1n, MAX])("takes %s exactly, as a decimal string", (n) => {
+    expect(rootOf("minimal", attestation(`"${n}"`, `"${n}"`, `"${n}"`))).toBe(expected(n, n, n));
+  });
+
+  it.each([0n, 2n ** 53n + 1n, MAX])("takes %s exactly, as a JSON integer", (n) => {
+    expect(rootOf("minimal", attestation(`${n}`, `${n}`, `${n}`))).toBe(expected(n, n, n));
+  });
+
+  it("keeps big integers inside strings untouched", () => {
+    // The quoting pre-pass must not rewrite digits that sit inside a string.
+    const text = attestation(`"1"`, `"2"`, `"3"`).replace('"type"', `"note":"x:12345678901234567890",\n"type"`);
+    expect(rootOf("minimal", text)).toBe(expected(1n, 2n, 3n));
+  });
+
+  it.each([
+    [`"${MAX + 1n}"`, /attestation\.slot: 18446744073709551616 is out of the uint64 range/],
+    [`${MAX + 1n}`, /attestation\.slot: 18446744073709551616 is out of the uint64 range/],
+    [`"-1"`, /attestation\.slot: expected a uint64 as a decimal string, got "-1"/],
+    [`-1`, /attestation\.slot: expected a non-negative integer, got -1/],
+    [`1.5`, /attestation\.slot: expected a non-negative integer, got 1\.5/],
+    [`1e300`, /attestation\.slot: expected a non-negative integer|not exact/],
+    [`"0x10"`, /attestation\.slot: expected a uint64 as a decimal string/],
+    [`""`, /attestation\.slot: expected a uint64 as a decimal string/],
+    [`" 1"`, /attestation\.slot: expected a uint64 as a decimal string/],
+    [`true`, /attestation\.slot: expected a uint64 \(decimal string\), got boolean true/],
+    [`"123456789012345678901"`, /attestation\.slot: expected a uint64 as a decimal string/],
+  ])("rejects slot %s", (slot, message) => {
+    expect(() => rootOf("minimal", attestation(slot, `"0"`, `"0"`))).toThrow(message);
+  });
+});
+
+describe("VOLUNTARY_EXIT (EIP-7044)", () => {
+  const exit = (epoch: bigint) =>
+    JSON.stringify({
+      type: "VOLUNTARY_EXIT",
+      fork_info: forkInfo("0x04000000", "0x05000000", "364032"),
+      voluntary_exit: {epoch: String(epoch), validator_index: "7"},
+    });
+  const exitRoot = (epoch: bigint) => merkleize([uint64Chunk(epoch), uint64Chunk(7n)]);
+  const withVersion = (epoch: bigint, version: string) =>
+    hex(computeSigningRoot(exitRoot(epoch), computeDomain(DOMAIN.VOLUNTARY_EXIT, bytes(version), bytes(gvr))));
+  const MAINNET_DENEB = 269568n;
+
+  it("uses the Capella fork version from Deneb on (mainnet)", () => {
+    expect(rootOf("mainnet", exit(MAINNET_DENEB))).toBe(withVersion(MAINNET_DENEB, "0x03000000"));
+    expect(rootOf("mainnet", exit(MAX))).toBe(withVersion(MAX, "0x03000000"));
+  });
+
+  it("uses the fork_info version before Deneb (mainnet)", () => {
+    // Epoch before fork_info's epoch → previous_version.
+    expect(rootOf("mainnet", exit(MAINNET_DENEB - 1n))).toBe(withVersion(MAINNET_DENEB - 1n, "0x04000000"));
+  });
+
+  it("follows fork_info where Deneb is not scheduled (minimal)", () => {
+    expect(rootOf("minimal", exit(400000n))).toBe(withVersion(400000n, "0x05000000"));
+  });
+
+  it("uses each network's own Capella version (holesky)", () => {
+    expect(rootOf("holesky", exit(29696n))).toBe(withVersion(29696n, "0x04017000"));
+  });
+});
+
+describe("VALIDATOR_REGISTRATION (builder domain)", () => {
+  const registration = {
+    fee_recipient: "0x" + "12".repeat(20),
+    gas_limit: "30000000",
+    timestamp: "1700000000",
+    pubkey: "0x" + "ab".repeat(48),
+  };
+  const messageRoot = merkleize([
+    (() => {
+      const c = new Uint8Array(32);
+      c.set(bytes(registration.fee_recipient));
+      return c;
+    })(),
+    uint64Chunk(30000000n),
+    uint64Chunk(1700000000n),
+    merkleize([bytes(registration.pubkey).subarray(0, 32), new Uint8Array([...bytes(registration.pubkey).subarray(32), ...new Uint8Array(16)])]),
+  ]);
+
+  it.each([
+    ["mainnet", "0x00000000"],
+    ["minimal", "0x00000001"],
+    ["hoodi", "0x10000910"],
+    ["gnosis", "0x00000064"],
+  ])("on %s: GENESIS_FORK_VERSION %s and a zero genesis root, whatever fork_info says", (network, version) => {
+    const body = {type: "VALIDATOR_REGISTRATION", fork_info: forkInfo("0x11111111", "0x22222222", "0"), validator_registration: registration};
+    const domain = computeDomain(DOMAIN.APPLICATION_BUILDER, bytes(version), new Uint8Array(32));
+    expect(rootOf(network, JSON.stringify(body))).toBe(hex(computeSigningRoot(messageRoot, domain)));
+  });
+});
+
+describe("fork version selection", () => {
+  const randao = (epoch: string, forkEpoch: string) =>
+    JSON.stringify({type: "RANDAO_REVEAL", fork_info: forkInfo("0x0a000000", "0x0b000000", forkEpoch), randao_reveal: {epoch}});
+  const expected = (epoch: bigint, version: string) =>
+    hex(computeSigningRoot(uint64Chunk(epoch), computeDomain(DOMAIN.RANDAO, bytes(version), bytes(gvr))));
+
+  it("takes previous_version before the fork epoch and current_version from it on", () => {
+    expect(rootOf("mainnet", randao("99", "100"))).toBe(expected(99n, "0x0a000000"));
+    expect(rootOf("mainnet", randao("100", "100"))).toBe(expected(100n, "0x0b000000"));
+    expect(rootOf("mainnet", randao(String(MAX), String(MAX)))).toBe(expected(MAX, "0x0b000000"));
+  });
+
+  it("accepts camelCase keys (previousVersion, forkInfo) as some published examples spell them", () => {
+    const body = {
+      type: "RANDAO_REVEAL",
+      forkInfo: {fork: {previousVersion: "0x0a000000", currentVersion: "0x0b000000", epoch: "100"}, genesisValidatorsRoot: gvr},
+      randaoReveal: {epoch: "99"},
+    };
+    expect(rootOf("mainnet", JSON.stringify(body))).toBe(expected(99n, "0x0a000000"));
+  });
+});
