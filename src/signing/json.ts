@@ -143,6 +143,16 @@ function compile(type: Type<unknown>): FromJson {
   throw new Error(`no JSON converter for SSZ type ${type.constructor.name}`);
 }
 
+/** `obj[key]` converted to `type`; errors name `key` as the start of their path. */
+export function fieldFromJson<T>(type: Type<T>, obj: unknown, key: string): T {
+  const raw = requireField(obj, key);
+  try {
+    return fromJson(type, raw);
+  } catch (e) {
+    throw prefix(e, key);
+  }
+}
+
 const prefix = (e: unknown, key: string): unknown => (e instanceof FieldError ? e.within(key) : e);
 
 export const snakeToCamel = (s: string) => s.replace(/_([a-z0-9])/g, (_, c: string) => c.toUpperCase());

@@ -1,7 +1,7 @@
 import type {ForkName} from "../config/networks.js";
 import * as D from "./domain.js";
 import {FieldError} from "./errors.js";
-import {describe, fromJson, requireField} from "./json.js";
+import {describe, fieldFromJson, fromJson, requireField} from "./json.js";
 import type {SszTypes} from "./sszTypes.js";
 
 /**
@@ -63,14 +63,6 @@ function readVersion(payload: unknown): ForkName {
 const versionedForks: readonly ForkName[] = ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"];
 
 
-function within<T>(key: string, fn: () => T): T {
-  try {
-    return fn();
-  } catch (e) {
-    throw e instanceof FieldError ? e.within(key) : e;
-  }
-}
-
 const epochAt = (slot: bigint, slotsPerEpoch: bigint) => slot / slotsPerEpoch;
 
 /**
@@ -105,7 +97,7 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       const fork = readVersion(payload);
       // EIP-7549 changed the aggregate's shape in Electra.
       const type = fork === "electra" || fork === "fulu" ? t.ElectraAggregateAndProof : t.AggregateAndProof;
-      const value = within("data", () => fromJson<{aggregate: {data: {slot: bigint}}}>(type as never, requireField(payload, "data")));
+      const value = fieldFromJson<{aggregate: {data: {slot: bigint}}}>(type as never, payload, "data");
       return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.aggregate.data.slot, spe)};
     },
   },
@@ -136,10 +128,10 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       // A block's root equals its header's root; from Bellatrix on clients send only the header.
       if (fork === "phase0" || fork === "altair") {
         const type = fork === "phase0" ? t.Phase0BeaconBlock : t.AltairBeaconBlock;
-        const value = within("block", () => fromJson<{slot: bigint}>(type as never, requireField(payload, "block")));
+        const value = fieldFromJson<{slot: bigint}>(type as never, payload, "block");
         return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.slot, spe)};
       }
-      const header = within("block_header", () => fromJson(t.BeaconBlockHeader, requireField(payload, "block_header")));
+      const header = fieldFromJson(t.BeaconBlockHeader, payload, "block_header");
       return {objectRoot: t.BeaconBlockHeader.hashTreeRoot(header), epoch: epochAt(header.slot, spe)};
     },
   },

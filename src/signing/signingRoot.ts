@@ -2,7 +2,7 @@ import type {NetworkConfig} from "../config/networks.js";
 import {DomainCache, ZERO_ROOT, computeSigningRoot} from "./domain.js";
 import {FieldError, badRequest} from "./errors.js";
 import {bytesToHex} from "./hex.js";
-import {describe, fromJson, parseHex, parseJsonExact, requireField} from "./json.js";
+import {describe, fieldFromJson, parseHex, parseJsonExact, requireField} from "./json.js";
 import {type Message, type RequestType, type RequestTypeRow, isRequestType, requestTypeNames, requestTypes} from "./requestTypes.js";
 import {type SszTypes, createSszTypes} from "./sszTypes.js";
 
@@ -98,11 +98,4 @@ function domainOf(row: RequestTypeRow, message: Message, body: object, ctx: Sign
   }
 }
 
-function readForkInfo(body: object, ctx: SigningContext) {
-  const forkInfo = requireField(body, "fork_info");
-  try {
-    return fromJson(ctx.types.ForkInfo, forkInfo);
-  } catch (e) {
-    throw e instanceof FieldError ? e.within("fork_info") : e;
-  }
-}
+const readForkInfo = (body: object, ctx: SigningContext) => fieldFromJson(ctx.types.ForkInfo, body, "fork_info");
