@@ -4,7 +4,7 @@ import type {us_listen_socket} from "uWebSockets.js";
 import {type NetworkConfig, loadNetwork} from "./config/networks.js";
 import {KeyStore} from "./keys/keyStore.js";
 import {Reloader} from "./keys/reloader.js";
-import type {KeySources} from "./keys/sources.js";
+import {type KeySources, validateKeySources} from "./keys/sources.js";
 import type {Logger} from "./log.js";
 import {createMetrics} from "./metrics/metrics.js";
 import {createMetricsServer} from "./metrics/server.js";
@@ -50,6 +50,7 @@ export type Signer = {
  */
 export async function startSigner(config: SignerConfig, log: Logger): Promise<Signer> {
   const network = loadNetwork(config.network);
+  validateKeySources(config);
   const metrics = createMetrics();
   const keys = new KeyStore();
   const pool = new SignerPool({network, keyTable: keys.table.buffer, workers: config.workers});

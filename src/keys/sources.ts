@@ -9,6 +9,11 @@ export type KeySources = {
   interopKeys?: string;
 };
 
+/** Checks the sources' settings up front, so a typo is a start-up error rather than a failed load. */
+export function validateKeySources(sources: KeySources): void {
+  if (sources.interopKeys !== undefined) parseInteropRange(sources.interopKeys);
+}
+
 /** Secret keys per derivation task: big enough to amortize the hand-off, small enough to spread. */
 const DERIVE_CHUNK = 512;
 

@@ -1,0 +1,115 @@
+import {readFileSync} from "node:fs";
+import {PublicKey, Signature, verify} from "@chainsafe/blst";
+import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import {type TestSigner, request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+
+type Vector = {name: string; request: Record<string, any>; signing_root: string; pubkey: string; signature: string};
+const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));
+const attestation = vectors.find((v) => v.name === "web3signer: ATTESTATION")!;
+
+describe("signing server", () => {
+  let s: TestSigner;
+  beforeAll(async () => {
+    s = await startTestSigner({network: "minimal", interopKeys: "8"});
+  });
+  afterAll(() => s.close());
+
+  it("answers /upcheck and /healthcheck", async () => {
+    const up = await request(`${s.url}/upcheck`);
+    expect([up.status, up.text]).toEqual([200, "OK"]);
+    const health = await request(`${s.url}/healthcheck`);
+    expect(health.status).toBe(200);
+    expect(health.json()).toMatchObject({status: "UP", outcome: "UP", checks: [{id: "keys-check", keys_loaded: 8}]});
+  });
+
+  it("lists the loaded public keys: interop keys 0…7", async () => {
+    const reply = await request(`${s.url}/api/v1/eth2/publicKeys`);
+    expect(reply.status).toBe(200);
+    const keys: string[] = reply.json();
+    expect(keys).toHaveLength(8);
+    expect(keys).toContain(attestation.pubkey);
+    expect(new Set(keys).size).toBe(8);
+    for (const k of keys) expect(k).toMatch(/^0x[0-9a-f]{96}$/);
+  });
+
+  it("signs with each loaded key; each signature verifies", async () => {
+    const keys: string[] = (await request(`${s.url}/api/v1/eth2/publicKeys`)).json();
+    for (const key of keys) {
+      const reply = await sign(s.url, key, attestation.request);
+      expect(reply.status).toBe(200);
+      const sig = Signature.fromHex(reply.json().signature);
+      expect(verify(Buffer.from(attestation.signing_root.slice(2), "hex"), PublicKey.fromHex(key), sig)).toBe(true);
+    }
+  });
+
+  it("answers text/plain unless the client accepts JSON", async () => {
+    for (const accept of ["text/plain", "*/*", ""]) {
+      const reply = await sign(s.url, attestation.pubkey, attestation.request, accept);
+      expect(reply.status).toBe(200);
+      expect(reply.contentType).toContain("text/plain");
+      expect(reply.text).toBe(attestation.signature);
+    }
+    const json = await sign(s.url, attestation.pubkey, attestation.request, "text/html, application/json;q=0.9");
+    expect(json.json()).toEqual({signature: attestation.signature});
+  });
+
+  it("answers many concurrent requests, each with its own signature", async () => {
+    const keys: string[] = (await request(`${s.url}/api/v1/eth2/publicKeys`)).json();
+    const jobs = Array.from({length: 400}, (_, i) => {
+      const body = structuredClone(attestation.request);
+      body.attestation.slot = String(i);
+      return {key: keys[i % keys.length], body};
+    });
+    const replies = await Promise.all(jobs.map((j) => sign(s.url, j.key, j.body)));
+    const signatures = new Set(replies.map((r) => r.json().signature));
+    expect(replies.every((r) => r.status === 200)).toBe(true);
+    expect(signatures.size).toBe(400);
+  });
+
+  it("reports the native uWS engine, workers, keys and exact counts in /metrics", async () => {
+    const before = await (await fetch(s.metricsUrl)).text();
+    const signed = sample(before, "ts3signer_signatures_total", {type: "ATTESTATION"});
+    await sign(s.url, attestation.pubkey, attestation.request);
+    await sign(s.url, attestation.pubkey, {...attestation.request, type: "NOPE"});
+    const after = await (await fetch(s.metricsUrl)).text();
+    expect(sample(after, "ts3signer_http_engine_info", {engine: "uws-native"})).toBe(1);
+    expect(sample(after, "ts3signer_workers")).toBe(2);
+    expect(sample(after, "ts3signer_keys_loaded")).toBe(8);
+    expect(sample(after, "ts3signer_signatures_total", {type: "ATTESTATION"})).toBe(signed + 1);
+    expect(sample(after, "ts3signer_sign_requests_total", {type: "unknown", status: "400"})).toBe(1);
+    expect(after).toContain("process_cpu_seconds_total");
+    expect((await request(s.metricsUrl.replace("/metrics", "/other"))).status).toBe(404);
+  });
+
+  it("reloads its key sources on POST /reload", async () => {
+    const start = await request(`${s.url}/reload`, {method: "POST"});
+    expect(start.status).toBe(202);
+    let status;
+    for (let i = 0; i < 50; i++) {
+      status = (await request(`${s.url}/reload`)).json();
+      if (status.status === "completed") break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(status).toMatchObject({status: "completed", keys_removed: 0});
+    expect((await request(`${s.url}/api/v1/eth2/publicKeys`)).json()).toHaveLength(8);
+  });
+
+  it("says how to enable the Keymanager API", async () => {
+    const reply = await request(`${s.url}/eth/v1/keystores`);
+    expect(reply.status).toBe(404);
+    expect(reply.json().message).toMatch(/--data-dir/);
+  });
+});
+
+describe("a signer with no keys", () => {
+  it("starts, reports healthy and answers 404", async () => {
+    const s = await startTestSigner({network: "mainnet"});
+    try {
+      expect((await request(`${s.url}/healthcheck`)).status).toBe(200);
+      expect((await request(`${s.url}/api/v1/eth2/publicKeys`)).json()).toEqual([]);
+      expect((await sign(s.url, attestation.pubkey, attestation.request)).status).toBe(404);
+    } finally {
+      await s.close();
+    }
+  });
+});
