@@ -1,4 +1,4 @@
-import {readFileSync} from "node:fs";
+import {existsSync, readFileSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {loadNetwork} from "../src/config/networks.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
@@ -10,6 +10,11 @@ const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));
 
 describe("published signing vectors (minimal preset)", () => {
   it("has the whole set", () => expect(vectors.length).toBe(39));
+
+  const shared = new URL("../../shared/vectors/signing-roots.json", import.meta.url);
+  it.runIf(existsSync(shared))("is the same set as ../shared/vectors", () => {
+    expect(JSON.parse(readFileSync(shared, "utf8"))).toEqual(vectors);
+  });
 
   const ctx = createSigningContext(loadNetwork("minimal"));
   it.each(vectors)("$name: computes the published signing root", (v) => {

@@ -2,7 +2,8 @@
 import {createLogger} from "../../dist/src/log.js";
 import {type SignerConfig, defaultConfig, startSigner} from "../../dist/src/signer.js";
 
-export const vectorsPath = new URL("../../../shared/vectors/signing-roots.json", import.meta.url);
+/** A copy of ../shared/vectors/signing-roots.json (test/vectors.test.ts checks it has not drifted). */
+export const vectorsPath = new URL("../fixtures/signing-roots.json", import.meta.url);
 
 export type TestSigner = Awaited<ReturnType<typeof startTestSigner>>;
 
