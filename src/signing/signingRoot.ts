@@ -4,6 +4,7 @@ import {FieldError, badRequest} from "./errors.js";
 import {bytesToHex} from "./hex.js";
 import {describe, fieldFromJson, parseHex, parseJsonExact, requireField} from "./json.js";
 import {type Message, type RequestType, type RequestTypeRow, isRequestType, requestTypeNames, requestTypes} from "./requestTypes.js";
+import "./hasher.js";
 import {type SszTypes, createSszTypes} from "./sszTypes.js";
 
 /** Per-thread state for computing signing roots on one network. */

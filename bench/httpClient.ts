@@ -1,0 +1,81 @@
+import {connect, type Socket} from "node:net";
+
+/**
+ * A minimal HTTP/1.1 keep-alive client for load generation: requests are prebuilt byte strings,
+ * responses are parsed only as far as the status and the body length. Far lighter than fetch, so
+ * the load generator takes little of the CPU it shares with the signer.
+ */
+export class Connection {
+  private readonly socket: Socket;
+  private buffered: Buffer = Buffer.alloc(0);
+  private waiting?: {resolve: (r: {status: number; body: Buffer}) => void; reject: (e: Error) => void};
+
+  private constructor(socket: Socket) {
+    this.socket = socket;
+    socket.setNoDelay(true);
+    socket.on("data", (chunk) => this.onData(chunk));
+    socket.on("error", (e) => this.fail(e));
+    socket.on("close", () => this.fail(new Error("connection closed")));
+  }
+
+  static open(host: string, port: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = connect({host, port}, () => resolve(new Connection(socket)));
+      socket.once("error", reject);
+    });
+  }
+
+  /** Sends one request and resolves with its response. One request in flight per connection. */
+  send(request: Buffer): Promise<{status: number; body: Buffer}> {
+    return new Promise((resolve, reject) => {
+      this.waiting = {resolve, reject};
+      this.socket.write(request);
+    });
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
+
+  private fail(e: Error): void {
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.reject(e);
+  }
+
+  private onData(chunk: Buffer): void {
+    this.buffered = this.buffered.length ? Buffer.concat([this.buffered, chunk]) : chunk;
+    const headerEnd = this.buffered.indexOf("\r\n\r\n");
+    if (headerEnd < 0) return;
+    const head = this.buffered.toString("latin1", 0, headerEnd);
+    const status = Number(head.slice(9, 12));
+    const lengthMatch = /\r\ncontent-length:\s*(\d+)/i.exec(head);
+    let end: number;
+    if (lengthMatch) {
+      end = headerEnd + 4 + Number(lengthMatch[1]);
+      if (this.buffered.length < end) return;
+    } else if (/\r\ntransfer-encoding:\s*chunked/i.test(head)) {
+      const last = this.buffered.indexOf("\r\n0\r\n\r\n", headerEnd);
+      if (last < 0) return;
+      end = last + 7;
+    } else {
+      end = this.buffered.length;
+    }
+    const body = this.buffered.subarray(headerEnd + 4, end);
+    this.buffered = this.buffered.subarray(end);
+    const w = this.waiting;
+    this.waiting = undefined;
+    w?.resolve({status, body});
+  }
+}
+
+export function buildRequest(host: string, path: string, body: string): Buffer {
+  const payload = Buffer.from(body);
+  return Buffer.concat([
+    Buffer.from(
+      `POST ${path} HTTP/1.1\r\nHost: ${host}\r\nContent-Type: application/json\r\nAccept: application/json\r\nContent-Length: ${payload.length}\r\n\r\n`,
+      "latin1"
+    ),
+    payload,
+  ]);
+}

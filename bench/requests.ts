@@ -1,0 +1,68 @@
+/**
+ * Signing request bodies for load runs, as a validator client sends them. Attestations carry a
+ * target epoch that rises per key, so a signer with slashing protection accepts them as well.
+ */
+const hex32 = (n: number) => "0x" + n.toString(16).padStart(64, "0");
+const GVR = "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";
+const FORK_EPOCH = 364032; // mainnet Electra
+const forkInfo = {fork: {previous_version: "0x04000000", current_version: "0x05000000", epoch: String(FORK_EPOCH)}, genesis_validators_root: GVR};
+const SIG = "0x" + "ab".repeat(96);
+
+export function attestation(epoch: number, slotInEpoch: number, committee: number): object {
+  const slot = epoch * 32 + slotInEpoch;
+  return {
+    type: "ATTESTATION",
+    fork_info: forkInfo,
+    attestation: {
+      slot: String(slot),
+      index: String(committee),
+      beacon_block_root: hex32(slot),
+      source: {epoch: String(epoch - 1), root: hex32(epoch - 1)},
+      target: {epoch: String(epoch), root: hex32(epoch)},
+    },
+  };
+}
+
+export const aggregationSlot = (slot: number) => ({type: "AGGREGATION_SLOT", fork_info: forkInfo, aggregation_slot: {slot: String(slot)}});
+
+export const aggregateAndProof = (slot: number, aggregator: number) => ({
+  type: "AGGREGATE_AND_PROOF_V2",
+  fork_info: forkInfo,
+  aggregate_and_proof: {
+    version: "ELECTRA",
+    data: {
+      aggregator_index: String(aggregator),
+      aggregate: {
+        aggregation_bits: "0x" + "ff".repeat(16) + "01",
+        data: (attestation(Math.floor(slot / 32), slot % 32, 0) as {attestation: object}).attestation,
+        signature: SIG,
+        committee_bits: "0x0100000000000000",
+      },
+      selection_proof: SIG,
+    },
+  },
+});
+
+export const syncCommitteeMessage = (slot: number) => ({
+  type: "SYNC_COMMITTEE_MESSAGE",
+  fork_info: forkInfo,
+  sync_committee_message: {beacon_block_root: hex32(slot), slot: String(slot)},
+});
+
+export const syncSelectionProof = (slot: number, subcommittee: number) => ({
+  type: "SYNC_COMMITTEE_SELECTION_PROOF",
+  fork_info: forkInfo,
+  sync_aggregator_selection_data: {slot: String(slot), subcommittee_index: String(subcommittee)},
+});
+
+export const blockHeader = (slot: number, proposer: number) => ({
+  type: "BLOCK_V2",
+  fork_info: forkInfo,
+  beacon_block: {
+    version: "ELECTRA",
+    block_header: {slot: String(slot), proposer_index: String(proposer), parent_root: hex32(slot - 1), state_root: hex32(slot + 1), body_root: hex32(slot + 2)},
+  },
+});
+
+/** The epoch the load runs sign at: past the mainnet Electra fork. */
+export const BASE_EPOCH = FORK_EPOCH + 10;

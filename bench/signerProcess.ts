@@ -1,0 +1,52 @@
+import {type ChildProcess, spawn} from "node:child_process";
+import {readFileSync} from "node:fs";
+
+const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
+
+/** A signer started from the built CLI in its own process, so its CPU and memory can be read apart. */
+export class SignerProcess {
+  private constructor(
+    readonly child: ChildProcess,
+    readonly url: string,
+    readonly readySeconds: number
+  ) {}
+
+  static async start(args: string[], timeoutMs = 120_000): Promise<SignerProcess> {
+    const cli = new URL("../src/cli.js", import.meta.url).pathname;
+    const t0 = performance.now();
+    const child = spawn(process.execPath, [cli, "--port", "0", "--metrics-port", "0", "--log-format", "json", ...args], {
+      stdio: ["ignore", "pipe", "inherit"],
+    });
+    let output = "";
+    const url = await new Promise<string>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`signer not ready after ${timeoutMs} ms:\n${output}`)), timeoutMs);
+      child.stdout!.on("data", (d: Buffer) => {
+        output += d;
+        const port = /listening on http:\/\/[\d.]+:(\d+)/.exec(output)?.[1];
+        if (port && /"ready with/.test(output)) {
+          clearTimeout(timer);
+          resolve(`http://127.0.0.1:${port}`);
+        }
+      });
+      child.once("exit", (code) => reject(new Error(`signer exited (${code}):\n${output}`)));
+    });
+    return new SignerProcess(child, url, (performance.now() - t0) / 1000);
+  }
+
+  /** CPU seconds (user + system) the process has used so far, all threads. */
+  cpuSeconds(): number {
+    const fields = readFileSync(`/proc/${this.child.pid}/stat`, "utf8").split(") ")[1].split(" ");
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+  }
+
+  rssBytes(): number {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid}/status`, "utf8"));
+    return m ? Number(m[1]) * 1024 : 0;
+  }
+
+  async stop(): Promise<void> {
+    const exited = new Promise((r) => this.child.once("exit", r));
+    this.child.kill("SIGTERM");
+    await exited;
+  }
+}
