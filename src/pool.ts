@@ -13,31 +13,43 @@ export type PoolOptions = {
   maxBatch?: number;
   /** Tasks queued on each worker at once, so it never waits for the next one (PERF-NOTES.md). */
   tasksPerWorker?: number;
+  /** Called with the size of every batch handed to a worker. */
+  onBatch?: (size: number) => void;
 };
 
 type Pending = {ref: KeyRef; body: Uint8Array; resolve: (r: SignResult) => void};
 
 /**
- * The Piscina pool of signing workers, fed in batches: a task costs 50–80 µs of thread hand-off,
- * a sixth of a signature, so requests that arrive in the same event-loop turn share tasks.
+ * The Piscina pool of signing workers, fed in batches. A task costs 50–80 µs of thread hand-off
+ * (PERF-NOTES.md), so requests share tasks; and a worker must never wait for its next task, so
+ * each keeps `tasksPerWorker` queued. Batching adapts to load: while there is room in the workers'
+ * queues, requests go out after the current event-loop turn (low latency when idle); when the
+ * queues are full, requests accumulate and the next task to finish makes room for all of them at
+ * once (fewer, larger tasks when busy).
  */
 export class SignerPool {
   readonly workers: number;
   private readonly piscina: Piscina;
   private readonly maxBatch: number;
+  private readonly maxTasksInFlight: number;
+  private readonly onBatch?: (size: number) => void;
   private pending: Pending[] = [];
   private flushScheduled = false;
-  private inFlightRequests = 0;
+  private tasksInFlight = 0;
+  private requestsInFlight = 0;
 
   constructor(opts: PoolOptions) {
     this.workers = opts.workers ?? availableParallelism();
-    this.maxBatch = opts.maxBatch ?? 32;
+    this.maxBatch = opts.maxBatch ?? 64;
+    const tasksPerWorker = opts.tasksPerWorker ?? 2;
+    this.maxTasksInFlight = this.workers * tasksPerWorker;
+    this.onBatch = opts.onBatch;
     const workerData: SignerWorkerData = {network: opts.network, keyTable: opts.keyTable};
     this.piscina = new Piscina({
       filename: new URL("../workers/signer.js", import.meta.url).href,
       minThreads: this.workers,
       maxThreads: this.workers,
-      concurrentTasksPerWorker: opts.tasksPerWorker ?? 4,
+      concurrentTasksPerWorker: tasksPerWorker,
       idleTimeout: Number.POSITIVE_INFINITY,
       workerData,
     });
@@ -45,27 +57,31 @@ export class SignerPool {
 
   /** Requests accepted but not yet answered by a worker. */
   get queueDepth(): number {
-    return this.pending.length + this.inFlightRequests;
+    return this.pending.length + this.requestsInFlight;
   }
 
   sign(ref: KeyRef, body: Uint8Array): Promise<SignResult> {
     return new Promise((resolve) => {
       this.pending.push({ref, body, resolve});
-      if (!this.flushScheduled) {
+      if (!this.flushScheduled && this.tasksInFlight < this.maxTasksInFlight) {
         this.flushScheduled = true;
         // After the I/O callbacks of this turn, so every request read in it joins the batch.
-        setImmediate(() => this.flush());
+        setImmediate(() => {
+          this.flushScheduled = false;
+          this.flush();
+        });
       }
     });
   }
 
+  /** Hands pending requests to free task slots, spread evenly over them. */
   private flush(): void {
-    this.flushScheduled = false;
-    const pending = this.pending;
-    this.pending = [];
-    // Spread a burst over every worker rather than queue it on one.
-    const size = Math.max(1, Math.min(this.maxBatch, Math.ceil(pending.length / this.workers)));
-    for (let i = 0; i < pending.length; i += size) this.runBatch(pending.slice(i, i + size));
+    const free = this.maxTasksInFlight - this.tasksInFlight;
+    if (free <= 0 || this.pending.length === 0) return;
+    const size = Math.min(this.maxBatch, Math.ceil(this.pending.length / free));
+    while (this.pending.length && this.tasksInFlight < this.maxTasksInFlight) {
+      this.runBatch(this.pending.splice(0, size));
+    }
   }
 
   private runBatch(batch: Pending[]): void {
@@ -82,15 +98,22 @@ export class SignerPool {
     for (let i = 0, offset = 0; i < batch.length; offset = ends[i++]) bodies.set(batch[i].body, offset);
 
     const task: SignTask = {refs, bodies, ends};
-    this.inFlightRequests += batch.length;
+    this.onBatch?.(batch.length);
+    this.tasksInFlight++;
+    this.requestsInFlight += batch.length;
+    const done = () => {
+      this.tasksInFlight--;
+      this.requestsInFlight -= batch.length;
+      this.flush();
+    };
     this.piscina.run(task, {name: "signBatch"}).then(
       (results: SignResult[]) => {
-        this.inFlightRequests -= batch.length;
+        done();
         for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);
       },
       (err: Error) => {
         // The worker died (or the pool is closing): answer, never leave a request hanging.
-        this.inFlightRequests -= batch.length;
+        done();
         const message = `signing worker failed: ${err.message}`;
         for (const p of batch) p.resolve({type: "unknown", code: "UNAVAILABLE", message});
       }

@@ -53,7 +53,12 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   validateKeySources(config);
   const metrics = createMetrics();
   const keys = new KeyStore();
-  const pool = new SignerPool({network, keyTable: keys.table.buffer, workers: config.workers});
+  const pool = new SignerPool({
+    network,
+    keyTable: keys.table.buffer,
+    workers: config.workers,
+    onBatch: (size) => metrics.batchSize.observe(size),
+  });
   const lifecycle = new Lifecycle();
   const reloader = new Reloader(config, keys, pool, metrics, log);
 

@@ -31,6 +31,12 @@ export function createMetrics(registry = new Registry()) {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
       registers,
     }),
+    batchSize: new Histogram({
+      name: "ts3signer_pool_batch_size",
+      help: "Sign requests per task handed to a worker (larger under load: fewer thread hand-offs)",
+      buckets: [1, 2, 4, 8, 16, 32, 64],
+      registers,
+    }),
     keysLoaded: new Gauge({name: "ts3signer_keys_loaded", help: "Keys available for signing", registers}),
     workers: new Gauge({name: "ts3signer_workers", help: "Threads in the signing pool", registers}),
     queueDepth: new Gauge({
