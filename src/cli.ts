@@ -17,6 +17,13 @@ Usage: ts3signer [flags]
   --network NAME|FILE              mainnet, minimal, sepolia, holesky, hoodi, gnosis, chiado,
                                    or a consensus config YAML (default mainnet)
   --interop-keys N|START:COUNT     insecure interop keys (public secrets: devnets and tests only)
+  --keystores-path DIR             EIP-2335 keystores (*.json) to load at start and on reload
+  --keystores-passwords-path DIR   one password file per keystore: same base name, .txt
+  --keystores-password-file FILE   one password for every keystore
+  --mnemonic-file FILE             BIP-39 mnemonic; with --mnemonic-count N [--mnemonic-start I]
+                                   loads the EIP-2334 keys m/12381/3600/i/0/0
+  --data-dir DIR                   enables the Keymanager API; imported keys persist here
+  --keymanager-token-file FILE     its bearer token (default DIR/api-token.txt, created if absent)
   --workers N                      signing threads (default: cores, ${availableParallelism()} here)
   --max-body BYTES                 request body limit (default 1048576)
   --log-level LEVEL                debug, info, warn, error (default info)
@@ -31,6 +38,15 @@ const flags = {
   "metrics-port": {type: "string"},
   network: {type: "string"},
   "interop-keys": {type: "string"},
+  "keystores-path": {type: "string"},
+  "keystores-passwords-path": {type: "string"},
+  "keystores-password-file": {type: "string"},
+  "mnemonic-file": {type: "string"},
+  "mnemonic-start": {type: "string"},
+  "mnemonic-count": {type: "string"},
+  "data-dir": {type: "string"},
+  "keymanager-token-file": {type: "string"},
+  "slashing-protection": {type: "string"},
   workers: {type: "string"},
   "max-body": {type: "string"},
   "log-level": {type: "string"},
@@ -54,6 +70,11 @@ export function configFromArgs(args: string[]): {config: SignerConfig; logLevel:
   if (logFormat !== undefined && logFormat !== "json" && logFormat !== "pretty") {
     throw new Error(`--log-format: expected json or pretty, got "${logFormat}"`);
   }
+  if (values["slashing-protection"] !== undefined) {
+    throw new Error("--slashing-protection: slashing protection is not implemented yet; run without it");
+  }
+  const optionalInt = (name: keyof typeof values, max: number) =>
+    values[name] === undefined ? undefined : integer(name, values[name] as string, 0, 0, max);
   const config: SignerConfig = {
     host: values.host ?? defaultConfig.host,
     port: integer("port", values.port, defaultConfig.port, 0, 65535),
@@ -61,6 +82,14 @@ export function configFromArgs(args: string[]): {config: SignerConfig; logLevel:
     metricsPort: integer("metrics-port", values["metrics-port"], defaultConfig.metricsPort, 0, 65535),
     network: values.network ?? defaultConfig.network,
     interopKeys: values["interop-keys"],
+    keystoresPath: values["keystores-path"],
+    keystoresPasswordsPath: values["keystores-passwords-path"],
+    keystoresPasswordFile: values["keystores-password-file"],
+    mnemonicFile: values["mnemonic-file"],
+    mnemonicStart: optionalInt("mnemonic-start", 2 ** 32 - 1),
+    mnemonicCount: optionalInt("mnemonic-count", 10_000_000),
+    dataDir: values["data-dir"],
+    keymanagerTokenFile: values["keymanager-token-file"],
     workers: values.workers === undefined ? undefined : integer("workers", values.workers, 1, 1, 256),
     maxBodyBytes: integer("max-body", values["max-body"], defaultConfig.maxBodyBytes, 1024, 1024 ** 3),
   };

@@ -2,7 +2,7 @@ import {availableParallelism} from "node:os";
 import {Piscina} from "piscina";
 import type {NetworkConfig} from "./config/networks.js";
 import type {KeyRef} from "./keys/keyTable.js";
-import type {DeriveTask, SignResult, SignTask, SignerWorkerData} from "./signing/protocol.js";
+import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "./signing/protocol.js";
 
 export type PoolOptions = {
   network: NetworkConfig;
@@ -120,9 +120,14 @@ export class SignerPool {
     );
   }
 
+  /** Public keys of secret keys (32 bytes each, concatenated); the input is wiped by the worker. */
   derivePublicKeys(secretKeys: Uint8Array): Promise<Uint8Array> {
     const task: DeriveTask = {secretKeys};
     return this.piscina.run(task, {name: "derivePublicKeys"});
+  }
+
+  generateKeys(task: GenerateTask): Promise<GeneratedKeys> {
+    return this.piscina.run(task, {name: "generateKeys"});
   }
 
   async close(): Promise<void> {

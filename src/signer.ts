@@ -1,9 +1,12 @@
 import type {Server} from "node:http";
 import type {AddressInfo} from "node:net";
+import {join} from "node:path";
 import type {us_listen_socket} from "uWebSockets.js";
 import {type NetworkConfig, loadNetwork} from "./config/networks.js";
 import {KeyStore} from "./keys/keyStore.js";
+import {KeyManager} from "./keys/keymanager.js";
 import {Reloader} from "./keys/reloader.js";
+import {loadOrCreateToken} from "./keys/token.js";
 import {type KeySources, validateKeySources} from "./keys/sources.js";
 import type {Logger} from "./log.js";
 import {createMetrics} from "./metrics/metrics.js";
@@ -21,6 +24,10 @@ export type SignerConfig = KeySources & {
   network: string;
   workers?: number;
   maxBodyBytes: number;
+  /** Enables the Keymanager API; imported keys persist here. */
+  dataDir?: string;
+  /** Bearer token file; default DATA_DIR/api-token.txt. */
+  keymanagerTokenFile?: string;
 };
 
 export const defaultConfig: SignerConfig = {
@@ -51,6 +58,7 @@ export type Signer = {
 export async function startSigner(config: SignerConfig, log: Logger): Promise<Signer> {
   const network = loadNetwork(config.network);
   validateKeySources(config);
+  if (config.keymanagerTokenFile && !config.dataDir) throw new Error("--keymanager-token-file needs --data-dir (the Keymanager API is enabled by it)");
   const metrics = createMetrics();
   const keys = new KeyStore();
   const pool = new SignerPool({
@@ -68,7 +76,16 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
     log.warn("uWebSockets.js native engine did not load; serving with its slow JavaScript fallback", {engine: httpEngine});
   }
 
-  const app = createApp({keys, pool, metrics, log, lifecycle, reloader, maxBodyBytes: config.maxBodyBytes});
+  let keymanager: {km: KeyManager; token: string} | undefined;
+  if (config.dataDir) {
+    const km = new KeyManager(config.dataDir, keys, pool, log, network.genesisValidatorsRoot ?? "0x" + "00".repeat(32));
+    const tokenFile = config.keymanagerTokenFile ?? join(config.dataDir, "api-token.txt");
+    const {token, created} = loadOrCreateToken(tokenFile);
+    keymanager = {km, token};
+    log.info("Keymanager API enabled on /eth/v1/keystores", {token_file: tokenFile, token_created: created});
+  }
+
+  const app = createApp({keys, pool, metrics, log, lifecycle, reloader, keymanager, maxBodyBytes: config.maxBodyBytes});
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (socket) =>
       socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))
@@ -86,7 +103,8 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   log.info(`listening on http://${hostForUrl(config.host)}:${port}`, {network: network.name, engine: httpEngine, workers: pool.workers});
   log.info(`metrics on http://${hostForUrl(config.metricsHost)}:${metricsPort}/metrics`);
 
-  const ready = reloader.start().then(() => {
+  const ready = Promise.all([reloader.start(), keymanager?.km.loadPersisted()]).then(() => {
+    metrics.keysLoaded.set(keys.size);
     lifecycle.loading = false;
   });
 

@@ -7,7 +7,9 @@ import {workerData} from "node:worker_threads";
 import {SecretKey} from "@chainsafe/blst";
 import {KeyTable} from "../src/keys/keyTable.js";
 import {SignError} from "../src/signing/errors.js";
-import type {DeriveTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
+import {interopSecretKey} from "../src/keys/interop.js";
+import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
+import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 
 const {network, keyTable} = workerData as SignerWorkerData;
@@ -76,5 +78,16 @@ export function derivePublicKeys(task: DeriveTask): Uint8Array {
   for (let i = 0; i < n; i++) {
     out.set(SecretKey.fromBytes(task.secretKeys.subarray(i * 32, i * 32 + 32)).toPublicKey().toBytes(), i * 48);
   }
+  task.secretKeys.fill(0);
   return out;
+}
+
+/** Key loading: interop or mnemonic keys, secret and public, for a range of validator indices. */
+export function generateKeys(task: GenerateTask): GeneratedKeys {
+  const secretKeys = new Uint8Array(task.count * 32);
+  for (let i = 0; i < task.count; i++) {
+    const index = task.start + i;
+    secretKeys.set(task.kind === "interop" ? interopSecretKey(index) : deriveSecretKey(task.seed, signingKeyPath(index)), i * 32);
+  }
+  return {secretKeys, publicKeys: derivePublicKeys({secretKeys: secretKeys.slice()})};
 }

@@ -6,6 +6,8 @@ export type KeyInfo = {
   source: string;
   /** Keys from start-up sources can't be deleted through the Keymanager API. */
   readonly: boolean;
+  /** EIP-2334 path, where the source tells it (keystores, mnemonics). */
+  derivationPath?: string;
 };
 export type KeyEntry = KeyRef & KeyInfo & {pubkeyHex: string};
 

@@ -1,11 +1,13 @@
 import type {HttpRequest, HttpResponse, TemplatedApp} from "uWebSockets.js";
 import type {KeyStore} from "../keys/keyStore.js";
+import type {KeyManager} from "../keys/keymanager.js";
 import type {Reloader} from "../keys/reloader.js";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
 import type {SignerPool} from "../pool.js";
 import {uWS} from "./engine.js";
 import type {Lifecycle} from "./lifecycle.js";
+import {keymanagerRoutes} from "./keymanagerRoutes.js";
 import {exchange, reply, replyError, replyJson} from "./reply.js";
 import {signHandler} from "./signRoute.js";
 
@@ -17,6 +19,8 @@ export type AppContext = {
   lifecycle: Lifecycle;
   reloader: Reloader;
   maxBodyBytes: number;
+  /** Present when the Keymanager API is enabled (--data-dir). */
+  keymanager?: {km: KeyManager; token: string};
 };
 
 type Handler = (res: HttpResponse, req: HttpRequest) => void;
@@ -37,11 +41,9 @@ export function createApp(ctx: AppContext): TemplatedApp {
       }),
       get: simple((ex) => replyJson(ex, 200, ctx.reloader.status())),
     },
-    "/eth/v1/keystores": {
-      get: keymanagerDisabled,
-      post: keymanagerDisabled,
-      delete: keymanagerDisabled,
-    },
+    "/eth/v1/keystores": ctx.keymanager
+      ? keymanagerRoutes(ctx.keymanager.km, ctx.keymanager.token)
+      : {get: keymanagerDisabled, post: keymanagerDisabled, delete: keymanagerDisabled},
   };
 
   for (const [path, methods] of Object.entries(routes)) {

@@ -21,3 +21,7 @@ export type SignResult =
 
 /** Public keys (48 bytes each) of secret keys (32 bytes each), derived in a worker. */
 export type DeriveTask = {secretKeys: Uint8Array};
+
+/** Keys generated in a worker: interop keys, or EIP-2334 signing keys of a mnemonic's seed. */
+export type GenerateTask = {kind: "interop"; start: number; count: number} | {kind: "mnemonic"; seed: Uint8Array; start: number; count: number};
+export type GeneratedKeys = {secretKeys: Uint8Array; publicKeys: Uint8Array};

@@ -1,0 +1,118 @@
+import {mkdirSync, readdirSync, unlinkSync} from "node:fs";
+import {join} from "node:path";
+import type {Logger} from "../log.js";
+import type {SignerPool} from "../pool.js";
+import {decryptKeystore, parseKeystore} from "./eip2335.js";
+import {readSecretFile, writeFileAtomic} from "./files.js";
+import type {KeyStore} from "./keyStore.js";
+import {loadKeystores} from "./sources.js";
+
+export type ImportStatus = {status: "imported" | "duplicate" | "error"; message?: string};
+export type DeleteStatus = {status: "deleted" | "not_active" | "not_found" | "error"; message?: string};
+
+/**
+ * The Keymanager API's key operations (ethereum/keymanager-APIs), persisted in the data dir:
+ * `keystores/0x<pubkey>.json` with `passwords/0x<pubkey>.txt`, both 0600 and written atomically.
+ * Imported keys sign as soon as import() returns; deleted keys stop as soon as delete() returns.
+ */
+export class KeyManager {
+  private readonly keystoresDir: string;
+  private readonly passwordsDir: string;
+
+  constructor(
+    dataDir: string,
+    private readonly keys: KeyStore,
+    private readonly pool: SignerPool,
+    private readonly log: Logger,
+    private readonly genesisValidatorsRoot: string
+  ) {
+    this.keystoresDir = join(dataDir, "keystores");
+    this.passwordsDir = join(dataDir, "passwords");
+    mkdirSync(this.keystoresDir, {recursive: true, mode: 0o700});
+    mkdirSync(this.passwordsDir, {recursive: true, mode: 0o700});
+  }
+
+  /** Loads the keys imported in earlier runs. */
+  async loadPersisted(): Promise<{loaded: number; errors: number}> {
+    const {keys, errors} = await loadKeystores(
+      this.keystoresDir,
+      (file) => readSecretFile(join(this.passwordsDir, file.replace(/\.json$/, ".txt"))),
+      this.pool,
+      this.log
+    );
+    let loaded = 0;
+    for (const k of keys) {
+      if (this.keys.add(k.publicKey, k.secretKey, {source: "keymanager", readonly: false, derivationPath: k.keystore.path})) loaded++;
+      k.secretKey.fill(0);
+    }
+    return {loaded, errors};
+  }
+
+  list(): {validating_pubkey: string; derivation_path: string; readonly: boolean}[] {
+    return [...this.keys.entries()].map((e) => ({validating_pubkey: e.pubkeyHex, derivation_path: e.derivationPath ?? "", readonly: e.readonly}));
+  }
+
+  async import(keystores: string[], passwords: string[]): Promise<ImportStatus[]> {
+    // Decrypt in parallel (the KDFs run on the libuv pool), then add in request order so that a
+    // key listed twice is imported once and reported as a duplicate the second time.
+    const decrypted = await Promise.all(
+      keystores.map(async (text, i) => {
+        const keystore = parseKeystore(text);
+        const secretKey = await decryptKeystore(keystore, passwords[i]);
+        const publicKey = await this.pool.derivePublicKeys(secretKey.slice());
+        return {keystore, secretKey, publicKey, text};
+      }).map((p) => p.then((ok) => ({ok}), (e: Error) => ({error: e.message})))
+    );
+    return decrypted.map((d, i): ImportStatus => {
+      if ("error" in d) return {status: "error", message: d.error};
+      const {keystore, secretKey, publicKey, text} = d.ok;
+      try {
+        const pubkeyHex = "0x" + Buffer.from(publicKey).toString("hex");
+        if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== pubkeyHex) {
+          return {status: "error", message: "the keystore's pubkey does not match its secret key"};
+        }
+        if (this.keys.get(pubkeyHex)) return {status: "duplicate"};
+        writeFileAtomic(join(this.passwordsDir, `${pubkeyHex}.txt`), passwords[i]);
+        writeFileAtomic(join(this.keystoresDir, `${pubkeyHex}.json`), text);
+        this.keys.add(publicKey, secretKey, {source: "keymanager", readonly: false, derivationPath: keystore.path});
+        this.log.info("key imported", {pubkey: pubkeyHex});
+        return {status: "imported"};
+      } catch (e) {
+        return {status: "error", message: `could not store the key: ${(e as Error).message}`};
+      } finally {
+        secretKey.fill(0);
+      }
+    });
+  }
+
+  delete(pubkeys: string[]): {data: DeleteStatus[]; slashing_protection: string} {
+    const deleted: string[] = [];
+    const data = pubkeys.map((pubkey): DeleteStatus => {
+      const entry = this.keys.get(pubkey);
+      if (!entry) return {status: "not_found"};
+      if (entry.readonly) return {status: "error", message: `the key is read-only (loaded from the ${entry.source} source at start)`};
+      this.keys.remove(entry.pubkeyHex);
+      deleted.push(entry.pubkeyHex);
+      for (const file of [join(this.keystoresDir, `${entry.pubkeyHex}.json`), join(this.passwordsDir, `${entry.pubkeyHex}.txt`)]) {
+        try {
+          unlinkSync(file);
+        } catch (e) {
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.log.error("could not delete a key file", {file, error: (e as Error).message});
+        }
+      }
+      this.log.info("key deleted", {pubkey: entry.pubkeyHex});
+      return {status: "deleted"};
+    });
+    // EIP-3076 interchange; no signing history is kept without slashing protection.
+    const interchange = {
+      metadata: {interchange_format_version: "5", genesis_validators_root: this.genesisValidatorsRoot},
+      data: deleted.map((pubkey) => ({pubkey, signed_blocks: [], signed_attestations: []})),
+    };
+    return {data, slashing_protection: JSON.stringify(interchange)};
+  }
+
+  /** Files in the data dir, for tests and diagnostics. */
+  persistedFiles(): string[] {
+    return [...readdirSync(this.keystoresDir), ...readdirSync(this.passwordsDir)];
+  }
+}

@@ -1,0 +1,65 @@
+import type {HttpRequest, HttpResponse} from "uWebSockets.js";
+import type {KeyManager} from "../keys/keymanager.js";
+import {authorized} from "../keys/token.js";
+import {readBody} from "./body.js";
+import {type Exchange, exchange, replyError, replyJson} from "./reply.js";
+
+/** Keystore imports are large (about 1 KiB a key); the signing API's body limit does not apply. */
+const MAX_KEYMANAGER_BODY = 64 * 1024 * 1024;
+
+type Handler = (res: HttpResponse, req: HttpRequest) => void;
+
+/**
+ * GET/POST/DELETE /eth/v1/keystores (ethereum/keymanager-APIs), behind a bearer token.
+ * Request bodies are checked for shape here; the key work is KeyManager's.
+ */
+export function keymanagerRoutes(km: KeyManager, token: string): {get: Handler; post: Handler; delete: Handler} {
+  const guarded = (handle: (ex: Exchange) => void): Handler => (res, req) => {
+    const auth = req.getHeader("authorization");
+    const ex = exchange(res);
+    // Answer before reading any body, and close: nothing an unauthenticated client sends is kept.
+    if (!authorized(auth, token)) return replyError(ex, 401, "missing or wrong bearer token (Authorization: Bearer <token>)", true);
+    handle(ex);
+  };
+  const withJsonBody = (ex: Exchange, handle: (body: Record<string, unknown>) => void) =>
+    readBody(
+      ex,
+      MAX_KEYMANAGER_BODY,
+      (raw) => {
+        let body: unknown;
+        try {
+          body = JSON.parse(raw.toString("utf8"));
+        } catch (e) {
+          return replyError(ex, 400, `malformed JSON: ${(e as Error).message}`);
+        }
+        if (typeof body !== "object" || body === null || Array.isArray(body)) return replyError(ex, 400, "the body must be a JSON object");
+        handle(body as Record<string, unknown>);
+      },
+      () => replyError(ex, 413, `the request body is over the ${MAX_KEYMANAGER_BODY}-byte limit`, true)
+    );
+
+  return {
+    get: guarded((ex) => replyJson(ex, 200, {data: km.list()})),
+    post: guarded((ex) =>
+      withJsonBody(ex, ({keystores, passwords}) => {
+        if (!isStringArray(keystores)) return replyError(ex, 400, "keystores: expected an array of keystore JSON strings");
+        if (!isStringArray(passwords)) return replyError(ex, 400, "passwords: expected an array of strings");
+        if (keystores.length !== passwords.length) {
+          return replyError(ex, 400, `keystores and passwords differ in length (${keystores.length} vs ${passwords.length})`);
+        }
+        km.import(keystores, passwords).then(
+          (data) => replyJson(ex, 200, {data}),
+          (e: Error) => replyError(ex, 500, `import failed: ${e.message}`)
+        );
+      })
+    ),
+    delete: guarded((ex) =>
+      withJsonBody(ex, ({pubkeys}) => {
+        if (!isStringArray(pubkeys)) return replyError(ex, 400, "pubkeys: expected an array of 0x-prefixed public keys");
+        replyJson(ex, 200, km.delete(pubkeys));
+      })
+    ),
+  };
+}
+
+const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");
