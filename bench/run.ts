@@ -9,6 +9,7 @@ import {mkdirSync, writeFileSync} from "node:fs";
 import {availableParallelism} from "node:os";
 import {parseArgs} from "node:util";
 import {type Ceiling, measureCeiling} from "./ceiling.js";
+import {keystoreBench} from "./keystores.js";
 import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "./load.js";
 import {type MicroResult, runMicro} from "./micro.js";
 import {SignerProcess} from "./signerProcess.js";
@@ -90,12 +91,17 @@ async function main(): Promise<void> {
     console.log(`  ready in ${fmt(large.readySeconds, 2)} s; RSS ${fmt(small.rssBytes / 2 ** 20, 1)} MiB with ${fmt(small.keys)} keys, ${fmt(large.rssBytes / 2 ** 20, 1)} MiB with ${fmt(large.keys)} (≈ ${fmt((large.rssBytes - small.rssBytes) / (large.keys - small.keys))} bytes per key)`);
   }
 
+  step("keystore loading (EIP-2335 scrypt, n = 2^18)");
+  const keystores = await keystoreBench(quick ? 8 : 16);
+  console.log(`  ${keystores.keystores} keystores: ${fmt(keystores.loadPerSecond, 2)}/s loading vs ${fmt(keystores.rawPerSecond, 2)}/s raw node:crypto scrypt on all cores = ${fmt(keystores.ratio, 2)}×`);
+
   step("summary");
   const rows: [string, string, string][] = [
     ["raw blst, all cores", `${fmt(ceiling.signaturesPerSecond)}/s`, "1.00× (ceiling)"],
     ["sustained HTTP", `${fmt(steady.requestsPerSecond)}/s`, `${fmt(steady.ratioToCeiling, 2)}× ceiling`],
     ["  CPU efficiency", fmt(steady.cpuEfficiency, 2), `signer ${fmt(steady.signerCpuCores, 2)} cores, load generator ${fmt(steady.generatorCores, 2)}`],
     ["  latency p50 / p99 / max", `${fmt(steady.latencyMs.p50, 1)} / ${fmt(steady.latencyMs.p99, 1)} / ${fmt(steady.latencyMs.max, 1)} ms`, `errors ${steady.errors}`],
+    ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
     [`burst of ${burstCount}`, `${fmt(burstResult.seconds, 2)} s`, `${fmt(burstResult.seconds / idealSeconds, 2)}× ideal, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms`],
   ];
   for (const [a, b, c] of rows) console.log(`  ${a.padEnd(28)} ${b.padStart(22)}   ${c}`);
@@ -103,7 +109,7 @@ async function main(): Promise<void> {
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, memory}, null, 2));
+  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, memory, keystores}, null, 2));
   console.log(`\nresults: ${file.pathname}`);
 }
 

@@ -8,7 +8,9 @@ export class SignerProcess {
   private constructor(
     readonly child: ChildProcess,
     readonly url: string,
-    readonly readySeconds: number
+    readonly readySeconds: number,
+    /** What the signer logged as its key-load time ("keys loaded" … seconds). */
+    readonly keyLoadSeconds: number
   ) {}
 
   static async start(args: string[], timeoutMs = 120_000): Promise<SignerProcess> {
@@ -30,7 +32,14 @@ export class SignerProcess {
       });
       child.once("exit", (code) => reject(new Error(`signer exited (${code}):\n${output}`)));
     });
-    return new SignerProcess(child, url, (performance.now() - t0) / 1000);
+    const loaded = output.split("\n").map((l) => {
+      try {
+        return JSON.parse(l);
+      } catch {
+        return {};
+      }
+    }).find((l) => l.msg === "keys loaded");
+    return new SignerProcess(child, url, (performance.now() - t0) / 1000, loaded?.seconds ?? NaN);
   }
 
   /** CPU seconds (user + system) the process has used so far, all threads. */
