@@ -1,5 +1,6 @@
 import type {Server} from "node:http";
 import type {AddressInfo} from "node:net";
+import type {SignerConfig} from "./config/signerConfig.js";
 import {join} from "node:path";
 import type {us_listen_socket} from "uWebSockets.js";
 import {type NetworkConfig, loadNetwork} from "./config/networks.js";
@@ -7,7 +8,7 @@ import {KeyStore} from "./keys/keyStore.js";
 import {KeyManager} from "./keys/keymanager.js";
 import {Reloader} from "./keys/reloader.js";
 import {loadOrCreateToken} from "./keys/token.js";
-import {type KeySources, validateKeySources} from "./keys/sources.js";
+import {validateKeySources} from "./keys/sources.js";
 import type {Logger} from "./log.js";
 import {createMetrics} from "./metrics/metrics.js";
 import {createMetricsServer} from "./metrics/server.js";
@@ -15,29 +16,6 @@ import {SignerPool} from "./pool.js";
 import {createApp} from "./server/app.js";
 import {httpEngine, uWS} from "./server/engine.js";
 import {Lifecycle} from "./server/lifecycle.js";
-
-export type SignerConfig = KeySources & {
-  host: string;
-  port: number;
-  metricsHost: string;
-  metricsPort: number;
-  network: string;
-  workers?: number;
-  maxBodyBytes: number;
-  /** Enables the Keymanager API; imported keys persist here. */
-  dataDir?: string;
-  /** Bearer token file; default DATA_DIR/api-token.txt. */
-  keymanagerTokenFile?: string;
-};
-
-export const defaultConfig: SignerConfig = {
-  host: "127.0.0.1",
-  port: 9000,
-  metricsHost: "127.0.0.1",
-  metricsPort: 9001,
-  network: "mainnet",
-  maxBodyBytes: 1024 * 1024,
-};
 
 export type Signer = {
   network: NetworkConfig;

@@ -60,3 +60,31 @@ export function createMetrics(registry = new Registry()) {
 }
 
 export type Metrics = ReturnType<typeof createMetrics>;
+
+/**
+ * Counts one sign request. prom-client hashes the label set on every inc(); the labelled children
+ * are looked up once per (type, status) instead, which saves a few µs of the main thread per request.
+ */
+export function signRecorder(metrics: Metrics) {
+  type Children = {
+    requests: ReturnType<Metrics["signRequests"]["labels"]>;
+    signatures: ReturnType<Metrics["signatures"]["labels"]>;
+    duration: ReturnType<Metrics["signDuration"]["labels"]>;
+  };
+  const children = new Map<string, Children>();
+  return (type: string, status: number, seconds: number) => {
+    const key = `${type} ${status}`;
+    let c = children.get(key);
+    if (!c) {
+      c = {
+        requests: metrics.signRequests.labels({type, status: String(status)}),
+        signatures: metrics.signatures.labels({type}),
+        duration: metrics.signDuration.labels({type}),
+      };
+      children.set(key, c);
+    }
+    c.requests.inc();
+    if (status === 200) c.signatures.inc();
+    c.duration.observe(seconds);
+  };
+}

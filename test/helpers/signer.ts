@@ -1,6 +1,7 @@
 // Integration tests run the built signer (dist/): its worker threads load compiled JavaScript.
 import {createLogger} from "../../dist/src/log.js";
-import {type SignerConfig, defaultConfig, startSigner} from "../../dist/src/signer.js";
+import {type SignerConfig, defaultConfig} from "../../dist/src/config/signerConfig.js";
+import {startSigner} from "../../dist/src/signer.js";
 
 /** A copy of ../shared/vectors/signing-roots.json (test/vectors.test.ts checks it has not drifted). */
 export const vectorsPath = new URL("../fixtures/signing-roots.json", import.meta.url);

@@ -1,0 +1,25 @@
+import type {KeySources} from "../keys/sources.js";
+
+/** Everything a signer is started with; the CLI builds it from flags (src/config/args.ts). */
+export type SignerConfig = KeySources & {
+  host: string;
+  port: number;
+  metricsHost: string;
+  metricsPort: number;
+  network: string;
+  workers?: number;
+  maxBodyBytes: number;
+  /** Enables the Keymanager API; imported keys persist here. */
+  dataDir?: string;
+  /** Bearer token file; default DATA_DIR/api-token.txt. */
+  keymanagerTokenFile?: string;
+};
+
+export const defaultConfig: SignerConfig = {
+  host: "127.0.0.1",
+  port: 9000,
+  metricsHost: "127.0.0.1",
+  metricsPort: 9001,
+  network: "mainnet",
+  maxBodyBytes: 1024 * 1024,
+};

@@ -1,0 +1,76 @@
+import {existsSync, readFileSync} from "node:fs";
+import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import {parse as parseYaml} from "yaml";
+import {configFromArgs} from "../src/config/args.js";
+import {type TestSigner, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+
+const file = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
+const compose = parseYaml(file("docker-compose.yml"));
+const prometheus = parseYaml(file("grafana/prometheus.yml"));
+const dashboard = JSON.parse(file("grafana/dashboards/ts3signer.json"));
+const exprs: string[] = dashboard.panels.flatMap((p: {targets: {expr: string}[]}) => p.targets.map((t) => t.expr));
+
+describe("docker compose: signer + Prometheus + Grafana", () => {
+  it("runs the three services", () => {
+    expect(Object.keys(compose.services).sort()).toEqual(["grafana", "prometheus", "signer"]);
+    expect(compose.services.signer.build).toBe(".");
+  });
+
+  it("starts the signer with flags the CLI accepts, listening beyond the container", () => {
+    const parsed = configFromArgs(compose.services.signer.command);
+    if (parsed === "help") throw new Error("unexpected --help");
+    expect(parsed.config).toMatchObject({host: "0.0.0.0", metricsHost: "0.0.0.0", port: 9000, metricsPort: 9001});
+    expect(compose.services.signer.ports).toEqual(["127.0.0.1:9000:9000", "127.0.0.1:9001:9001"]);
+  });
+
+  it("has Prometheus scrape the signer's metrics port", () => {
+    const parsed = configFromArgs(compose.services.signer.command) as Exclude<ReturnType<typeof configFromArgs>, "help">;
+    const [job] = prometheus.scrape_configs;
+    expect(job.metrics_path).toBe("/metrics");
+    expect(job.static_configs[0].targets).toEqual([`signer:${parsed.config.metricsPort}`]);
+    expect(compose.services.prometheus.volumes).toContain("./grafana/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
+  });
+
+  it("mounts Grafana provisioning that points at the dashboard and the Prometheus service", () => {
+    const mounts = compose.services.grafana.volumes.map((v: string) => v.split(":"));
+    for (const [host] of mounts) expect(existsSync(new URL(`../${host}`, import.meta.url))).toBe(true);
+    const dashboardsDir = mounts.find(([host]: string[]) => host === "./grafana/dashboards")[1];
+    const provider = parseYaml(file("grafana/provisioning/dashboards/ts3signer.yml")).providers[0];
+    expect(provider.options.path).toBe(dashboardsDir);
+    const [datasource] = parseYaml(file("grafana/provisioning/datasources/prometheus.yml")).datasources;
+    expect(datasource.url).toBe("http://prometheus:9090");
+    for (const panel of dashboard.panels) expect(panel.datasource.uid).toBe(datasource.uid);
+  });
+
+  it("builds the CLI the image starts", () => {
+    const dockerfile = file("Dockerfile");
+    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "dist\/src\/cli.js"\]/);
+    expect(existsSync(new URL("../dist/src/cli.js", import.meta.url))).toBe(true);
+  });
+});
+
+describe("Grafana dashboard", () => {
+  let s: TestSigner;
+  let metricsText: string;
+  beforeAll(async () => {
+    s = await startTestSigner({network: "minimal", interopKeys: "1"});
+    const vector = JSON.parse(readFileSync(vectorsPath, "utf8"))[6];
+    await sign(s.url, vector.pubkey, vector.request);
+    metricsText = await (await fetch(s.metricsUrl)).text();
+  });
+  afterAll(() => s.close());
+
+  it("has the panels operators look for", () => {
+    const titles = dashboard.panels.map((p: {title: string}) => p.title).join("\n");
+    for (const t of [/by type/, /by status/, /latency p50 \/ p99/i, /Keys loaded/, /queue depth/i, /workers/i, /CPU/, /Memory/, /Event-loop lag/]) {
+      expect(titles).toMatch(t);
+    }
+  });
+
+  it("queries only metrics a live signer exports", () => {
+    const names = new Set(exprs.flatMap((e) => e.match(/\b(?:ts3signer|process|nodejs)_[a-z0-9_]+/g) ?? []));
+    expect(names.size).toBeGreaterThan(10);
+    const exported = new Set(metricsText.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0]));
+    for (const name of names) expect(exported, name).toContain(name);
+  });
+});
