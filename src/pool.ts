@@ -15,9 +15,11 @@ export type PoolOptions = {
   tasksPerWorker?: number;
   /** Called with the size of every batch handed to a worker. */
   onBatch?: (size: number) => void;
+  /** Called when a worker dies with a batch in hand. */
+  onWorkerFailure?: (error: Error) => void;
 };
 
-type Pending = {ref: KeyRef; body: Uint8Array; resolve: (r: SignResult) => void};
+type Pending = {ref: KeyRef; body: Uint8Array; resolve: (r: SignResult) => void; retried?: boolean};
 
 /**
  * The Piscina pool of signing workers, fed in batches. A task costs 50–80 µs of thread hand-off
@@ -33,6 +35,7 @@ export class SignerPool {
   private readonly maxBatch: number;
   private readonly maxTasksInFlight: number;
   private readonly onBatch?: (size: number) => void;
+  private readonly onWorkerFailure?: (error: Error) => void;
   private pending: Pending[] = [];
   private flushScheduled = false;
   private tasksInFlight = 0;
@@ -44,6 +47,7 @@ export class SignerPool {
     const tasksPerWorker = opts.tasksPerWorker ?? 2;
     this.maxTasksInFlight = this.workers * tasksPerWorker;
     this.onBatch = opts.onBatch;
+    this.onWorkerFailure = opts.onWorkerFailure;
     const workerData: SignerWorkerData = {network: opts.network, keyTable: opts.keyTable};
     this.piscina = new Piscina({
       filename: new URL("../workers/signer.js", import.meta.url).href,
@@ -112,10 +116,17 @@ export class SignerPool {
         for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);
       },
       (err: Error) => {
-        // The worker died (or the pool is closing): answer, never leave a request hanging.
+        // The worker died (Piscina starts a replacement, which sees every key in the shared
+        // table). Signing is deterministic, so each request is retried once on another worker;
+        // a second failure is answered 503. Never left hanging.
+        this.onWorkerFailure?.(err);
+        const retry = batch.filter((p) => !p.retried);
+        for (const p of batch) {
+          if (p.retried) p.resolve({type: "unknown", code: "UNAVAILABLE", message: "the signing worker failed twice; try again"});
+          p.retried = true;
+        }
+        this.pending.unshift(...retry);
         done();
-        const message = `signing worker failed: ${err.message}`;
-        for (const p of batch) p.resolve({type: "unknown", code: "UNAVAILABLE", message});
       }
     );
   }
@@ -128,6 +139,11 @@ export class SignerPool {
 
   generateKeys(task: GenerateTask): Promise<GeneratedKeys> {
     return this.piscina.run(task, {name: "generateKeys"});
+  }
+
+  /** The worker threads (for diagnostics and tests). */
+  get threads(): readonly {terminate(): Promise<number>}[] {
+    return this.piscina.threads;
   }
 
   async close(): Promise<void> {

@@ -16,10 +16,12 @@ import {SignerPool} from "./pool.js";
 import {createApp} from "./server/app.js";
 import {httpEngine, uWS} from "./server/engine.js";
 import {Lifecycle} from "./server/lifecycle.js";
+import {RequestTimeouts} from "./server/requestTimeouts.js";
 
 export type Signer = {
   network: NetworkConfig;
   keys: KeyStore;
+  pool: SignerPool;
   /** The bound ports (useful with port 0). */
   port: number;
   metricsPort: number;
@@ -34,6 +36,10 @@ export type Signer = {
  * the integration tests both start signers through this function.
  */
 export async function startSigner(config: SignerConfig, log: Logger): Promise<Signer> {
+  if (config.requireNativeHttp && httpEngine !== "uws-native") {
+    throw new Error(`--require-native-http: the uWebSockets.js native engine did not load (running ${httpEngine})`);
+  }
+  if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error("TLS needs both --tls-cert and --tls-key");
   const network = loadNetwork(config.network);
   validateKeySources(config);
   if (config.keymanagerTokenFile && !config.dataDir) throw new Error("--keymanager-token-file needs --data-dir (the Keymanager API is enabled by it)");
@@ -44,6 +50,10 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
     keyTable: keys.table.buffer,
     workers: config.workers,
     onBatch: (size) => metrics.batchSize.observe(size),
+    onWorkerFailure: (error) => {
+      metrics.workerFailures.inc();
+      log.error("a signing worker died; retrying its requests on another", {error: error.message});
+    },
   });
   const lifecycle = new Lifecycle();
   const reloader = new Reloader(config, keys, pool, metrics, log);
@@ -53,6 +63,7 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   if (httpEngine !== "uws-native") {
     log.warn("uWebSockets.js native engine did not load; serving with its slow JavaScript fallback", {engine: httpEngine});
   }
+  const timeouts = new RequestTimeouts(config.requestTimeoutMs, () => metrics.requestTimeouts.inc());
 
   let keymanager: {km: KeyManager; token: string} | undefined;
   if (config.dataDir) {
@@ -63,7 +74,14 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
     log.info("Keymanager API enabled on /eth/v1/keystores", {token_file: tokenFile, token_created: created});
   }
 
-  const app = createApp({keys, pool, metrics, log, lifecycle, reloader, keymanager, maxBodyBytes: config.maxBodyBytes});
+  const tls = config.tlsCert && config.tlsKey ? {cert: config.tlsCert, key: config.tlsKey} : undefined;
+  if (!tls && !isLoopback(config.host)) {
+    log.warn(`the signing API listens on ${config.host} WITHOUT TLS and without authentication: anyone who can reach it can sign with every key. Use --tls-cert/--tls-key, or keep it on loopback.`);
+  }
+  const app = createApp(
+    {keys, pool, metrics, log, lifecycle, reloader, keymanager, timeouts, maxBodyBytes: config.maxBodyBytes, maxInFlight: config.maxInFlight},
+    tls
+  );
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
     app.listen(config.host, config.port, (socket) =>
       socket ? resolve(socket) : reject(new Error(`cannot listen on ${config.host}:${config.port}`))
@@ -78,7 +96,7 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   await listenHttp(metricsServer, config.metricsHost, config.metricsPort);
   const metricsPort = (metricsServer.address() as AddressInfo).port;
 
-  log.info(`listening on http://${hostForUrl(config.host)}:${port}`, {network: network.name, engine: httpEngine, workers: pool.workers});
+  log.info(`listening on ${tls ? "https" : "http"}://${hostForUrl(config.host)}:${port}`, {network: network.name, engine: httpEngine, workers: pool.workers});
   log.info(`metrics on http://${hostForUrl(config.metricsHost)}:${metricsPort}/metrics`);
 
   const ready = Promise.all([reloader.start(), keymanager?.km.loadPersisted()]).then(() => {
@@ -91,6 +109,7 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
     (closing ??= (async () => {
       lifecycle.stopping = true;
       uWS.us_listen_socket_close(listenSocket);
+      timeouts.stop();
       await lifecycle.idle();
       const metricsClosed = new Promise((resolve) => metricsServer.close(resolve));
       metricsServer.closeAllConnections();
@@ -98,7 +117,7 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
       await pool.close();
     })());
 
-  return {network, keys, port, metricsPort, ready, close};
+  return {network, keys, pool, port, metricsPort, ready, close};
 }
 
 function listenHttp(server: Server, host: string, port: number): Promise<void> {
@@ -108,4 +127,5 @@ function listenHttp(server: Server, host: string, port: number): Promise<void> {
   });
 }
 
+const isLoopback = (host: string) => host === "localhost" || host === "::1" || host.startsWith("127.");
 const hostForUrl = (host: string) => (host.includes(":") ? `[${host}]` : host);

@@ -24,6 +24,10 @@ Usage: ts3signer [flags]
   --keymanager-token-file FILE     its bearer token (default DIR/api-token.txt, created if absent)
   --workers N                      signing threads (default: cores, ${availableParallelism()} here)
   --max-body BYTES                 request body limit (default 1048576)
+  --request-timeout SECONDS        drop a client that has not sent its whole request by then (default 30)
+  --max-in-flight N                sign requests in flight past which new ones get 503 (default 16384)
+  --tls-cert FILE, --tls-key FILE  serve the signing API over HTTPS (PEM files)
+  --require-native-http            refuse to start on uWebSockets.js's slow JavaScript fallback
   --log-level LEVEL                debug, info, warn, error (default info)
   --log-format FORMAT              json or pretty (default pretty on a TTY, json otherwise)
   --help                           this text
@@ -45,6 +49,11 @@ const flags = {
   "data-dir": {type: "string"},
   "keymanager-token-file": {type: "string"},
   "slashing-protection": {type: "string"},
+  "request-timeout": {type: "string"},
+  "max-in-flight": {type: "string"},
+  "tls-cert": {type: "string"},
+  "tls-key": {type: "string"},
+  "require-native-http": {type: "boolean"},
   workers: {type: "string"},
   "max-body": {type: "string"},
   "log-level": {type: "string"},
@@ -91,6 +100,11 @@ export function configFromArgs(args: string[]): {config: SignerConfig; logLevel:
     keymanagerTokenFile: values["keymanager-token-file"],
     workers: values.workers === undefined ? undefined : integer("workers", values.workers, 1, 1, 256),
     maxBodyBytes: integer("max-body", values["max-body"], defaultConfig.maxBodyBytes, 1024, 1024 ** 3),
+    requestTimeoutMs: integer("request-timeout", values["request-timeout"], defaultConfig.requestTimeoutMs / 1000, 1, 3600) * 1000,
+    maxInFlight: integer("max-in-flight", values["max-in-flight"], defaultConfig.maxInFlight, 1, 10_000_000),
+    tlsCert: values["tls-cert"],
+    tlsKey: values["tls-key"],
+    requireNativeHttp: values["require-native-http"],
   };
   return {config, logLevel, logFormat};
 }

@@ -9,6 +9,15 @@ export type SignerConfig = KeySources & {
   network: string;
   workers?: number;
   maxBodyBytes: number;
+  /** A client that has not sent its whole request body after this long is dropped. */
+  requestTimeoutMs: number;
+  /** Sign requests in flight past which new ones get a 503. */
+  maxInFlight: number;
+  /** TLS for the signing API: both or neither. */
+  tlsCert?: string;
+  tlsKey?: string;
+  /** Refuse to start on uWebSockets.js's JavaScript fallback. */
+  requireNativeHttp?: boolean;
   /** Enables the Keymanager API; imported keys persist here. */
   dataDir?: string;
   /** Bearer token file; default DATA_DIR/api-token.txt. */
@@ -22,4 +31,6 @@ export const defaultConfig: SignerConfig = {
   metricsPort: 9001,
   network: "mainnet",
   maxBodyBytes: 1024 * 1024,
+  requestTimeoutMs: 30_000,
+  maxInFlight: 16_384,
 };

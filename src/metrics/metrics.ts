@@ -37,6 +37,16 @@ export function createMetrics(registry = new Registry()) {
       buckets: [1, 2, 4, 8, 16, 32, 64],
       registers,
     }),
+    workerFailures: new Counter({
+      name: "ts3signer_worker_failures_total",
+      help: "Signing worker threads that died (their requests are retried once on another)",
+      registers,
+    }),
+    requestTimeouts: new Counter({
+      name: "ts3signer_request_timeouts_total",
+      help: "Clients dropped for not sending their request body within --request-timeout",
+      registers,
+    }),
     keysLoaded: new Gauge({name: "ts3signer_keys_loaded", help: "Keys available for signing", registers}),
     workers: new Gauge({name: "ts3signer_workers", help: "Threads in the signing pool", registers}),
     queueDepth: new Gauge({

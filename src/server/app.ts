@@ -8,6 +8,7 @@ import type {SignerPool} from "../pool.js";
 import {uWS} from "./engine.js";
 import type {Lifecycle} from "./lifecycle.js";
 import {keymanagerRoutes} from "./keymanagerRoutes.js";
+import type {RequestTimeouts} from "./requestTimeouts.js";
 import {exchange, reply, replyError, replyJson} from "./reply.js";
 import {signHandler} from "./signRoute.js";
 
@@ -19,6 +20,9 @@ export type AppContext = {
   lifecycle: Lifecycle;
   reloader: Reloader;
   maxBodyBytes: number;
+  /** Sign requests received and not yet answered, past which new ones get a 503. */
+  maxInFlight: number;
+  timeouts: RequestTimeouts;
   /** Present when the Keymanager API is enabled (--data-dir). */
   keymanager?: {km: KeyManager; token: string};
 };
@@ -27,8 +31,8 @@ type Handler = (res: HttpResponse, req: HttpRequest) => void;
 type Method = "get" | "post" | "delete";
 
 /** The signing API's routes (Web3Signer eth2 paths). */
-export function createApp(ctx: AppContext): TemplatedApp {
-  const app = uWS.App();
+export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): TemplatedApp {
+  const app = tls ? uWS.SSLApp({cert_file_name: tls.cert, key_file_name: tls.key}) : uWS.App();
   const routes: Record<string, Partial<Record<Method, Handler>>> = {
     "/api/v1/eth2/sign/:identifier": {post: signHandler(ctx)},
     "/api/v1/eth2/publicKeys": {get: simple((ex) => replyJson(ex, 200, ctx.keys.publicKeys()))},

@@ -13,13 +13,19 @@ const statusLines: Record<number, string> = {
   503: "503 Service Unavailable",
 };
 
-/** Per-request state that outlives uWS's HttpRequest (which is gone after the first callback). */
+/**
+ * Per-request state that outlives uWS's HttpRequest (which is gone after the first callback).
+ * `aborted` is set once the response may no longer be written: the client went away, or it was
+ * answered already.
+ */
 export type Exchange = {res: HttpResponse; aborted: boolean};
 
-export function exchange(res: HttpResponse): Exchange {
+/** `onAbort` runs if the client goes away (or is dropped) before it is answered. */
+export function exchange(res: HttpResponse, onAbort?: () => void): Exchange {
   const ex: Exchange = {res, aborted: false};
   res.onAborted(() => {
     ex.aborted = true;
+    onAbort?.();
   });
   return ex;
 }

@@ -12,16 +12,23 @@ import {type Exchange, exchange, reply} from "./reply.js";
  * validation, the signing root and the signature happen in a worker.
  */
 export function signHandler(ctx: AppContext) {
-  const {keys, pool, metrics, lifecycle, maxBodyBytes} = ctx;
+  const {keys, pool, metrics, lifecycle, maxBodyBytes, maxInFlight, timeouts} = ctx;
 
   const record = signRecorder(metrics);
-  const finish = (ex: Exchange, startedMs: number, type: string, status: number, contentType: string, body: string) => {
-    reply(ex, status, contentType, body, status === 413);
-    record(type, status, (performance.now() - startedMs) / 1000);
+  /** Per request: its start, and whether it still counts as in flight (for shutdown and the cap). */
+  type Exchange_ = Exchange & {startedMs: number; inFlight: boolean};
+  const release = (ex: Exchange_) => {
+    if (!ex.inFlight) return;
+    ex.inFlight = false;
     lifecycle.requestDone();
   };
-  const fail = (ex: Exchange, startedMs: number, type: string, status: number, message: string) =>
-    finish(ex, startedMs, type, status, "application/json", JSON.stringify({message}));
+  const finish = (ex: Exchange_, type: string, status: number, contentType: string, body: string) => {
+    reply(ex, status, contentType, body, status === 413);
+    record(type, status, (performance.now() - ex.startedMs) / 1000);
+    release(ex);
+  };
+  const fail = (ex: Exchange_, type: string, status: number, message: string) =>
+    finish(ex, type, status, "application/json", JSON.stringify({message}));
 
   return (res: HttpResponse, req: HttpRequest) => {
     const startedMs = performance.now();
@@ -29,11 +36,18 @@ export function signHandler(ctx: AppContext) {
     const identifier = req.getParameter(0) ?? "";
     const wantsJson = req.getHeader("accept").includes("application/json");
     const declaredLength = Number(req.getHeader("content-length") || 0);
-    const ex = exchange(res);
+    // A client that goes away is no longer waited for at shutdown.
+    const ex = exchange(res, () => release(ex)) as Exchange_;
+    ex.startedMs = startedMs;
+    ex.inFlight = true;
     lifecycle.requestStarted();
 
-    if (lifecycle.stopping) return fail(ex, startedMs, "unknown", 503, "the signer is shutting down");
-    if (declaredLength > maxBodyBytes) return tooLarge(ex, startedMs);
+    if (lifecycle.stopping) return fail(ex, "unknown", 503, "the signer is shutting down");
+    if (declaredLength > maxBodyBytes) return tooLarge(ex);
+    // Bounded memory under overload: past the cap, shed load instead of queueing without end.
+    if (lifecycle.requestsInFlight > maxInFlight) {
+      return fail(ex, "unknown", 503, `too many requests in flight (limit ${maxInFlight}); retry shortly`);
+    }
 
     readBody(
       ex,
@@ -42,25 +56,26 @@ export function signHandler(ctx: AppContext) {
         const key = keys.get(identifier);
         if (!key) {
           const type = typeIn(body);
-          if (lifecycle.loading) return fail(ex, startedMs, type, 503, "keys are still loading; try again shortly");
-          return fail(ex, startedMs, type, 404, `no key for ${identifier.slice(0, 100)} is loaded`);
+          if (lifecycle.loading) return fail(ex, type, 503, "keys are still loading; try again shortly");
+          return fail(ex, type, 404, `no key for ${identifier.slice(0, 100)} is loaded`);
         }
         pool.sign(key, body).then((result) => {
           if ("signature" in result) {
-            if (wantsJson) finish(ex, startedMs, result.type, 200, "application/json", `{"signature":"${result.signature}"}`);
-            else finish(ex, startedMs, result.type, 200, "text/plain", result.signature);
+            if (wantsJson) finish(ex, result.type, 200, "application/json", `{"signature":"${result.signature}"}`);
+            else finish(ex, result.type, 200, "text/plain", result.signature);
           } else {
             if (result.code === "INTERNAL") ctx.log.error("signing failed", {error: result.message});
-            fail(ex, startedMs, result.type, statusOf[result.code], result.message);
+            fail(ex, result.type, statusOf[result.code], result.message);
           }
         });
       },
-      () => tooLarge(ex, startedMs)
+      () => tooLarge(ex),
+      timeouts
     );
   };
 
-  function tooLarge(ex: Exchange, startedMs: number) {
-    fail(ex, startedMs, "unknown", 413, `the request body is over the ${maxBodyBytes}-byte limit`);
+  function tooLarge(ex: Exchange_) {
+    fail(ex, "unknown", 413, `the request body is over the ${maxBodyBytes}-byte limit`);
   }
 }
 
