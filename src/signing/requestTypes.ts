@@ -3,6 +3,7 @@ import * as D from "./domain.js";
 import {FieldError} from "./errors.js";
 import {describe, fieldFromJson, fromJson, requireField} from "./json.js";
 import type {SszTypes} from "./sszTypes.js";
+import type {Type, ValueOf} from "@chainsafe/ssz";
 
 /**
  * How the domain of a request type is found:
@@ -65,6 +66,26 @@ const versionedForks: readonly ForkName[] = ["phase0", "altair", "bellatrix", "c
 
 const epochAt = (slot: bigint, slotsPerEpoch: bigint) => slot / slotsPerEpoch;
 
+/** A row whose payload is one SSZ container, signed as is; `epoch` picks the fork version. */
+function container<K extends keyof SszTypes>(
+  field: string,
+  domainType: D.DomainType,
+  typeName: K,
+  epoch?: (value: ValueOf<SszTypes[K]>, slotsPerEpoch: bigint) => bigint,
+  domainRule: DomainRule = "fork"
+): RequestTypeRow {
+  return {
+    field,
+    domainRule,
+    domainType,
+    message(payload, t, spe) {
+      const type = t[typeName] as unknown as Type<ValueOf<SszTypes[K]>>;
+      const value = fromJson(type, payload);
+      return {objectRoot: type.hashTreeRoot(value), epoch: epoch?.(value, spe)};
+    },
+  };
+}
+
 /**
  * One row per Web3Signer eth2 request type: where its payload is, how its message root is
  * computed and which domain it is signed with. Parsing, signing roots, metric labels and tests
@@ -80,15 +101,9 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return {objectRoot: t.Uint64.hashTreeRoot(slot), epoch: epochAt(slot, spe)};
     },
   },
-  AGGREGATE_AND_PROOF: {
-    field: "aggregate_and_proof",
-    domainRule: "fork",
-    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
-    message(payload, t, spe) {
-      const value = fromJson(t.AggregateAndProof, payload);
-      return {objectRoot: t.AggregateAndProof.hashTreeRoot(value), epoch: epochAt(value.aggregate.data.slot, spe)};
-    },
-  },
+  AGGREGATE_AND_PROOF: container("aggregate_and_proof", D.DOMAIN_AGGREGATE_AND_PROOF, "AggregateAndProof", (v, spe) =>
+    epochAt(v.aggregate.data.slot, spe)
+  ),
   AGGREGATE_AND_PROOF_V2: {
     field: "aggregate_and_proof",
     domainRule: "fork",
@@ -101,24 +116,8 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.aggregate.data.slot, spe)};
     },
   },
-  ATTESTATION: {
-    field: "attestation",
-    domainRule: "fork",
-    domainType: D.DOMAIN_BEACON_ATTESTER,
-    message(payload, t) {
-      const value = fromJson(t.AttestationData, payload);
-      return {objectRoot: t.AttestationData.hashTreeRoot(value), epoch: value.target.epoch};
-    },
-  },
-  BLOCK: {
-    field: "block",
-    domainRule: "fork",
-    domainType: D.DOMAIN_BEACON_PROPOSER,
-    message(payload, t, spe) {
-      const value = fromJson(t.Phase0BeaconBlock, payload);
-      return {objectRoot: t.Phase0BeaconBlock.hashTreeRoot(value), epoch: epochAt(value.slot, spe)};
-    },
-  },
+  ATTESTATION: container("attestation", D.DOMAIN_BEACON_ATTESTER, "AttestationData", (v) => v.target.epoch),
+  BLOCK: container("block", D.DOMAIN_BEACON_PROPOSER, "Phase0BeaconBlock", (v, spe) => epochAt(v.slot, spe)),
   BLOCK_V2: {
     field: "beacon_block",
     domainRule: "fork",
@@ -153,15 +152,7 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return {objectRoot: t.Uint64.hashTreeRoot(epoch), epoch};
     },
   },
-  VOLUNTARY_EXIT: {
-    field: "voluntary_exit",
-    domainRule: "voluntaryExit",
-    domainType: D.DOMAIN_VOLUNTARY_EXIT,
-    message(payload, t) {
-      const value = fromJson(t.VoluntaryExit, payload);
-      return {objectRoot: t.VoluntaryExit.hashTreeRoot(value), epoch: value.epoch};
-    },
-  },
+  VOLUNTARY_EXIT: container("voluntary_exit", D.DOMAIN_VOLUNTARY_EXIT, "VoluntaryExit", (v) => v.epoch, "voluntaryExit"),
   SYNC_COMMITTEE_MESSAGE: {
     field: "sync_committee_message",
     domainRule: "fork",
@@ -172,33 +163,19 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return {objectRoot: t.Bytes32.hashTreeRoot(beacon_block_root), epoch: epochAt(slot, spe)};
     },
   },
-  SYNC_COMMITTEE_SELECTION_PROOF: {
-    field: "sync_aggregator_selection_data",
-    domainRule: "fork",
-    domainType: D.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF,
-    message(payload, t, spe) {
-      const value = fromJson(t.SyncAggregatorSelectionData, payload);
-      return {objectRoot: t.SyncAggregatorSelectionData.hashTreeRoot(value), epoch: epochAt(value.slot, spe)};
-    },
-  },
-  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: {
-    field: "contribution_and_proof",
-    domainRule: "fork",
-    domainType: D.DOMAIN_CONTRIBUTION_AND_PROOF,
-    message(payload, t, spe) {
-      const value = fromJson(t.ContributionAndProof, payload);
-      return {objectRoot: t.ContributionAndProof.hashTreeRoot(value), epoch: epochAt(value.contribution.slot, spe)};
-    },
-  },
-  VALIDATOR_REGISTRATION: {
-    field: "validator_registration",
-    domainRule: "builder",
-    domainType: D.DOMAIN_APPLICATION_BUILDER,
-    message(payload, t) {
-      const value = fromJson(t.ValidatorRegistration, payload);
-      return {objectRoot: t.ValidatorRegistration.hashTreeRoot(value)};
-    },
-  },
+  SYNC_COMMITTEE_SELECTION_PROOF: container(
+    "sync_aggregator_selection_data",
+    D.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF,
+    "SyncAggregatorSelectionData",
+    (v, spe) => epochAt(v.slot, spe)
+  ),
+  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: container(
+    "contribution_and_proof",
+    D.DOMAIN_CONTRIBUTION_AND_PROOF,
+    "ContributionAndProof",
+    (v, spe) => epochAt(v.contribution.slot, spe)
+  ),
+  VALIDATOR_REGISTRATION: container("validator_registration", D.DOMAIN_APPLICATION_BUILDER, "ValidatorRegistration", undefined, "builder"),
 };
 
 export function isRequestType(type: unknown): type is RequestType {
