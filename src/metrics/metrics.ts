@@ -81,17 +81,18 @@ export function signRecorder(metrics: Metrics) {
     signatures: ReturnType<Metrics["signatures"]["labels"]>;
     duration: ReturnType<Metrics["signDuration"]["labels"]>;
   };
-  const children = new Map<string, Children>();
+  const children = new Map<string, Map<number, Children>>();
   return (type: string, status: number, seconds: number) => {
-    const key = `${type} ${status}`;
-    let c = children.get(key);
+    let byStatus = children.get(type);
+    if (!byStatus) children.set(type, (byStatus = new Map()));
+    let c = byStatus.get(status);
     if (!c) {
       c = {
         requests: metrics.signRequests.labels({type, status: String(status)}),
         signatures: metrics.signatures.labels({type}),
         duration: metrics.signDuration.labels({type}),
       };
-      children.set(key, c);
+      byStatus.set(status, c);
     }
     c.requests.inc();
     if (status === 200) c.signatures.inc();

@@ -18,11 +18,21 @@ const statusLines: Record<number, string> = {
  * `aborted` is set once the response may no longer be written: the client went away, or it was
  * answered already.
  */
-export type Exchange = {res: HttpResponse; aborted: boolean};
+export type Exchange = {
+  res: HttpResponse;
+  aborted: boolean;
+  /** When the request started (performance.now()), for the latency histogram. */
+  startedMs: number;
+  /** Still counted as in flight (for shutdown and --max-in-flight). */
+  inFlight: boolean;
+  /** Set while the body is being read (see RequestTimeouts). */
+  readingSince: number | undefined;
+};
 
 /** `onAbort` runs if the client goes away (or is dropped) before it is answered. */
 export function exchange(res: HttpResponse, onAbort?: () => void): Exchange {
-  const ex: Exchange = {res, aborted: false};
+  // Every field up front: one object shape for every request.
+  const ex: Exchange = {res, aborted: false, startedMs: performance.now(), inFlight: false, readingSince: undefined};
   res.onAborted(() => {
     ex.aborted = true;
     onAbort?.();

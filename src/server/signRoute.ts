@@ -15,30 +15,26 @@ export function signHandler(ctx: AppContext) {
   const {keys, pool, metrics, lifecycle, maxBodyBytes, maxInFlight, timeouts} = ctx;
 
   const record = signRecorder(metrics);
-  /** Per request: its start, and whether it still counts as in flight (for shutdown and the cap). */
-  type Exchange_ = Exchange & {startedMs: number; inFlight: boolean};
-  const release = (ex: Exchange_) => {
+  const release = (ex: Exchange) => {
     if (!ex.inFlight) return;
     ex.inFlight = false;
     lifecycle.requestDone();
   };
-  const finish = (ex: Exchange_, type: string, status: number, contentType: string, body: string) => {
+  const finish = (ex: Exchange, type: string, status: number, contentType: string, body: string) => {
     reply(ex, status, contentType, body, status === 413);
     record(type, status, (performance.now() - ex.startedMs) / 1000);
     release(ex);
   };
-  const fail = (ex: Exchange_, type: string, status: number, message: string) =>
+  const fail = (ex: Exchange, type: string, status: number, message: string) =>
     finish(ex, type, status, "application/json", JSON.stringify({message}));
 
   return (res: HttpResponse, req: HttpRequest) => {
-    const startedMs = performance.now();
     // HttpRequest is only valid until this function returns: read everything now.
     const identifier = req.getParameter(0) ?? "";
     const wantsJson = req.getHeader("accept").includes("application/json");
     const declaredLength = Number(req.getHeader("content-length") || 0);
     // A client that goes away is no longer waited for at shutdown.
-    const ex = exchange(res, () => release(ex)) as Exchange_;
-    ex.startedMs = startedMs;
+    const ex = exchange(res, () => release(ex));
     ex.inFlight = true;
     lifecycle.requestStarted();
 
@@ -74,7 +70,7 @@ export function signHandler(ctx: AppContext) {
     );
   };
 
-  function tooLarge(ex: Exchange_) {
+  function tooLarge(ex: Exchange) {
     fail(ex, "unknown", 413, `the request body is over the ${maxBodyBytes}-byte limit`);
   }
 }
