@@ -10,7 +10,7 @@ import {Reloader} from "./keys/reloader.js";
 import {loadOrCreateToken} from "./keys/token.js";
 import {validateKeySources} from "./keys/sources.js";
 import type {Logger} from "./log.js";
-import {createMetrics} from "./metrics/metrics.js";
+import {type Metrics, createMetrics} from "./metrics/metrics.js";
 import {createMetricsServer} from "./metrics/server.js";
 import {SignerPool} from "./pool.js";
 import {createApp} from "./server/app.js";
@@ -55,6 +55,22 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
       log.error("a signing worker died; retrying its requests on another", {error: error.message});
     },
   });
+  try {
+    return await serve(config, log, network, metrics, keys, pool);
+  } catch (e) {
+    await pool.close(); // its threads would keep the process alive
+    throw e;
+  }
+}
+
+async function serve(
+  config: SignerConfig,
+  log: Logger,
+  network: NetworkConfig,
+  metrics: Metrics,
+  keys: KeyStore,
+  pool: SignerPool
+): Promise<Signer> {
   const lifecycle = new Lifecycle();
   const reloader = new Reloader(config, keys, pool, metrics, log);
 
@@ -100,7 +116,6 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   log.info(`metrics on http://${hostForUrl(config.metricsHost)}:${metricsPort}/metrics`);
 
   const ready = Promise.all([reloader.start(), keymanager?.km.loadPersisted()]).then(() => {
-    metrics.keysLoaded.set(keys.size);
     lifecycle.loading = false;
   });
 

@@ -58,6 +58,18 @@ describe("ts3signer CLI", () => {
     expect(out.stdout + out.stderr).toMatch(message);
   });
 
+  it("exits 1 with a message when its port is taken", async () => {
+    const {child, url} = await startCli(["--interop-keys", "1"]);
+    try {
+      const port = new URL(url).port;
+      const out = spawnSync(process.execPath, [cli, "--port", port, "--metrics-port", "0", "--log-format", "pretty"], {encoding: "utf8", timeout: 20_000, killSignal: "SIGKILL"});
+      expect(out.status).toBe(1);
+      expect(out.stdout).toMatch(new RegExp(`cannot start: cannot listen on 127\\.0\\.0\\.1:${port}`));
+    } finally {
+      child.kill("SIGTERM");
+    }
+  });
+
   it("starts, prints where it listens and a curl example that signs, and exits 0 on SIGTERM", async () => {
     const {child, url, output} = await startCli(["--interop-keys", "3:2"]);
     const exit = exited(child);

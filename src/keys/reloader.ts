@@ -55,7 +55,6 @@ export class Reloader {
           removed++;
         }
       }
-      this.metrics.keysLoaded.set(this.keys.size);
       this.current = {
         status: "completed",
         last_completed: new Date().toISOString(),

@@ -9,7 +9,7 @@ import {uWS} from "./engine.js";
 import type {Lifecycle} from "./lifecycle.js";
 import {keymanagerRoutes} from "./keymanagerRoutes.js";
 import type {RequestTimeouts} from "./requestTimeouts.js";
-import {exchange, reply, replyError, replyJson} from "./reply.js";
+import {type Exchange, exchange, reply, replyError, replyJson} from "./reply.js";
 import {signHandler} from "./signRoute.js";
 
 export type AppContext = {
@@ -33,6 +33,15 @@ type Method = "get" | "post" | "delete";
 /** The signing API's routes (Web3Signer eth2 paths). */
 export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): TemplatedApp {
   const app = tls ? uWS.SSLApp({cert_file_name: tls.cert, key_file_name: tls.key}) : uWS.App();
+  /** A handler that needs nothing from the request but to answer it. */
+  const simple =
+    (fn: (ex: Exchange) => void): Handler =>
+    (res) =>
+      fn(exchange(res, ctx.lifecycle));
+
+  const keymanagerDisabled = simple((ex) =>
+    replyError(ex, 404, "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
+  );
   const routes: Record<string, Partial<Record<Method, Handler>>> = {
     "/api/v1/eth2/sign/:identifier": {post: signHandler(ctx)},
     "/api/v1/eth2/publicKeys": {get: simple((ex) => replyJson(ex, 200, ctx.keys.publicKeys()))},
@@ -46,7 +55,7 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
       get: simple((ex) => replyJson(ex, 200, ctx.reloader.status())),
     },
     "/eth/v1/keystores": ctx.keymanager
-      ? keymanagerRoutes(ctx.keymanager.km, ctx.keymanager.token)
+      ? keymanagerRoutes(ctx.keymanager.km, ctx.keymanager.token, ctx.lifecycle)
       : {get: keymanagerDisabled, post: keymanagerDisabled, delete: keymanagerDisabled},
   };
 
@@ -60,16 +69,7 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
   return app;
 }
 
-/** A handler that needs nothing from the request but to answer it. */
-function simple(fn: (ex: ReturnType<typeof exchange>) => void): Handler {
-  return (res) => fn(exchange(res));
-}
-
-const keymanagerDisabled = simple((ex) =>
-  replyError(ex, 404, "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
-);
-
-function healthcheck(ex: ReturnType<typeof exchange>, ctx: AppContext): void {
+function healthcheck(ex: Exchange, ctx: AppContext): void {
   const status = ctx.lifecycle.stopping ? "DOWN" : ctx.lifecycle.loading ? "LOADING" : "UP";
   replyJson(ex, status === "UP" ? 200 : 503, {
     status,

@@ -2,6 +2,7 @@ import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import type {KeyManager} from "../keys/keymanager.js";
 import {authorized} from "../keys/token.js";
 import {readBody} from "./body.js";
+import type {Lifecycle} from "./lifecycle.js";
 import {type Exchange, exchange, replyError, replyJson} from "./reply.js";
 
 /** Keystore imports are large (about 1 KiB a key); the signing API's body limit does not apply. */
@@ -13,10 +14,10 @@ type Handler = (res: HttpResponse, req: HttpRequest) => void;
  * GET/POST/DELETE /eth/v1/keystores (ethereum/keymanager-APIs), behind a bearer token.
  * Request bodies are checked for shape here; the key work is KeyManager's.
  */
-export function keymanagerRoutes(km: KeyManager, token: string): {get: Handler; post: Handler; delete: Handler} {
+export function keymanagerRoutes(km: KeyManager, token: string, lifecycle: Lifecycle): {get: Handler; post: Handler; delete: Handler} {
   const guarded = (handle: (ex: Exchange) => void): Handler => (res, req) => {
     const auth = req.getHeader("authorization");
-    const ex = exchange(res);
+    const ex = exchange(res, lifecycle);
     // Answer before reading any body, and close: nothing an unauthenticated client sends is kept.
     if (!authorized(auth, token)) return replyError(ex, 401, "missing or wrong bearer token (Authorization: Bearer <token>)", true);
     handle(ex);

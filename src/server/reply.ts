@@ -1,4 +1,5 @@
 import type {HttpResponse} from "uWebSockets.js";
+import type {Lifecycle} from "./lifecycle.js";
 
 const statusLines: Record<number, string> = {
   200: "200 OK",
@@ -14,30 +15,46 @@ const statusLines: Record<number, string> = {
 };
 
 /**
- * Per-request state that outlives uWS's HttpRequest (which is gone after the first callback).
- * `aborted` is set once the response may no longer be written: the client went away, or it was
- * answered already.
+ * One request, from its first callback to its answer: the state that outlives uWS's HttpRequest
+ * (which is gone after the first callback). Every field is set up front, so all requests share
+ * one object shape.
  */
 export type Exchange = {
   res: HttpResponse;
+  /** The response may no longer be written: answered already, or the client is gone. */
   aborted: boolean;
   /** When the request started (performance.now()), for the latency histogram. */
   startedMs: number;
-  /** Still counted as in flight (for shutdown and --max-in-flight). */
+  /** Still counted by the lifecycle (shutdown waits for it; --max-in-flight counts it). */
   inFlight: boolean;
   /** Set while the body is being read (see RequestTimeouts). */
   readingSince: number | undefined;
+  lifecycle: Lifecycle;
 };
 
-/** `onAbort` runs if the client goes away (or is dropped) before it is answered. */
-export function exchange(res: HttpResponse, onAbort?: () => void): Exchange {
-  // Every field up front: one object shape for every request.
-  const ex: Exchange = {res, aborted: false, startedMs: performance.now(), inFlight: false, readingSince: undefined};
+export function exchange(res: HttpResponse, lifecycle: Lifecycle): Exchange {
+  const ex: Exchange = {res, aborted: false, startedMs: performance.now(), inFlight: true, readingSince: undefined, lifecycle};
+  lifecycle.requestStarted();
   res.onAborted(() => {
     ex.aborted = true;
-    onAbort?.();
+    settle(ex);
   });
   return ex;
+}
+
+/** The request no longer needs an answer (answered, or its client gone). */
+function settle(ex: Exchange): void {
+  if (!ex.inFlight) return;
+  ex.inFlight = false;
+  ex.lifecycle.requestDone();
+}
+
+/** Drops the connection without an answer (a client that stalled). */
+export function drop(ex: Exchange): void {
+  if (ex.aborted) return;
+  ex.aborted = true;
+  ex.res.close();
+  settle(ex);
 }
 
 /**
@@ -53,6 +70,7 @@ export function reply(ex: Exchange, status: number, contentType: string, body: s
       .writeHeader("content-type", contentType)
       .end(body, closeConnection);
   });
+  settle(ex);
 }
 
 export const replyJson = (ex: Exchange, status: number, value: unknown, closeConnection = false) =>

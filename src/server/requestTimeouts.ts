@@ -1,4 +1,4 @@
-import type {Exchange} from "./reply.js";
+import {type Exchange, drop} from "./reply.js";
 
 /**
  * Drops clients that stall while sending a request body (slow-loris). An exchange still reading
@@ -40,8 +40,7 @@ export class RequestTimeouts {
     while (this.buckets.length && this.buckets[0].since <= cutoff) {
       for (const ex of this.buckets.shift()!.exchanges) {
         if (ex.readingSince === undefined || ex.readingSince > cutoff || ex.aborted) continue;
-        ex.aborted = true;
-        ex.res.close();
+        drop(ex);
         this.onTimeout();
       }
     }

@@ -15,15 +15,9 @@ export function signHandler(ctx: AppContext) {
   const {keys, pool, metrics, lifecycle, maxBodyBytes, maxInFlight, timeouts} = ctx;
 
   const record = signRecorder(metrics);
-  const release = (ex: Exchange) => {
-    if (!ex.inFlight) return;
-    ex.inFlight = false;
-    lifecycle.requestDone();
-  };
   const finish = (ex: Exchange, type: string, status: number, contentType: string, body: string) => {
     reply(ex, status, contentType, body, status === 413);
     record(type, status, (performance.now() - ex.startedMs) / 1000);
-    release(ex);
   };
   const fail = (ex: Exchange, type: string, status: number, message: string) =>
     finish(ex, type, status, "application/json", JSON.stringify({message}));
@@ -33,10 +27,7 @@ export function signHandler(ctx: AppContext) {
     const identifier = req.getParameter(0) ?? "";
     const wantsJson = req.getHeader("accept").includes("application/json");
     const declaredLength = Number(req.getHeader("content-length") || 0);
-    // A client that goes away is no longer waited for at shutdown.
-    const ex = exchange(res, () => release(ex));
-    ex.inFlight = true;
-    lifecycle.requestStarted();
+    const ex = exchange(res, lifecycle);
 
     if (lifecycle.stopping) return fail(ex, "unknown", 503, "the signer is shutting down");
     if (declaredLength > maxBodyBytes) return tooLarge(ex);
