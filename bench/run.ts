@@ -5,8 +5,9 @@
  *
  *   npm run bench -- [--quick] [--connections 64] [--seconds 15] [--keys 1024] [--skip-memory]
  */
-import {mkdirSync, writeFileSync} from "node:fs";
-import {availableParallelism} from "node:os";
+import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
+import {availableParallelism, tmpdir} from "node:os";
+import {join} from "node:path";
 import {parseArgs} from "node:util";
 import {type Ceiling, measureCeiling} from "./ceiling.js";
 import {keystoreBench} from "./keystores.js";
@@ -80,6 +81,15 @@ async function main(): Promise<void> {
   const rss1k = signer.rssBytes();
   await signer.stop();
 
+  step("sustained load with slashing protection (SQLite, EIP-3076 checks per attestation)");
+  const dbDir = mkdtempSync(join(tmpdir(), "ts3signer-bench-slashing-"));
+  const protectedSigner = await SignerProcess.start(["--interop-keys", String(keyCount), "--slashing-protection", `sqlite:${join(dbDir, "slashing.sqlite")}`]);
+  const protectedKeys = await fetchPublicKeys(protectedSigner.url);
+  const guarded = await measureLoad(protectedSigner, ceiling, () => sustained(protectedSigner.url, protectedKeys, connections, seconds));
+  await protectedSigner.stop();
+  rmSync(dbDir, {recursive: true, force: true});
+  console.log(`  ${fmt(guarded.requestsPerSecond)}/s = ${fmt(guarded.ratioToCeiling, 2)}× ceiling (${fmt(guarded.requestsPerSecond / steady.requestsPerSecond, 2)}× without), p99 ${fmt(guarded.latencyMs.p99, 1)} ms, errors ${guarded.errors}`);
+
   let memory: {keys: number; readySeconds: number; rssBytes: number}[] = [{keys: keyCount, readySeconds: signer.readySeconds, rssBytes: rss1k}];
   if (!values["skip-memory"]) {
     const bigKeys = quick ? 20_000 : 100_000;
@@ -101,6 +111,7 @@ async function main(): Promise<void> {
     ["sustained HTTP", `${fmt(steady.requestsPerSecond)}/s`, `${fmt(steady.ratioToCeiling, 2)}× ceiling`],
     ["  CPU efficiency", fmt(steady.cpuEfficiency, 2), `signer ${fmt(steady.signerCpuCores, 2)} cores, load generator ${fmt(steady.generatorCores, 2)}`],
     ["  latency p50 / p99 / max", `${fmt(steady.latencyMs.p50, 1)} / ${fmt(steady.latencyMs.p99, 1)} / ${fmt(steady.latencyMs.max, 1)} ms`, `errors ${steady.errors}`],
+    ["with slashing protection", `${fmt(guarded.requestsPerSecond)}/s`, `${fmt(guarded.ratioToCeiling, 2)}× ceiling, errors ${guarded.errors}`],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
     [`burst of ${burstCount}`, `${fmt(burstResult.seconds, 2)} s`, `${fmt(burstResult.seconds / idealSeconds, 2)}× ideal, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms`],
   ];
@@ -109,7 +120,7 @@ async function main(): Promise<void> {
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, memory, keystores}, null, 2));
+  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, memory, keystores, slashingProtection: guarded}, null, 2));
   console.log(`\nresults: ${file.pathname}`);
 }
 

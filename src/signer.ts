@@ -17,6 +17,7 @@ import {createApp} from "./server/app.js";
 import {httpEngine, uWS} from "./server/engine.js";
 import {Lifecycle} from "./server/lifecycle.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
+import {SlashingDb, slashingDbPath as slashingDbFile} from "./slashing/slashingDb.js";
 
 export type Signer = {
   network: NetworkConfig;
@@ -43,11 +44,15 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   const network = loadNetwork(config.network);
   validateKeySources(config);
   if (config.keymanagerTokenFile && !config.dataDir) throw new Error("--keymanager-token-file needs --data-dir (the Keymanager API is enabled by it)");
+  // Opened here first: a bad path fails the start, and the schema exists before workers open it.
+  const slashingDbPath = config.slashingProtection ? slashingDbFile(config.slashingProtection) : undefined;
+  const slashingDb = slashingDbPath ? new SlashingDb(slashingDbPath) : undefined;
   const metrics = createMetrics();
   const keys = new KeyStore();
   const pool = new SignerPool({
     network,
     keyTable: keys.table.buffer,
+    slashingDbPath,
     workers: config.workers,
     onBatch: (size) => metrics.batchSize.observe(size),
     onWorkerFailure: (error) => {
@@ -56,9 +61,10 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
     },
   });
   try {
-    return await serve(config, log, network, metrics, keys, pool);
+    return await serve(config, log, network, metrics, keys, pool, slashingDb);
   } catch (e) {
     await pool.close(); // its threads would keep the process alive
+    slashingDb?.close();
     throw e;
   }
 }
@@ -69,7 +75,8 @@ async function serve(
   network: NetworkConfig,
   metrics: Metrics,
   keys: KeyStore,
-  pool: SignerPool
+  pool: SignerPool,
+  slashingDb: SlashingDb | undefined
 ): Promise<Signer> {
   const lifecycle = new Lifecycle();
   const reloader = new Reloader(config, keys, pool, metrics, log);
@@ -83,7 +90,7 @@ async function serve(
 
   let keymanager: {km: KeyManager; token: string} | undefined;
   if (config.dataDir) {
-    const km = new KeyManager(config.dataDir, keys, pool, log, network.genesisValidatorsRoot ?? "0x" + "00".repeat(32));
+    const km = new KeyManager(config.dataDir, keys, pool, log, network.genesisValidatorsRoot, slashingDb);
     const tokenFile = config.keymanagerTokenFile ?? join(config.dataDir, "api-token.txt");
     const {token, created} = loadOrCreateToken(tokenFile);
     keymanager = {km, token};
@@ -114,6 +121,8 @@ async function serve(
 
   log.info(`listening on ${tls ? "https" : "http"}://${hostForUrl(config.host)}:${port}`, {network: network.name, engine: httpEngine, workers: pool.workers});
   log.info(`metrics on http://${hostForUrl(config.metricsHost)}:${metricsPort}/metrics`);
+  if (slashingDb) log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: config.slashingProtection});
+  else log.warn("slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH)");
 
   const ready = Promise.all([reloader.start(), keymanager?.km.loadPersisted()]).then(() => {
     lifecycle.loading = false;
@@ -130,6 +139,7 @@ async function serve(
       metricsServer.closeAllConnections();
       await metricsClosed;
       await pool.close();
+      slashingDb?.close();
     })());
 
   return {network, keys, pool, port, metricsPort, ready, close};

@@ -10,11 +10,14 @@ import {SignError} from "../src/signing/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
 import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
-import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
+import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
+import {bytesToHex} from "../src/signing/hex.js";
+import {SlashingDb} from "../src/slashing/slashingDb.js";
 
-const {network, keyTable} = workerData as SignerWorkerData;
+const {network, keyTable, slashingDbPath} = workerData as SignerWorkerData;
 const ctx = createSigningContext(network);
 const table = KeyTable.attach(keyTable);
+const slashingDb = slashingDbPath ? new SlashingDb(slashingDbPath) : undefined;
 
 /** slot → the deserialized key for one state of that slot. */
 const secretKeys = new Map<number, {state: number; key: SecretKey}>();
@@ -24,29 +27,62 @@ export function signBatch(task: SignTask): SignResult[] {
   dropRemovedKeys();
   const n = task.ends.length;
   const bodies = Buffer.from(task.bodies.buffer, task.bodies.byteOffset, task.bodies.byteLength);
-  const results = new Array<SignResult>(n);
+  const results = new Array<SignResult | undefined>(n);
+  const messages = new Array<(SigningMessage & {type: string}) | undefined>(n);
   let start = 0;
   for (let i = 0; i < n; i++) {
     const end = task.ends[i];
-    results[i] = signOne(task.refs[2 * i], task.refs[2 * i + 1], bodies.toString("utf8", start, end));
+    const parsed = prepare(bodies.toString("utf8", start, end));
+    if ("code" in parsed) results[i] = parsed;
+    else messages[i] = parsed;
     start = end;
   }
-  return results;
+  if (slashingDb) checkSlashing(task, messages, results);
+  for (let i = 0; i < n; i++) {
+    const message = messages[i];
+    if (results[i] || !message) continue;
+    const key = secretKeyFor(task.refs[2 * i], task.refs[2 * i + 1]);
+    results[i] = key
+      ? {type: message.type, signature: key.sign(message.signingRoot).toHex()}
+      : {type: message.type, code: "UNKNOWN_KEY", message: "no key with that public key is loaded"};
+  }
+  return results as SignResult[];
 }
 
-function signOne(slot: number, state: number, text: string): SignResult {
+/** Parse, validate, signing root: a message to sign, or the reason there is none. */
+function prepare(text: string): (SigningMessage & {type: string}) | Extract<SignResult, {code: string}> {
   let type = "unknown";
   try {
     const body = parseRequestBody(text);
     type = requestTypeOf(body);
-    const signingRoot = signingRootOf(body, type as never, ctx);
-    const key = secretKeyFor(slot, state);
-    if (!key) return {type, code: "UNKNOWN_KEY", message: "no key with that public key is loaded"};
-    return {type, signature: key.sign(signingRoot).toHex()};
+    return {type, ...signingMessageOf(body, type as never, ctx)};
   } catch (e) {
     if (e instanceof SignError) return {type, code: e.code, message: e.message};
     // A bug, not bad input; the message is ours (never a key) and the main thread logs it.
     return {type, code: "INTERNAL", message: `internal error: ${(e as Error)?.message ?? String(e)}`};
+  }
+}
+
+/**
+ * Slashing protection for a batch: every block and attestation in it is checked and recorded in
+ * one transaction, before anything is signed. If the database fails, nothing slashable is signed.
+ */
+function checkSlashing(task: SignTask, messages: ((SigningMessage & {type: string}) | undefined)[], results: (SignResult | undefined)[]): void {
+  const slashable = messages.flatMap((m, i) => (m?.slashing ? [i] : []));
+  if (!slashable.length) return;
+  try {
+    (slashingDb as SlashingDb).transaction(() => {
+      for (const i of slashable) {
+        const m = messages[i] as SigningMessage & {type: string};
+        const pubkey = bytesToHex(table.readPubkey(task.refs[2 * i]));
+        const refusal = (slashingDb as SlashingDb).check(pubkey, m.slashing!, bytesToHex(m.signingRoot));
+        if (refusal) results[i] = {type: m.type, code: "SLASHING", message: `refused by slashing protection: ${refusal}`};
+      }
+    });
+  } catch (e) {
+    for (const i of slashable) {
+      results[i] ??= {type: messages[i]!.type, code: "UNAVAILABLE", message: `slashing protection database unavailable: ${(e as Error).message}`};
+    }
   }
 }
 

@@ -28,6 +28,8 @@ Usage: ts3signer [flags]
   --max-in-flight N                sign requests in flight past which new ones get 503 (default 16384)
   --tls-cert FILE, --tls-key FILE  serve the signing API over HTTPS (PEM files)
   --require-native-http            refuse to start on uWebSockets.js's slow JavaScript fallback
+  --slashing-protection sqlite:PATH
+                                   EIP-3076 slashing protection for blocks and attestations (412 when refused)
   --log-level LEVEL                debug, info, warn, error (default info)
   --log-format FORMAT              json or pretty (default pretty on a TTY, json otherwise)
   --help                           this text
@@ -78,9 +80,6 @@ export function configFromArgs(args: string[]): {config: SignerConfig; logLevel:
   if (logFormat !== undefined && logFormat !== "json" && logFormat !== "pretty") {
     throw new Error(`--log-format: expected json or pretty, got "${logFormat}"`);
   }
-  if (values["slashing-protection"] !== undefined) {
-    throw new Error("--slashing-protection: slashing protection is not implemented yet; run without it");
-  }
   const optionalInt = (name: keyof typeof values, max: number) =>
     values[name] === undefined ? undefined : integer(name, values[name] as string, 0, 0, max);
   const config: SignerConfig = {
@@ -105,6 +104,7 @@ export function configFromArgs(args: string[]): {config: SignerConfig; logLevel:
     tlsCert: values["tls-cert"],
     tlsKey: values["tls-key"],
     requireNativeHttp: values["require-native-http"],
+    slashingProtection: values["slashing-protection"],
   };
   return {config, logLevel, logFormat};
 }

@@ -16,6 +16,8 @@ export type SignerConfig = KeySources & {
   /** TLS for the signing API: both or neither. */
   tlsCert?: string;
   tlsKey?: string;
+  /** EIP-3076 slashing protection database: `sqlite:PATH`. */
+  slashingProtection?: string;
   /** Refuse to start on uWebSockets.js's JavaScript fallback. */
   requireNativeHttp?: boolean;
   /** Enables the Keymanager API; imported keys persist here. */

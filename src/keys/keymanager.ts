@@ -6,6 +6,8 @@ import {decryptKeystore, parseKeystore} from "./eip2335.js";
 import {readSecretFile, writeFileAtomic} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
 import {loadKeystores} from "./sources.js";
+import {type Interchange, InterchangeError, parseInterchange} from "../slashing/interchange.js";
+import type {SlashingDb} from "../slashing/slashingDb.js";
 
 export type ImportStatus = {status: "imported" | "duplicate" | "error"; message?: string};
 export type DeleteStatus = {status: "deleted" | "not_active" | "not_found" | "error"; message?: string};
@@ -24,7 +26,9 @@ export class KeyManager {
     private readonly keys: KeyStore,
     private readonly pool: SignerPool,
     private readonly log: Logger,
-    private readonly genesisValidatorsRoot: string
+    /** The network's, where known; otherwise taken from the keys' records. */
+    private readonly genesisValidatorsRoot: string | undefined,
+    private readonly slashingDb?: SlashingDb
   ) {
     this.keystoresDir = join(dataDir, "keystores");
     this.passwordsDir = join(dataDir, "passwords");
@@ -52,7 +56,19 @@ export class KeyManager {
     return [...this.keys.entries()].map((e) => ({validating_pubkey: e.pubkeyHex, derivation_path: e.derivationPath ?? "", readonly: e.readonly}));
   }
 
-  async import(keystores: string[], passwords: string[]): Promise<ImportStatus[]> {
+  /**
+   * Imports keystores, and first their slashing protection history (EIP-3076 interchange) when
+   * slashing protection is on, so no key can sign before its history is known. A bad interchange
+   * document throws, and nothing is imported.
+   */
+  async import(keystores: string[], passwords: string[], slashingProtection?: string): Promise<ImportStatus[]> {
+    if (slashingProtection !== undefined && this.slashingDb) {
+      const doc = parseInterchange(slashingProtection);
+      if (this.genesisValidatorsRoot && doc.metadata.genesis_validators_root.toLowerCase() !== this.genesisValidatorsRoot.toLowerCase()) {
+        throw new InterchangeError(`slashing_protection: genesis_validators_root ${doc.metadata.genesis_validators_root} is not this network's`);
+      }
+      this.slashingDb.importInterchange(doc);
+    }
     // Decrypt in parallel (the KDFs run on the libuv pool), then add in request order so that a
     // key listed twice is imported once and reported as a duplicate the second time.
     const decrypted = await Promise.all(
@@ -89,7 +105,14 @@ export class KeyManager {
     const deleted: string[] = [];
     const data = pubkeys.map((pubkey): DeleteStatus => {
       const entry = this.keys.get(pubkey);
-      if (!entry) return {status: "not_found"};
+      if (!entry) {
+        // Not loaded, but with a signing history: its history is still exported.
+        if (this.slashingDb?.hasHistory(pubkey.toLowerCase())) {
+          deleted.push(pubkey.toLowerCase());
+          return {status: "not_active"};
+        }
+        return {status: "not_found"};
+      }
       if (entry.readonly) return {status: "error", message: `the key is read-only (loaded from the ${entry.source} source at start)`};
       this.keys.remove(entry.pubkeyHex);
       deleted.push(entry.pubkeyHex);
@@ -103,12 +126,18 @@ export class KeyManager {
       this.log.info("key deleted", {pubkey: entry.pubkeyHex});
       return {status: "deleted"};
     });
-    // EIP-3076 interchange; no signing history is kept without slashing protection.
-    const interchange = {
-      metadata: {interchange_format_version: "5", genesis_validators_root: this.genesisValidatorsRoot},
-      data: deleted.map((pubkey) => ({pubkey, signed_blocks: [], signed_attestations: []})),
+    return {data, slashing_protection: JSON.stringify(this.interchangeOf(deleted))};
+  }
+
+  /** EIP-3076 interchange of the keys' history (empty lists without slashing protection). */
+  private interchangeOf(pubkeys: string[]): Interchange {
+    const roots = this.slashingDb?.genesisRootsOf(pubkeys) ?? [];
+    const gvr = this.genesisValidatorsRoot ?? (roots.length === 1 ? roots[0] : "0x" + "00".repeat(32));
+    if (this.slashingDb) return this.slashingDb.exportInterchange(pubkeys, gvr);
+    return {
+      metadata: {interchange_format_version: "5", genesis_validators_root: gvr},
+      data: pubkeys.map((pubkey) => ({pubkey, signed_blocks: [], signed_attestations: []})),
     };
-    return {data, slashing_protection: JSON.stringify(interchange)};
   }
 
   /** Files in the data dir, for tests and diagnostics. */

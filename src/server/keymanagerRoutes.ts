@@ -1,6 +1,7 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import type {KeyManager} from "../keys/keymanager.js";
 import {authorized} from "../keys/token.js";
+import {InterchangeError} from "../slashing/interchange.js";
 import {readBody} from "./body.js";
 import type {Lifecycle} from "./lifecycle.js";
 import {type Exchange, exchange, replyError, replyJson} from "./reply.js";
@@ -42,15 +43,18 @@ export function keymanagerRoutes(km: KeyManager, token: string, lifecycle: Lifec
   return {
     get: guarded((ex) => replyJson(ex, 200, {data: km.list()})),
     post: guarded((ex) =>
-      withJsonBody(ex, ({keystores, passwords}) => {
+      withJsonBody(ex, ({keystores, passwords, slashing_protection}) => {
         if (!isStringArray(keystores)) return replyError(ex, 400, "keystores: expected an array of keystore JSON strings");
         if (!isStringArray(passwords)) return replyError(ex, 400, "passwords: expected an array of strings");
         if (keystores.length !== passwords.length) {
           return replyError(ex, 400, `keystores and passwords differ in length (${keystores.length} vs ${passwords.length})`);
         }
-        km.import(keystores, passwords).then(
+        if (slashing_protection !== undefined && typeof slashing_protection !== "string") {
+          return replyError(ex, 400, "slashing_protection: expected an EIP-3076 interchange document as a JSON string");
+        }
+        km.import(keystores, passwords, slashing_protection).then(
           (data) => replyJson(ex, 200, {data}),
-          (e: Error) => replyError(ex, 500, `import failed: ${e.message}`)
+          (e: Error) => replyError(ex, e instanceof InterchangeError ? 400 : 500, e instanceof InterchangeError ? e.message : `import failed: ${e.message}`)
         );
       })
     ),

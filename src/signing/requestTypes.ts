@@ -24,6 +24,8 @@ export type Message = {
   epoch?: bigint;
   /** `deposit` rule: the version sent in the request. */
   forkVersion?: Uint8Array;
+  /** What slashing protection checks: a block's slot, an attestation's epochs. */
+  slashable?: {slot: bigint} | {source: bigint; target: bigint};
 };
 
 export type RequestTypeRow = {
@@ -71,17 +73,20 @@ function container<K extends keyof SszTypes>(
   field: string,
   domainType: D.DomainType,
   typeName: K,
-  epoch?: (value: ValueOf<SszTypes[K]>, slotsPerEpoch: bigint) => bigint,
-  domainRule: DomainRule = "fork"
+  rules: {
+    epoch?: (value: ValueOf<SszTypes[K]>, slotsPerEpoch: bigint) => bigint;
+    domainRule?: DomainRule;
+    slashable?: (value: ValueOf<SszTypes[K]>) => Message["slashable"];
+  }
 ): RequestTypeRow {
   return {
     field,
-    domainRule,
+    domainRule: rules.domainRule ?? "fork",
     domainType,
     message(payload, t, spe) {
       const type = t[typeName] as unknown as Type<ValueOf<SszTypes[K]>>;
       const value = fromJson(type, payload);
-      return {objectRoot: type.hashTreeRoot(value), epoch: epoch?.(value, spe)};
+      return {objectRoot: type.hashTreeRoot(value), epoch: rules.epoch?.(value, spe), slashable: rules.slashable?.(value)};
     },
   };
 }
@@ -101,9 +106,9 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return {objectRoot: t.Uint64.hashTreeRoot(slot), epoch: epochAt(slot, spe)};
     },
   },
-  AGGREGATE_AND_PROOF: container("aggregate_and_proof", D.DOMAIN_AGGREGATE_AND_PROOF, "AggregateAndProof", (v, spe) =>
-    epochAt(v.aggregate.data.slot, spe)
-  ),
+  AGGREGATE_AND_PROOF: container("aggregate_and_proof", D.DOMAIN_AGGREGATE_AND_PROOF, "AggregateAndProof", {
+    epoch: (v, spe) => epochAt(v.aggregate.data.slot, spe),
+  }),
   AGGREGATE_AND_PROOF_V2: {
     field: "aggregate_and_proof",
     domainRule: "fork",
@@ -116,8 +121,14 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.aggregate.data.slot, spe)};
     },
   },
-  ATTESTATION: container("attestation", D.DOMAIN_BEACON_ATTESTER, "AttestationData", (v) => v.target.epoch),
-  BLOCK: container("block", D.DOMAIN_BEACON_PROPOSER, "Phase0BeaconBlock", (v, spe) => epochAt(v.slot, spe)),
+  ATTESTATION: container("attestation", D.DOMAIN_BEACON_ATTESTER, "AttestationData", {
+    epoch: (v) => v.target.epoch,
+    slashable: (v) => ({source: v.source.epoch, target: v.target.epoch}),
+  }),
+  BLOCK: container("block", D.DOMAIN_BEACON_PROPOSER, "Phase0BeaconBlock", {
+    epoch: (v, spe) => epochAt(v.slot, spe),
+    slashable: (v) => ({slot: v.slot}),
+  }),
   BLOCK_V2: {
     field: "beacon_block",
     domainRule: "fork",
@@ -128,10 +139,10 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       if (fork === "phase0" || fork === "altair") {
         const type = fork === "phase0" ? t.Phase0BeaconBlock : t.AltairBeaconBlock;
         const value = fieldFromJson<{slot: bigint}>(type as never, payload, "block");
-        return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.slot, spe)};
+        return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.slot, spe), slashable: {slot: value.slot}};
       }
       const header = fieldFromJson(t.BeaconBlockHeader, payload, "block_header");
-      return {objectRoot: t.BeaconBlockHeader.hashTreeRoot(header), epoch: epochAt(header.slot, spe)};
+      return {objectRoot: t.BeaconBlockHeader.hashTreeRoot(header), epoch: epochAt(header.slot, spe), slashable: {slot: header.slot}};
     },
   },
   DEPOSIT: {
@@ -152,7 +163,7 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return {objectRoot: t.Uint64.hashTreeRoot(epoch), epoch};
     },
   },
-  VOLUNTARY_EXIT: container("voluntary_exit", D.DOMAIN_VOLUNTARY_EXIT, "VoluntaryExit", (v) => v.epoch, "voluntaryExit"),
+  VOLUNTARY_EXIT: container("voluntary_exit", D.DOMAIN_VOLUNTARY_EXIT, "VoluntaryExit", {epoch: (v) => v.epoch, domainRule: "voluntaryExit"}),
   SYNC_COMMITTEE_MESSAGE: {
     field: "sync_committee_message",
     domainRule: "fork",
@@ -163,19 +174,13 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return {objectRoot: t.Bytes32.hashTreeRoot(beacon_block_root), epoch: epochAt(slot, spe)};
     },
   },
-  SYNC_COMMITTEE_SELECTION_PROOF: container(
-    "sync_aggregator_selection_data",
-    D.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF,
-    "SyncAggregatorSelectionData",
-    (v, spe) => epochAt(v.slot, spe)
-  ),
-  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: container(
-    "contribution_and_proof",
-    D.DOMAIN_CONTRIBUTION_AND_PROOF,
-    "ContributionAndProof",
-    (v, spe) => epochAt(v.contribution.slot, spe)
-  ),
-  VALIDATOR_REGISTRATION: container("validator_registration", D.DOMAIN_APPLICATION_BUILDER, "ValidatorRegistration", undefined, "builder"),
+  SYNC_COMMITTEE_SELECTION_PROOF: container("sync_aggregator_selection_data", D.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF, "SyncAggregatorSelectionData", {
+    epoch: (v, spe) => epochAt(v.slot, spe),
+  }),
+  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: container("contribution_and_proof", D.DOMAIN_CONTRIBUTION_AND_PROOF, "ContributionAndProof", {
+    epoch: (v, spe) => epochAt(v.contribution.slot, spe),
+  }),
+  VALIDATOR_REGISTRATION: container("validator_registration", D.DOMAIN_APPLICATION_BUILDER, "ValidatorRegistration", {domainRule: "builder"}),
 };
 
 export function isRequestType(type: unknown): type is RequestType {

@@ -5,6 +5,7 @@ import {bytesToHex} from "./hex.js";
 import {describe, fieldFromJson, parseHex, parseJsonExact, requireField} from "./json.js";
 import {type Message, type RequestType, type RequestTypeRow, isRequestType, requestTypeNames, requestTypes} from "./requestTypes.js";
 import "./hasher.js";
+import type {SlashingCheck} from "../slashing/slashingDb.js";
 import {type SszTypes, createSszTypes} from "./sszTypes.js";
 
 /** Per-thread state for computing signing roots on one network. */
@@ -42,12 +43,18 @@ export function requestTypeOf(body: Record<string, unknown>): RequestType {
   return type;
 }
 
+export type SigningMessage = {
+  signingRoot: Uint8Array;
+  /** For slashing protection: set for blocks and attestations. */
+  slashing?: SlashingCheck;
+};
+
 /**
  * The signing root of a Web3Signer eth2 signing request, computed from its typed data. A
  * `signing_root` in the request is only checked against it: a signer that signed a client-supplied
  * root would sign anything.
  */
-export function signingRootOf(body: Record<string, unknown>, type: RequestType, ctx: SigningContext): Uint8Array {
+export function signingMessageOf(body: Record<string, unknown>, type: RequestType, ctx: SigningContext): SigningMessage {
   const row = requestTypes[type];
   const payload = requireField(body, row.field);
   let message: Message;
@@ -56,7 +63,8 @@ export function signingRootOf(body: Record<string, unknown>, type: RequestType, 
   } catch (e) {
     throw e instanceof FieldError ? e.within(row.field) : e;
   }
-  const signingRoot = computeSigningRoot(message.objectRoot, domainOf(row, message, body, ctx));
+  const forkInfo = row.domainRule === "fork" || row.domainRule === "voluntaryExit" ? readForkInfo(body, ctx) : undefined;
+  const signingRoot = computeSigningRoot(message.objectRoot, domainOf(row, message, forkInfo, ctx));
 
   const supplied = body.signing_root ?? body.signingRoot;
   if (supplied !== undefined && supplied !== null) {
@@ -73,10 +81,20 @@ export function signingRootOf(body: Record<string, unknown>, type: RequestType, 
       );
     }
   }
-  return signingRoot;
+  const {slashable} = message;
+  if (!slashable || !forkInfo) return {signingRoot};
+  const genesisValidatorsRoot = bytesToHex(forkInfo.genesis_validators_root);
+  const slashing: SlashingCheck =
+    "slot" in slashable ? {kind: "block", genesisValidatorsRoot, slot: slashable.slot} : {kind: "attestation", genesisValidatorsRoot, ...slashable};
+  return {signingRoot, slashing};
 }
 
-function domainOf(row: RequestTypeRow, message: Message, body: object, ctx: SigningContext): Uint8Array {
+export const signingRootOf = (body: Record<string, unknown>, type: RequestType, ctx: SigningContext): Uint8Array =>
+  signingMessageOf(body, type, ctx).signingRoot;
+
+type ForkInfo = ReturnType<typeof readForkInfo>;
+
+function domainOf(row: RequestTypeRow, message: Message, forkInfo: ForkInfo | undefined, ctx: SigningContext): Uint8Array {
   const {network, domains} = ctx;
   switch (row.domainRule) {
     case "deposit":
@@ -85,16 +103,15 @@ function domainOf(row: RequestTypeRow, message: Message, body: object, ctx: Sign
       return domains.get(row.domainType, network.forks.phase0.version, ZERO_ROOT);
     case "voluntaryExit":
     case "fork": {
-      const forkInfo = readForkInfo(body, ctx);
+      const {fork, genesis_validators_root} = forkInfo as ForkInfo;
       const epoch = message.epoch as bigint;
       // EIP-7044: from Deneb on, exits are signed over the Capella fork version, forever valid.
       if (row.domainRule === "voluntaryExit" && epoch >= network.forks.deneb.epoch) {
-        return domains.get(row.domainType, network.forks.capella.version, forkInfo.genesis_validators_root);
+        return domains.get(row.domainType, network.forks.capella.version, genesis_validators_root);
       }
       // get_domain: the previous version before the fork epoch, the current one from it on.
-      const {fork} = forkInfo;
       const version = epoch < fork.epoch ? fork.previous_version : fork.current_version;
-      return domains.get(row.domainType, version, forkInfo.genesis_validators_root);
+      return domains.get(row.domainType, version, genesis_validators_root);
     }
   }
 }
