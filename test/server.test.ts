@@ -101,6 +101,32 @@ describe("signing server", () => {
   });
 });
 
+describe("while keys load", () => {
+  it("answers /upcheck 200, /healthcheck 503 and signing 503, then 200 once loaded", async () => {
+    const {startSigner} = await import("../dist/src/signer.js");
+    const {defaultConfig} = await import("../dist/src/config/signerConfig.js");
+    const {createLogger} = await import("../dist/src/log.js");
+    const signer = await startSigner(
+      {...defaultConfig, port: 0, metricsPort: 0, network: "minimal", interopKeys: "20000", workers: 2},
+      createLogger({write: () => {}})
+    );
+    const url = `http://127.0.0.1:${signer.port}`;
+    try {
+      expect((await request(`${url}/upcheck`)).status).toBe(200);
+      const loading = await request(`${url}/healthcheck`);
+      expect([loading.status, loading.json().status]).toEqual([503, "LOADING"]);
+      const early = await sign(url, "0x" + "ab".repeat(48), attestation.request);
+      expect([early.status, early.json().message]).toEqual([503, expect.stringMatching(/keys are still loading/)]);
+      await signer.ready;
+      expect((await request(`${url}/healthcheck`)).status).toBe(200);
+      expect((await request(`${url}/api/v1/eth2/publicKeys`)).json()).toHaveLength(20000);
+      expect((await sign(url, attestation.pubkey, attestation.request)).status).toBe(200);
+    } finally {
+      await signer.close();
+    }
+  });
+});
+
 describe("a signer with no keys", () => {
   it("starts, reports healthy and answers 404", async () => {
     const s = await startTestSigner({network: "mainnet"});
