@@ -2,10 +2,9 @@ import {mkdirSync, readdirSync, unlinkSync} from "node:fs";
 import {join} from "node:path";
 import type {Logger} from "../log.js";
 import type {SignerPool} from "../pool.js";
-import {decryptKeystore, parseKeystore} from "./eip2335.js";
 import {readSecretFile, writeFileAtomic} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
-import {loadKeystores} from "./sources.js";
+import {loadKeystores, openKeystore} from "./sources.js";
 import {type Interchange, InterchangeError, parseInterchange} from "../slashing/interchange.js";
 import type {SlashingDb} from "../slashing/slashingDb.js";
 
@@ -71,25 +70,15 @@ export class KeyManager {
     }
     // Decrypt in parallel (the KDFs run on the libuv pool), then add in request order so that a
     // key listed twice is imported once and reported as a duplicate the second time.
-    const decrypted = await Promise.all(
-      keystores.map(async (text, i) => {
-        const keystore = parseKeystore(text);
-        const secretKey = await decryptKeystore(keystore, passwords[i]);
-        const publicKey = await this.pool.derivePublicKeys(secretKey.slice());
-        return {keystore, secretKey, publicKey, text};
-      }).map((p) => p.then((ok) => ({ok}), (e: Error) => ({error: e.message})))
-    );
-    return decrypted.map((d, i): ImportStatus => {
-      if ("error" in d) return {status: "error", message: d.error};
-      const {keystore, secretKey, publicKey, text} = d.ok;
+    const opened = await Promise.allSettled(keystores.map((text, i) => openKeystore(text, () => passwords[i], this.pool)));
+    return opened.map((result, i): ImportStatus => {
+      if (result.status === "rejected") return {status: "error", message: (result.reason as Error).message};
+      const {keystore, secretKey, publicKey} = result.value;
       try {
         const pubkeyHex = "0x" + Buffer.from(publicKey).toString("hex");
-        if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== pubkeyHex) {
-          return {status: "error", message: "the keystore's pubkey does not match its secret key"};
-        }
         if (this.keys.get(pubkeyHex)) return {status: "duplicate"};
         writeFileAtomic(join(this.passwordsDir, `${pubkeyHex}.txt`), passwords[i]);
-        writeFileAtomic(join(this.keystoresDir, `${pubkeyHex}.json`), text);
+        writeFileAtomic(join(this.keystoresDir, `${pubkeyHex}.json`), keystores[i]);
         this.keys.add(publicKey, secretKey, {source: "keymanager", readonly: false, derivationPath: keystore.path});
         this.log.info("key imported", {pubkey: pubkeyHex});
         return {status: "imported"};

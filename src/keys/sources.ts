@@ -110,7 +110,23 @@ async function inChunks(start: number, count: number, run: (first: number, n: nu
   await Promise.all(jobs);
 }
 
-export type LoadedKeystore = {file: string; secretKey: Uint8Array; publicKey: Uint8Array; keystore: Keystore};
+export type OpenedKeystore = {secretKey: Uint8Array; publicKey: Uint8Array; keystore: Keystore};
+export type LoadedKeystore = OpenedKeystore & {file: string};
+
+/**
+ * Parses and decrypts a keystore, derives its public key in the pool and checks the keystore's own.
+ * The password is fetched after parsing, so a broken file is reported as such.
+ */
+export async function openKeystore(text: string, password: () => string, pool: SignerPool, kdfCache?: KdfCache): Promise<OpenedKeystore> {
+  const keystore = parseKeystore(text);
+  const secretKey = await decryptKeystore(keystore, password(), kdfCache);
+  const publicKey = await pool.derivePublicKeys(secretKey.slice());
+  if (keystore.pubkey && keystore.pubkey.replace(/^0x/, "").toLowerCase() !== Buffer.from(publicKey).toString("hex")) {
+    secretKey.fill(0);
+    throw new Error("its pubkey does not match its secret key");
+  }
+  return {keystore, secretKey, publicKey};
+}
 
 /**
  * Decrypts every `*.json` keystore in `dir`. A keystore that can't be loaded (bad JSON, no password
@@ -135,19 +151,15 @@ export async function loadKeystores(
       while (next < files.length) {
         const file = files[next++];
         try {
-          const keystore = parseKeystore(await readFile(join(dir, file), "utf8"));
-          let password: string;
-          try {
-            password = passwordFor(file);
-          } catch {
-            throw new Error("no password file for it");
-          }
-          const secretKey = await decryptKeystore(keystore, password, kdfCache);
-          const [publicKey] = splitPubkeys(await pool.derivePublicKeys(secretKey.slice()));
-          if (keystore.pubkey && keystore.pubkey.replace(/^0x/, "").toLowerCase() !== Buffer.from(publicKey).toString("hex")) {
-            throw new Error("its pubkey does not match its secret key");
-          }
-          keys.push({file, secretKey, publicKey, keystore});
+          const text = await readFile(join(dir, file), "utf8");
+          const password = () => {
+            try {
+              return passwordFor(file);
+            } catch {
+              throw new Error("no password file for it");
+            }
+          };
+          keys.push({file, ...(await openKeystore(text, password, pool, kdfCache))});
         } catch (e) {
           errors++;
           log.error("skipping keystore", {file, error: (e as Error).message});
@@ -159,8 +171,6 @@ export async function loadKeystores(
   progress.end();
   return {keys, errors};
 }
-
-const splitPubkeys = (bytes: Uint8Array) => Array.from({length: bytes.length / 48}, (_, i) => bytes.subarray(i * 48, i * 48 + 48));
 
 /** A progress line every second for long loads: done/total, rate, ETA. */
 class Progress {
