@@ -7,5 +7,7 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Each file runs in its own process: the Lodestar oracle picks its preset per process.
     pool: "forks",
+    // The JSON report lets .ci/run print a one-line summary.
+    reporters: ["default", ["json", {outputFile: "test-results.json"}]],
   },
 });
