@@ -1,20 +1,21 @@
-# ts3signer: build with dev dependencies, run with production ones only.
-FROM node:20-bookworm-slim AS build
+# ts3signer. Built in the full Node image (it has the compilers better-sqlite3 needs for
+# --slashing-protection), run in the slim one.
+FROM node:20-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
-# Native modules (blst, uWebSockets.js, hashtree) ship prebuilt binaries: no install scripts needed.
-RUN npm ci --ignore-scripts
+# blst, uWebSockets.js and hashtree ship prebuilt binaries; only better-sqlite3 builds.
+RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
 COPY bench ./bench
-RUN npx tsc -p .
+RUN npx tsc -p . && npm prune --omit=dev
 
 FROM node:20-bookworm-slim
 WORKDIR /app
 ENV NODE_ENV=production
-COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts && npm cache clean --force
+COPY --from=build /app/package.json ./
+COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 USER node
 EXPOSE 9000 9001

@@ -1,4 +1,4 @@
-import {mkdirSync, readdirSync, unlinkSync} from "node:fs";
+import {mkdirSync, unlinkSync} from "node:fs";
 import {join} from "node:path";
 import type {Logger} from "../log.js";
 import type {SignerPool} from "../pool.js";
@@ -129,8 +129,4 @@ export class KeyManager {
     };
   }
 
-  /** Files in the data dir, for tests and diagnostics. */
-  persistedFiles(): string[] {
-    return [...readdirSync(this.keystoresDir), ...readdirSync(this.passwordsDir)];
-  }
 }

@@ -6,11 +6,9 @@ import {hasher as asSha256Hasher} from "@chainsafe/persistent-merkle-tree/hasher
  * attestation's root 2.5× faster and an Altair block's 4× faster (npm run bench, "root …" rows);
  * the WASM as-sha256 hasher is the fallback where hashtree's binary does not load.
  */
-export let hasherName = "as-sha256";
 try {
   const {hasher} = await import("@chainsafe/persistent-merkle-tree/hasher/hashtree");
   setHasher(hasher);
-  hasherName = "hashtree";
 } catch {
   setHasher(asSha256Hasher);
 }

@@ -102,8 +102,6 @@ export function createSszTypes(p: Preset) {
     Uint64,
     Bytes4,
     Bytes32,
-    ForkData: new ContainerType({current_version: Bytes4, genesis_validators_root: Bytes32}),
-    Fork: new ContainerType({previous_version: Bytes4, current_version: Bytes4, epoch: Uint64}),
     ForkInfo: new ContainerType({
       fork: new ContainerType({previous_version: Bytes4, current_version: Bytes4, epoch: Uint64}),
       genesis_validators_root: Bytes32,
