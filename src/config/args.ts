@@ -25,7 +25,7 @@ Usage: ts3signer [flags]
   --workers N                      signing threads (default: cores, ${availableParallelism()} here)
   --max-body BYTES                 request body limit (default 1048576)
   --request-timeout SECONDS        drop a client that has not sent its whole request by then (default 30)
-  --max-in-flight N                sign requests in flight past which new ones get 503 (default 16384)
+  --max-in-flight N                requests in flight past which new sign requests get 503 (default 16384)
   --tls-cert FILE, --tls-key FILE  serve the signing API over HTTPS (PEM files)
   --require-native-http            refuse to start on uWebSockets.js's slow JavaScript fallback
   --slashing-protection sqlite:PATH

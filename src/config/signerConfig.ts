@@ -11,7 +11,7 @@ export type SignerConfig = KeySources & {
   maxBodyBytes: number;
   /** A client that has not sent its whole request body after this long is dropped. */
   requestTimeoutMs: number;
-  /** Sign requests in flight past which new ones get a 503. */
+  /** Requests in flight past which new sign requests get a 503. */
   maxInFlight: number;
   /** TLS for the signing API: both or neither. */
   tlsCert?: string;

@@ -20,7 +20,7 @@ export type AppContext = {
   lifecycle: Lifecycle;
   reloader: Reloader;
   maxBodyBytes: number;
-  /** Sign requests received and not yet answered, past which new ones get a 503. */
+  /** Requests received and not yet answered, past which new sign requests get a 503. */
   maxInFlight: number;
   timeouts: RequestTimeouts;
   /** Present when the Keymanager API is enabled (--data-dir). */
