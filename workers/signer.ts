@@ -19,6 +19,9 @@ const ctx = createSigningContext(network);
 const table = KeyTable.attach(keyTable);
 const slashingDb = slashingDbPath ? new SlashingDb(slashingDbPath) : undefined;
 
+/** A request ready to sign: its type (for metrics) and its signing root. */
+type Prepared = SigningMessage & {type: string};
+
 /** slot → the deserialized key for one state of that slot. */
 const secretKeys = new Map<number, {state: number; key: SecretKey}>();
 let removalsSeen = 0;
@@ -28,7 +31,7 @@ export function signBatch(task: SignTask): SignResult[] {
   const n = task.ends.length;
   const bodies = Buffer.from(task.bodies.buffer, task.bodies.byteOffset, task.bodies.byteLength);
   const results = new Array<SignResult | undefined>(n);
-  const messages = new Array<(SigningMessage & {type: string}) | undefined>(n);
+  const messages = new Array<Prepared | undefined>(n);
   let start = 0;
   for (let i = 0; i < n; i++) {
     const end = task.ends[i];
@@ -50,7 +53,7 @@ export function signBatch(task: SignTask): SignResult[] {
 }
 
 /** Parse, validate, signing root: a message to sign, or the reason there is none. */
-function prepare(text: string): (SigningMessage & {type: string}) | Extract<SignResult, {code: string}> {
+function prepare(text: string): Prepared | Extract<SignResult, {code: string}> {
   let type = "unknown";
   try {
     const body = parseRequestBody(text);
@@ -67,13 +70,13 @@ function prepare(text: string): (SigningMessage & {type: string}) | Extract<Sign
  * Slashing protection for a batch: every block and attestation in it is checked and recorded in
  * one transaction, before anything is signed. If the database fails, nothing slashable is signed.
  */
-function checkSlashing(task: SignTask, messages: ((SigningMessage & {type: string}) | undefined)[], results: (SignResult | undefined)[]): void {
+function checkSlashing(task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): void {
   const slashable = messages.flatMap((m, i) => (m?.slashing ? [i] : []));
   if (!slashable.length) return;
   try {
     (slashingDb as SlashingDb).transaction(() => {
       for (const i of slashable) {
-        const m = messages[i] as SigningMessage & {type: string};
+        const m = messages[i] as Prepared;
         const pubkey = bytesToHex(table.readPubkey(task.refs[2 * i]));
         const refusal = (slashingDb as SlashingDb).check(pubkey, m.slashing!, bytesToHex(m.signingRoot));
         if (refusal) results[i] = {type: m.type, code: "SLASHING", message: `refused by slashing protection: ${refusal}`};
