@@ -1,7 +1,5 @@
 import {createHash} from "node:crypto";
-
-/** The BLS12-381 group order. */
-const CURVE_ORDER = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
+import {bytesToScalar, scalarToBytes} from "./scalar.js";
 
 /**
  * Insecure, publicly known interop keys (eth2.0-pm interop/mocked_start):
@@ -13,8 +11,7 @@ export function interopSecretKey(index: number): Uint8Array {
   preimage.writeUInt32LE(index >>> 0, 0);
   preimage.writeUInt32LE(Math.floor(index / 2 ** 32), 4);
   const digest = createHash("sha256").update(preimage).digest();
-  const sk = BigInt("0x" + Buffer.from(digest).reverse().toString("hex")) % CURVE_ORDER;
-  return new Uint8Array(Buffer.from(sk.toString(16).padStart(64, "0"), "hex"));
+  return new Uint8Array(scalarToBytes(bytesToScalar(digest.reverse())));
 }
 
 /** `--interop-keys N` (indices 0…N−1) or `START:COUNT`. */

@@ -2,6 +2,7 @@ import {mkdirSync, unlinkSync} from "node:fs";
 import {join} from "node:path";
 import type {Logger} from "../log.js";
 import type {SignerPool} from "../pool.js";
+import {bytesToHex} from "../signing/hex.js";
 import {readSecretFile, writeFileAtomic} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
 import {loadKeystores, openKeystore} from "./sources.js";
@@ -75,7 +76,7 @@ export class KeyManager {
       if (result.status === "rejected") return {status: "error", message: (result.reason as Error).message};
       const {keystore, secretKey, publicKey} = result.value;
       try {
-        const pubkeyHex = "0x" + Buffer.from(publicKey).toString("hex");
+        const pubkeyHex = bytesToHex(publicKey);
         if (this.keys.get(pubkeyHex)) return {status: "duplicate"};
         writeFileAtomic(join(this.passwordsDir, `${pubkeyHex}.txt`), passwords[i]);
         writeFileAtomic(join(this.keystoresDir, `${pubkeyHex}.json`), keystores[i]);

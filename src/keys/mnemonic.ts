@@ -1,12 +1,9 @@
 import {createHash, hkdfSync} from "node:crypto";
 import {mnemonicToSeedSync, validateMnemonic} from "ethereum-cryptography/bip39/index.js";
 import {wordlist} from "ethereum-cryptography/bip39/wordlists/english.js";
-
-/** The BLS12-381 group order. */
-const CURVE_ORDER = 0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001n;
+import {bytesToScalar, scalarToBytes} from "./scalar.js";
 
 const sha256 = (data: Uint8Array) => createHash("sha256").update(data).digest();
-const toBytes32 = (n: bigint) => Buffer.from(n.toString(16).padStart(64, "0"), "hex");
 const i2osp = (n: number, length: number) => {
   const out = Buffer.alloc(length);
   out.writeUIntBE(n, 0, length);
@@ -24,7 +21,7 @@ function hkdfModR(ikm: Uint8Array, keyInfo: Uint8Array = new Uint8Array(0)): big
   while (sk === 0n) {
     salt = sha256(salt);
     const okm = hkdfSync("sha256", Buffer.concat([ikm, i2osp(0, 1)]), salt, Buffer.concat([keyInfo, i2osp(48, 2)]), 48);
-    sk = BigInt("0x" + Buffer.from(okm).toString("hex")) % CURVE_ORDER;
+    sk = bytesToScalar(new Uint8Array(okm));
   }
   return sk;
 }
@@ -32,7 +29,7 @@ function hkdfModR(ikm: Uint8Array, keyInfo: Uint8Array = new Uint8Array(0)): big
 /** EIP-2333 parent_SK_to_lamport_PK: two Lamport keys (from IKM and its bitwise complement), hashed. */
 function parentSkToLamportPk(parentSk: bigint, index: number): Buffer {
   const salt = i2osp(index, 4);
-  const ikm = toBytes32(parentSk);
+  const ikm = scalarToBytes(parentSk);
   const notIkm = Buffer.from(ikm.map((b) => b ^ 0xff));
   const chunks: Buffer[] = [];
   for (const key of [ikm, notIkm]) {
@@ -60,7 +57,7 @@ export function deriveSecretKey(seed: Uint8Array, path: string): Uint8Array {
     if (!/^\d+$/.test(part) || Number(part) >= 2 ** 32) throw new Error(`bad path index "${part}" in ${path}`);
     sk = deriveChildSk(sk, Number(part));
   }
-  return toBytes32(sk);
+  return scalarToBytes(sk);
 }
 
 /** EIP-2334: the signing key of validator i. */

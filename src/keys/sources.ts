@@ -4,6 +4,7 @@ import {basename, join} from "node:path";
 import type {Logger} from "../log.js";
 import type {SignerPool} from "../pool.js";
 import {KdfCache, type Keystore, decryptKeystore, parseKeystore} from "./eip2335.js";
+import {bytesToHex} from "../signing/hex.js";
 import {readSecretFile} from "./files.js";
 import {parseInteropRange} from "./interop.js";
 import type {KeyInfo, KeyStore} from "./keyStore.js";
@@ -99,7 +100,7 @@ function addKeys(
     const keyInfo = path ? {...info, derivationPath: path(i)} : info;
     if (keys.add(pubkey, secretKeys.subarray(i * 32, i * 32 + 32), keyInfo)) result.loaded++;
     else result.duplicates++;
-    result.pubkeys.add("0x" + Buffer.from(pubkey).toString("hex"));
+    result.pubkeys.add(bytesToHex(pubkey));
   }
   secretKeys.fill(0);
 }
@@ -121,7 +122,7 @@ export async function openKeystore(text: string, password: () => string, pool: S
   const keystore = parseKeystore(text);
   const secretKey = await decryptKeystore(keystore, password(), kdfCache);
   const publicKey = await pool.derivePublicKeys(secretKey.slice());
-  if (keystore.pubkey && keystore.pubkey.replace(/^0x/, "").toLowerCase() !== Buffer.from(publicKey).toString("hex")) {
+  if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== bytesToHex(publicKey)) {
     secretKey.fill(0);
     throw new Error("its pubkey does not match its secret key");
   }
