@@ -2,10 +2,12 @@
  * HTTP load against any Web3Signer-compatible signer: sustained attestation load, one attestation
  * burst, or a validator duty cycle. Run on its own:
  *   node dist/bench/load.js --target http://127.0.0.1:9000 [--profile sustained|burst|duty] …
+ * With `--generator wrk`, wrk sends the sustained and burst loads instead (see wrk.ts).
  */
 import {parseArgs} from "node:util";
 import {Connection, buildRequest} from "./httpClient.js";
 import * as R from "./requests.js";
+import {wrkBurst, wrkSustained} from "./wrk.js";
 
 export type LoadResult = {
   profile: string;
@@ -79,13 +81,8 @@ function signRequest(target: string, pubkey: string, body: object): Buffer {
   return buildRequest(url.host, `/api/v1/eth2/sign/${pubkey}`, JSON.stringify(body));
 }
 
-/** Attestation requests round-robin over the keys, each key's target epoch rising. */
 function attestationWork(target: string, pubkeys: string[], count: number, epochOffset = 0): Buffer[] {
-  return Array.from({length: count}, (_, i) => {
-    const key = i % pubkeys.length;
-    const round = Math.floor(i / pubkeys.length);
-    return signRequest(target, pubkeys[key], R.attestation(R.BASE_EPOCH + epochOffset + round, key % 32, key % 64));
-  });
+  return R.attestations(pubkeys, count, epochOffset).map(({pubkey, body}) => signRequest(target, pubkey, body));
 }
 
 function summarize(profile: string, runner: Runner, seconds: number, cpu: NodeJS.CpuUsage): LoadResult {
@@ -184,6 +181,7 @@ async function main(): Promise<void> {
       slots: {type: "string", default: "3"},
       "slot-seconds": {type: "string", default: "12"},
       keys: {type: "string"},
+      generator: {type: "string", default: "node"},
     },
   });
   const target = values.target!.replace(/\/$/, "");
@@ -191,9 +189,14 @@ async function main(): Promise<void> {
   if (values.keys) pubkeys = pubkeys.slice(0, Number(values.keys));
   if (!pubkeys.length) throw new Error(`${target} holds no keys`);
   const connections = Number(values.connections);
-  console.log(`${values.profile} load on ${target}: ${pubkeys.length} keys, ${connections} connections`);
-  const result =
-    values.profile === "burst"
+  const wrk = values.generator === "wrk";
+  if (wrk && values.profile === "duty") throw new Error("the duty profile needs the built-in generator");
+  console.log(`${values.profile} load on ${target}: ${pubkeys.length} keys, ${connections} connections${wrk ? ", sent by wrk" : ""}`);
+  const result = wrk
+    ? values.profile === "burst"
+      ? await wrkBurst(target, pubkeys, connections, Number(values.count))
+      : await wrkSustained(target, pubkeys, connections, Number(values.seconds))
+    : values.profile === "burst"
       ? await burst(target, pubkeys, connections, Number(values.count))
       : values.profile === "duty"
         ? await dutyCycle(target, pubkeys, connections, Number(values.slots), Number(values["slot-seconds"]))

@@ -66,3 +66,12 @@ export const blockHeader = (slot: number, proposer: number) => ({
 
 /** The epoch the load runs sign at: past the mainnet Electra fork. */
 export const BASE_EPOCH = FORK_EPOCH + 10;
+
+/** `count` attestation requests round-robin over the keys, each key's target epoch rising. */
+export function attestations(pubkeys: string[], count: number, epochOffset = 0): {pubkey: string; body: object}[] {
+  return Array.from({length: count}, (_, i) => {
+    const key = i % pubkeys.length;
+    const round = Math.floor(i / pubkeys.length);
+    return {pubkey: pubkeys[key], body: attestation(BASE_EPOCH + epochOffset + round, key % 32, key % 64)};
+  });
+}

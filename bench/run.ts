@@ -9,11 +9,13 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {availableParallelism, tmpdir} from "node:os";
 import {join} from "node:path";
 import {parseArgs} from "node:util";
-import {type Ceiling, measureCeiling} from "./ceiling.js";
+import {measureCeiling} from "./ceiling.js";
 import {keystoreBench} from "./keystores.js";
 import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "./load.js";
 import {type MicroResult, runMicro} from "./micro.js";
+import {machineIdleSeconds} from "./procStat.js";
 import {SignerProcess} from "./signerProcess.js";
+import {wrkAvailable, wrkBurst, wrkSustained} from "./wrk.js";
 
 const {values} = parseArgs({
   options: {
@@ -29,24 +31,62 @@ const seconds = Number(values.seconds ?? (quick ? 5 : 15));
 const connections = Number(values.connections);
 const keyCount = Number(values.keys);
 const cores = availableParallelism();
+const ceilingSeconds = quick ? 1 : 2;
 
 const step = (what: string) => process.stdout.write(`\n▶ ${what}\n`);
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", {maximumFractionDigits: digits, minimumFractionDigits: digits});
 
-type E2E = LoadResult & {signerCpuCores: number; ratioToCeiling: number; cpuEfficiency: number};
+type E2E = LoadResult & {
+  /** CPU the signer used, in cores: all of it, and its HTTP thread's part. */
+  signerCpuCores: number;
+  httpThreadCores: number;
+  /** CPU the machine left idle, in cores. */
+  idleCores: number;
+  /** The raw blst rate on all cores, measured just before and just after this load. */
+  ceiling: {before: number; after: number; signaturesPerSecond: number};
+  ratioToCeiling: number;
+  cpuEfficiency: number;
+};
 
-async function measureLoad(signer: SignerProcess, ceiling: Ceiling, run: () => Promise<LoadResult>): Promise<E2E> {
+/**
+ * Runs a load between two measurements of the ceiling and reads where the machine's CPU went
+ * meanwhile. A shared machine's speed drifts by more than the figures being compared, so each load
+ * is set beside the mean of the ceilings taken right around it, not one taken minutes earlier.
+ */
+async function measureLoad(signer: SignerProcess, run: () => Promise<LoadResult>): Promise<E2E> {
+  const before = await measureCeiling(cores, ceilingSeconds);
   const cpu0 = signer.cpuSeconds();
+  const http0 = signer.httpThreadCpuSeconds();
+  const idle0 = machineIdleSeconds();
+  const t0 = performance.now();
   const result = await run();
-  const signerCpuCores = (signer.cpuSeconds() - cpu0) / result.seconds;
+  const wall = (performance.now() - t0) / 1000;
+  const signerCpuCores = (signer.cpuSeconds() - cpu0) / wall;
+  const httpThreadCores = (signer.httpThreadCpuSeconds() - http0) / wall;
+  const idleCores = (machineIdleSeconds() - idle0) / wall;
+  const after = await measureCeiling(cores, ceilingSeconds);
+  const ceiling = {
+    before: before.signaturesPerSecond,
+    after: after.signaturesPerSecond,
+    signaturesPerSecond: (before.signaturesPerSecond + after.signaturesPerSecond) / 2,
+  };
+  const perCpuSecond = (before.signaturesPerCpuSecond + after.signaturesPerCpuSecond) / 2;
   return {
     ...result,
     signerCpuCores,
+    httpThreadCores,
+    idleCores,
+    ceiling,
     ratioToCeiling: result.requestsPerSecond / ceiling.signaturesPerSecond,
     // 1.0: every CPU-second the signer used bought as many signatures as raw blst would have.
-    cpuEfficiency: result.requestsPerSecond / (signerCpuCores * ceiling.signaturesPerCpuSecond),
+    cpuEfficiency: result.requestsPerSecond / (signerCpuCores * perCpuSecond),
   };
 }
+
+const idealSeconds = (r: E2E, requests: number) => requests / r.ceiling.signaturesPerSecond;
+const ceilingAround = (r: E2E) => `ceiling ${fmt(r.ceiling.before)}/s before, ${fmt(r.ceiling.after)}/s after`;
+const cpuSplit = (r: E2E) =>
+  `HTTP thread ${fmt(r.httpThreadCores, 2)}, workers and the rest ${fmt(r.signerCpuCores - r.httpThreadCores, 2)}, load generator ${fmt(r.generatorCores, 2)}, idle ${fmt(r.idleCores, 2)} cores`;
 
 async function main(): Promise<void> {
   console.log(`ts3signer bench: ${cores} cores, Node ${process.version}${quick ? ", quick" : ""}`);
@@ -64,19 +104,34 @@ async function main(): Promise<void> {
   const signer = await SignerProcess.start(["--interop-keys", String(keyCount)]);
   const pubkeys = await fetchPublicKeys(signer.url);
   await sustained(signer.url, pubkeys, connections, 1); // warm-up
-  const steady = await measureLoad(signer, ceiling, () =>
+  const steady = await measureLoad(signer, () =>
     sustained(signer.url, pubkeys, connections, seconds, (n) => process.stdout.write(`\r  sustained: ${fmt(n)} requests`))
   );
-  console.log(`\n  sustained: ${fmt(steady.requestsPerSecond)}/s = ${fmt(steady.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(steady.cpuEfficiency, 2)}, p99 ${fmt(steady.latencyMs.p99, 1)} ms, errors ${steady.errors}`);
+  console.log(`\n  sustained: ${fmt(steady.requestsPerSecond)}/s = ${fmt(steady.ratioToCeiling, 2)}× ceiling (${ceilingAround(steady)}), CPU efficiency ${fmt(steady.cpuEfficiency, 2)}, p99 ${fmt(steady.latencyMs.p99, 1)} ms, errors ${steady.errors}`);
+  console.log(`    CPU: ${cpuSplit(steady)}`);
 
   const burstCount = 8192;
-  const burstResult = await measureLoad(signer, ceiling, () => burst(signer.url, pubkeys, 256, burstCount));
-  const idealSeconds = burstCount / ceiling.signaturesPerSecond;
-  console.log(`  burst: ${burstCount} attestations over 256 connections in ${fmt(burstResult.seconds, 2)} s = ${fmt(burstResult.seconds / idealSeconds, 2)}× ideal (${fmt(idealSeconds, 2)} s), p99 ${fmt(burstResult.latencyMs.p99, 0)} ms, errors ${burstResult.errors}`);
+  const burstResult = await measureLoad(signer, () => burst(signer.url, pubkeys, 256, burstCount));
+  const describeBurst = (r: E2E) =>
+    `${burstCount} attestations over 256 connections in ${fmt(r.seconds, 2)} s = ${fmt(r.seconds / idealSeconds(r, burstCount), 2)}× ideal (${fmt(idealSeconds(r, burstCount), 2)} s)`;
+  console.log(`  burst: ${describeBurst(burstResult)}, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms, errors ${burstResult.errors}`);
 
-  const duty = await measureLoad(signer, ceiling, () => dutyCycle(signer.url, pubkeys, 256, quick ? 1 : 2, 4));
+  const duty = await measureLoad(signer, () => dutyCycle(signer.url, pubkeys, 256, quick ? 1 : 2, 4));
   for (const b of duty.bursts ?? []) {
-    console.log(`  duty ${b.name.padEnd(36)} ${String(b.requests).padStart(5)} requests in ${fmt(b.seconds, 3)} s (${fmt(b.seconds / (b.requests / ceiling.signaturesPerSecond), 2)}× ideal)`);
+    console.log(`  duty ${b.name.padEnd(36)} ${String(b.requests).padStart(5)} requests in ${fmt(b.seconds, 3)} s (${fmt(b.seconds / idealSeconds(duty, b.requests), 2)}× ideal)`);
+  }
+
+  // The same figures from a generic load generator, where one is installed.
+  let wrk: {sustained: E2E; burst: E2E} | undefined;
+  if (wrkAvailable()) {
+    const wrkSteady = await measureLoad(signer, () => wrkSustained(signer.url, pubkeys, connections, seconds));
+    console.log(`  wrk sustained: ${fmt(wrkSteady.requestsPerSecond)}/s = ${fmt(wrkSteady.ratioToCeiling, 2)}× ceiling (${ceilingAround(wrkSteady)}), p99 ${fmt(wrkSteady.latencyMs.p99, 1)} ms, errors ${wrkSteady.errors}`);
+    console.log(`    CPU: ${cpuSplit(wrkSteady)}`);
+    const wrkBurstResult = await measureLoad(signer, () => wrkBurst(signer.url, pubkeys, 256, burstCount));
+    console.log(`  wrk burst: ${describeBurst(wrkBurstResult)} (wrk's start-up included), errors ${wrkBurstResult.errors}`);
+    wrk = {sustained: wrkSteady, burst: wrkBurstResult};
+  } else {
+    console.log("  wrk: not installed, independent check skipped (Debian: apt-get install wrk)");
   }
   const rss1k = signer.rssBytes();
   await signer.stop();
@@ -85,7 +140,7 @@ async function main(): Promise<void> {
   const dbDir = mkdtempSync(join(tmpdir(), "ts3signer-bench-slashing-"));
   const protectedSigner = await SignerProcess.start(["--interop-keys", String(keyCount), "--slashing-protection", `sqlite:${join(dbDir, "slashing.sqlite")}`]);
   const protectedKeys = await fetchPublicKeys(protectedSigner.url);
-  const guarded = await measureLoad(protectedSigner, ceiling, () => sustained(protectedSigner.url, protectedKeys, connections, seconds));
+  const guarded = await measureLoad(protectedSigner, () => sustained(protectedSigner.url, protectedKeys, connections, seconds));
   await protectedSigner.stop();
   rmSync(dbDir, {recursive: true, force: true});
   console.log(`  ${fmt(guarded.requestsPerSecond)}/s = ${fmt(guarded.ratioToCeiling, 2)}× ceiling (${fmt(guarded.requestsPerSecond / steady.requestsPerSecond, 2)}× without), p99 ${fmt(guarded.latencyMs.p99, 1)} ms, errors ${guarded.errors}`);
@@ -107,20 +162,26 @@ async function main(): Promise<void> {
 
   step("summary");
   const rows: [string, string, string][] = [
-    ["raw blst, all cores", `${fmt(ceiling.signaturesPerSecond)}/s`, "1.00× (ceiling)"],
-    ["sustained HTTP", `${fmt(steady.requestsPerSecond)}/s`, `${fmt(steady.ratioToCeiling, 2)}× ceiling`],
-    ["  CPU efficiency", fmt(steady.cpuEfficiency, 2), `signer ${fmt(steady.signerCpuCores, 2)} cores, load generator ${fmt(steady.generatorCores, 2)}`],
+    ["raw blst, all cores", `${fmt(ceiling.signaturesPerSecond)}/s`, "the ceiling, measured again around each load"],
+    ["sustained HTTP", `${fmt(steady.requestsPerSecond)}/s`, `${fmt(steady.ratioToCeiling, 2)}× ceiling around it (${fmt(steady.ceiling.signaturesPerSecond)}/s)`],
+    ["  CPU efficiency", fmt(steady.cpuEfficiency, 2), `signer ${fmt(steady.signerCpuCores, 2)} cores (HTTP thread ${fmt(steady.httpThreadCores, 2)}), load generator ${fmt(steady.generatorCores, 2)}, idle ${fmt(steady.idleCores, 2)}`],
     ["  latency p50 / p99 / max", `${fmt(steady.latencyMs.p50, 1)} / ${fmt(steady.latencyMs.p99, 1)} / ${fmt(steady.latencyMs.max, 1)} ms`, `errors ${steady.errors}`],
+    ...(wrk
+      ? ([
+          ["sustained HTTP, wrk", `${fmt(wrk.sustained.requestsPerSecond)}/s`, `${fmt(wrk.sustained.ratioToCeiling, 2)}× ceiling, p99 ${fmt(wrk.sustained.latencyMs.p99, 1)} ms, errors ${wrk.sustained.errors}`],
+          [`burst of ${burstCount}, wrk`, `${fmt(wrk.burst.seconds, 2)} s`, `${fmt(wrk.burst.seconds / idealSeconds(wrk.burst, burstCount), 2)}× ideal, errors ${wrk.burst.errors}`],
+        ] as [string, string, string][])
+      : []),
     ["with slashing protection", `${fmt(guarded.requestsPerSecond)}/s`, `${fmt(guarded.ratioToCeiling, 2)}× ceiling, errors ${guarded.errors}`],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
-    [`burst of ${burstCount}`, `${fmt(burstResult.seconds, 2)} s`, `${fmt(burstResult.seconds / idealSeconds, 2)}× ideal, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms`],
+    [`burst of ${burstCount}`, `${fmt(burstResult.seconds, 2)} s`, `${fmt(burstResult.seconds / idealSeconds(burstResult, burstCount), 2)}× ideal, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms`],
   ];
   for (const [a, b, c] of rows) console.log(`  ${a.padEnd(28)} ${b.padStart(22)}   ${c}`);
 
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, memory, keystores, slashingProtection: guarded}, null, 2));
+  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, wrk, memory, keystores, slashingProtection: guarded}, null, 2));
   console.log(`\nresults: ${file.pathname}`);
 }
 

@@ -1,7 +1,5 @@
 import {type ChildProcess, spawn} from "node:child_process";
-import {readFileSync} from "node:fs";
-
-const CLOCK_TICKS_PER_SECOND = 100; // Linux USER_HZ
+import {mainThreadCpuSeconds, processCpuSeconds, rssBytes} from "./procStat.js";
 
 /** A signer started from the built CLI in its own process, so its CPU and memory can be read apart. */
 export class SignerProcess {
@@ -44,13 +42,16 @@ export class SignerProcess {
 
   /** CPU seconds (user + system) the process has used so far, all threads. */
   cpuSeconds(): number {
-    const fields = readFileSync(`/proc/${this.child.pid}/stat`, "utf8").split(") ")[1].split(" ");
-    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+    return processCpuSeconds(this.child.pid!);
+  }
+
+  /** CPU seconds of the HTTP (main) thread alone; the rest is the signing workers and V8's helpers. */
+  httpThreadCpuSeconds(): number {
+    return mainThreadCpuSeconds(this.child.pid!);
   }
 
   rssBytes(): number {
-    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${this.child.pid}/status`, "utf8"));
-    return m ? Number(m[1]) * 1024 : 0;
+    return rssBytes(this.child.pid!);
   }
 
   async stop(): Promise<void> {
