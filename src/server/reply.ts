@@ -27,13 +27,14 @@ export type Exchange = {
   startedMs: number;
   /** Still counted by the lifecycle (shutdown waits for it; --max-in-flight counts it). */
   inFlight: boolean;
-  /** Set while the body is being read (see RequestTimeouts). */
-  readingSince: number | undefined;
+  /** While the body is being read: the RequestTimeouts bucket holding this exchange, and where. */
+  readingIn: Exchange[] | undefined;
+  readingIndex: number;
   lifecycle: Lifecycle;
 };
 
 export function exchange(res: HttpResponse, lifecycle: Lifecycle): Exchange {
-  const ex: Exchange = {res, aborted: false, startedMs: performance.now(), inFlight: true, readingSince: undefined, lifecycle};
+  const ex: Exchange = {res, aborted: false, startedMs: performance.now(), inFlight: true, readingIn: undefined, readingIndex: 0, lifecycle};
   lifecycle.requestStarted();
   res.onAborted(() => {
     ex.aborted = true;

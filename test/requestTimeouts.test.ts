@@ -1,0 +1,40 @@
+import {describe, expect, it} from "vitest";
+import {Lifecycle} from "../dist/src/server/lifecycle.js";
+import {exchange, type Exchange} from "../dist/src/server/reply.js";
+import {RequestTimeouts} from "../dist/src/server/requestTimeouts.js";
+
+/** An exchange over a stand-in for uWS's response that records whether it was closed. */
+function fakeExchange(lifecycle: Lifecycle): Exchange & {closed: () => boolean} {
+  let closed = false;
+  const res = {onAborted: () => res, close: () => ((closed = true), res)};
+  return Object.assign(exchange(res as never, lifecycle), {closed: () => closed});
+}
+
+describe("request body timeouts", () => {
+  it("holds only the exchanges still reading, and drops exactly those once they are overdue", async () => {
+    const lifecycle = new Lifecycle();
+    let timeouts = 0;
+    const t = new RequestTimeouts(100, () => timeouts++);
+    try {
+      const all = Array.from({length: 500}, () => fakeExchange(lifecycle));
+      for (const ex of all) t.start(ex);
+      // Finish most of them out of order (half from the end, the other half from the start), to
+      // exercise the swap-removal; every third stalls.
+      const finished = all.filter((_, i) => i % 3 !== 0);
+      for (let i = finished.length - 1; i >= 0; i -= 2) t.done(finished[i]);
+      for (let i = finished.length % 2 === 0 ? 0 : 1; i < finished.length; i += 2) t.done(finished[i]);
+      t.done(finished[0]); // a second done() is harmless
+      const stalled = all.filter((_, i) => i % 3 === 0);
+      expect(t.reading).toBe(stalled.length);
+
+      await new Promise((r) => setTimeout(r, 400));
+      expect(t.reading).toBe(0);
+      expect(timeouts).toBe(stalled.length);
+      expect(stalled.every((ex) => ex.closed())).toBe(true);
+      expect(finished.some((ex) => ex.closed())).toBe(false);
+      expect(lifecycle.requestsInFlight).toBe(finished.length);
+    } finally {
+      t.stop();
+    }
+  });
+});
