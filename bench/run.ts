@@ -109,6 +109,7 @@ async function main(): Promise<void> {
   );
   console.log(`\n  sustained: ${fmt(steady.requestsPerSecond)}/s = ${fmt(steady.ratioToCeiling, 2)}× ceiling (${ceilingAround(steady)}), CPU efficiency ${fmt(steady.cpuEfficiency, 2)}, p99 ${fmt(steady.latencyMs.p99, 1)} ms, errors ${steady.errors}`);
   console.log(`    CPU: ${cpuSplit(steady)}`);
+  const rssAfterSustained = signer.rssBytes(); // warm by now: heaps and allocator pools have grown
 
   const burstCount = 8192;
   const burstResult = await measureLoad(signer, () => burst(signer.url, pubkeys, 256, burstCount));
@@ -134,6 +135,10 @@ async function main(): Promise<void> {
     console.log("  wrk: not installed, independent check skipped (Debian: apt-get install wrk)");
   }
   const rss1k = signer.rssBytes();
+  // A leak shows as RSS that keeps rising with the requests served (the loads above).
+  const served = [burstResult, duty, wrk?.sustained, wrk?.burst].reduce((n, r) => n + (r?.requests ?? 0), 0);
+  const rssGrowth = {requests: served, beforeBytes: rssAfterSustained, afterBytes: rss1k};
+  console.log(`  RSS ${fmt(rssAfterSustained / 2 ** 20, 1)} MiB after the sustained load, ${fmt(rss1k / 2 ** 20, 1)} MiB after ${fmt(served)} more requests (${fmt((rss1k - rssAfterSustained) / served, 1)} bytes per request)`);
   await signer.stop();
 
   step("sustained load with slashing protection (SQLite, EIP-3076 checks per attestation)");
@@ -173,6 +178,7 @@ async function main(): Promise<void> {
         ] as [string, string, string][])
       : []),
     ["with slashing protection", `${fmt(guarded.requestsPerSecond)}/s`, `${fmt(guarded.ratioToCeiling, 2)}× ceiling, errors ${guarded.errors}`],
+    ["RSS growth under load", `${fmt((rssGrowth.afterBytes - rssGrowth.beforeBytes) / 2 ** 20, 1)} MiB`, `over ${fmt(rssGrowth.requests)} requests after the sustained load`],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
     [`burst of ${burstCount}`, `${fmt(burstResult.seconds, 2)} s`, `${fmt(burstResult.seconds / idealSeconds(burstResult, burstCount), 2)}× ideal, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms`],
   ];
@@ -181,7 +187,7 @@ async function main(): Promise<void> {
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, wrk, memory, keystores, slashingProtection: guarded}, null, 2));
+  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
   console.log(`\nresults: ${file.pathname}`);
 }
 
