@@ -58,10 +58,15 @@ function latency(output: string, label: string): number {
 /** `connections` connections, one request in flight each, for `seconds`: wrk's own summary. */
 export async function wrkSustained(target: string, pubkeys: string[], connections: number, seconds: number): Promise<LoadResult> {
   const {output, generatorCores} = await runWrk(target, pubkeys, Math.max(pubkeys.length * 8, 8192), ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency"], []);
+  return {...parseWrkSummary(output), generatorCores};
+}
+
+/** The figures in wrk's closing summary (run with --latency). */
+export function parseWrkSummary(output: string): Omit<LoadResult, "generatorCores"> {
   const done = /(\d+) requests in ([\d.]+)(us|ms|s|m)/.exec(output);
   if (!done) throw new Error(`unexpected wrk output:\n${output}`);
   const requests = Number(done[1]);
-  const wallSeconds = toMs(done[2], done[3]) / 1000;
+  const seconds = toMs(done[2], done[3]) / 1000;
   const non2xx = Number(/Non-2xx or 3xx responses: (\d+)/.exec(output)?.[1] ?? 0);
   const socketErrors = /Socket errors: (.*)/.exec(output)?.[1];
   const socketErrorCount = socketErrors ? [...socketErrors.matchAll(/\d+/g)].reduce((a, m) => a + Number(m[0]), 0) : 0;
@@ -70,10 +75,9 @@ export async function wrkSustained(target: string, pubkeys: string[], connection
     requests,
     errors: non2xx + socketErrorCount,
     errorSamples: [non2xx ? `${non2xx} non-2xx responses` : "", socketErrors ? `socket errors: ${socketErrors}` : ""].filter(Boolean),
-    seconds: wallSeconds,
-    requestsPerSecond: requests / wallSeconds,
+    seconds,
+    requestsPerSecond: requests / seconds,
     latencyMs: {p50: latency(output, "50%"), p99: latency(output, "99%"), max: latency(output, "Latency\\s+\\S+\\s+\\S+")},
-    generatorCores,
   };
 }
 
