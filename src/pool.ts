@@ -7,7 +7,7 @@ import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, Sign
 export type PoolOptions = {
   network: NetworkConfig;
   keyTable: SharedArrayBuffer;
-  slashingDbPath?: string;
+  slashingProtection?: string;
   /** Worker threads; default: the machine's cores. */
   workers?: number;
   /** Most requests handed to a worker in one task. */
@@ -49,7 +49,7 @@ export class SignerPool {
     this.maxTasksInFlight = this.workers * tasksPerWorker;
     this.onBatch = opts.onBatch;
     this.onWorkerFailure = opts.onWorkerFailure;
-    const workerData: SignerWorkerData = {network: opts.network, keyTable: opts.keyTable, slashingDbPath: opts.slashingDbPath};
+    const workerData: SignerWorkerData = {network: opts.network, keyTable: opts.keyTable, slashingProtection: opts.slashingProtection};
     this.piscina = new Piscina({
       filename: new URL("../workers/signer.js", import.meta.url).href,
       minThreads: this.workers,

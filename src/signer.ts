@@ -17,7 +17,7 @@ import {createApp} from "./server/app.js";
 import {httpEngine, uWS} from "./server/engine.js";
 import {Lifecycle} from "./server/lifecycle.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
-import {SlashingDb, slashingDbPath as slashingDbFile} from "./slashing/slashingDb.js";
+import {SlashingStore, redactUrl} from "./slashing/store.js";
 
 export type Signer = {
   network: NetworkConfig;
@@ -44,15 +44,14 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   const network = loadNetwork(config.network);
   validateKeySources(config);
   if (config.keymanagerTokenFile && !config.dataDir) throw new Error("--keymanager-token-file needs --data-dir (the Keymanager API is enabled by it)");
-  // Opened here first: a bad path fails the start, and the schema exists before workers open it.
-  const slashingDbPath = config.slashingProtection ? slashingDbFile(config.slashingProtection) : undefined;
-  const slashingDb = slashingDbPath ? new SlashingDb(slashingDbPath) : undefined;
+  // Opened here first: a bad URL fails the start, and the schema exists before workers open it.
+  const slashing = config.slashingProtection ? await SlashingStore.open(config.slashingProtection, {setUp: true}) : undefined;
   const metrics = createMetrics();
   const keys = new KeyStore();
   const pool = new SignerPool({
     network,
     keyTable: keys.table.buffer,
-    slashingDbPath,
+    slashingProtection: config.slashingProtection,
     workers: config.workers,
     onBatch: (size) => metrics.batchSize.observe(size),
     onWorkerFailure: (error) => {
@@ -61,10 +60,10 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
     },
   });
   try {
-    return await serve(config, log, network, metrics, keys, pool, slashingDb);
+    return await serve(config, log, network, metrics, keys, pool, slashing);
   } catch (e) {
     await pool.close(); // its threads would keep the process alive
-    slashingDb?.close();
+    await slashing?.close();
     throw e;
   }
 }
@@ -76,7 +75,7 @@ async function serve(
   metrics: Metrics,
   keys: KeyStore,
   pool: SignerPool,
-  slashingDb: SlashingDb | undefined
+  slashing: SlashingStore | undefined
 ): Promise<Signer> {
   const lifecycle = new Lifecycle();
   const reloader = new Reloader(config, keys, pool, metrics, log);
@@ -90,7 +89,7 @@ async function serve(
 
   let keymanager: {km: KeyManager; token: string} | undefined;
   if (config.dataDir) {
-    const km = new KeyManager(config.dataDir, keys, pool, log, network.genesisValidatorsRoot, slashingDb);
+    const km = new KeyManager(config.dataDir, keys, pool, log, network.genesisValidatorsRoot, slashing);
     const tokenFile = config.keymanagerTokenFile ?? join(config.dataDir, "api-token.txt");
     const {token, created} = loadOrCreateToken(tokenFile);
     keymanager = {km, token};
@@ -121,8 +120,8 @@ async function serve(
 
   log.info(`listening on ${tls ? "https" : "http"}://${hostForUrl(config.host)}:${port}`, {network: network.name, engine: httpEngine, workers: pool.workers});
   log.info(`metrics on http://${hostForUrl(config.metricsHost)}:${metricsPort}/metrics`);
-  if (slashingDb) log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: config.slashingProtection});
-  else log.warn("slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH)");
+  if (slashing) log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: redactUrl(config.slashingProtection!)});
+  else log.warn("slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH or postgres://…)");
 
   const ready = Promise.all([reloader.start(), keymanager?.km.loadPersisted()]).then(() => {
     lifecycle.loading = false;
@@ -139,7 +138,7 @@ async function serve(
       metricsServer.closeAllConnections();
       await metricsClosed;
       await pool.close();
-      slashingDb?.close();
+      await slashing?.close();
     })());
 
   return {network, keys, pool, port, metricsPort, ready, close};

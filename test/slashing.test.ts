@@ -1,12 +1,14 @@
 import {mkdtempSync, readFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
-import {describe, expect, it} from "vitest";
+import {afterAll, describe, expect, it} from "vitest";
 import {encryptKeystore} from "../src/keys/eip2335.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {parseInterchange} from "../src/slashing/interchange.js";
-import {SlashingDb, slashingDbPath} from "../src/slashing/slashingDb.js";
+import {SlashingStore, parseSlashingUrl, redactUrl} from "../src/slashing/store.js";
 import {SecretKey} from "@chainsafe/blst";
+import pg from "pg";
+import {startTestPostgres} from "./helpers/postgres.js";
 import {request, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
 
 const MAX = 2n ** 64n - 1n;
@@ -17,53 +19,92 @@ const dbFile = () => join(mkdtempSync(join(tmpdir(), "ts3signer-slashing-")), "s
 const block = (slot: bigint) => ({kind: "block" as const, genesisValidatorsRoot: GVR, slot});
 const vote = (source: bigint, target: bigint) => ({kind: "attestation" as const, genesisValidatorsRoot: GVR, source, target});
 
-describe("slashing protection rules (EIP-3076)", () => {
-  it("blocks: refuses a second block at a slot and anything at or below the lowest slot; allows a repeat", () => {
-    const db = new SlashingDb(dbFile());
-    expect(db.check(PK, block(100n), root(1))).toBeNull();
-    expect(db.check(PK, block(100n), root(1))).toBeNull(); // the same block again
-    expect(db.check(PK, block(100n), root(2))).toMatch(/a different block was already signed at slot 100/);
-    expect(db.check(PK, block(99n), root(3))).toMatch(/slot 99 is not above the lowest signed slot 100/);
-    expect(db.check(PK, block(101n), root(4))).toBeNull();
-    expect(db.check(PK, block(MAX), root(5))).toBeNull();
-    // Another key, or another chain, has its own history.
-    expect(db.check("0x" + "b2".repeat(48), block(100n), root(2))).toBeNull();
-    expect(db.check(PK, {...block(100n), genesisValidatorsRoot: "0x" + "00".repeat(32)}, root(2))).toBeNull();
+// Every test runs on both stores; PostgreSQL where the machine has its server binaries.
+const postgres = startTestPostgres();
+afterAll(() => ("stop" in postgres ? postgres.stop() : undefined));
+if ("unavailable" in postgres) console.warn(`PostgreSQL slashing protection tests skipped: ${postgres.unavailable}`);
+const backends = [
+  {name: "SQLite", available: true, url: async () => `sqlite:${dbFile()}`},
+  {name: "PostgreSQL", available: "createDatabase" in postgres, url: () => (postgres as {createDatabase(): Promise<string>}).createDatabase()},
+];
+/** check() of one request, as the workers call it (a batch of one). */
+const checker = (store: SlashingStore) => async (pubkey: string, check: Parameters<SlashingStore["checkBatch"]>[0][0]["check"], signingRoot: string) =>
+  (await store.checkBatch([{pubkey, check, signingRoot}]))[0];
+
+describe.each(backends)("slashing protection rules (EIP-3076), $name", ({available, url}) => {
+  it.runIf(available)("blocks: refuses a second block at a slot and anything at or below the lowest slot; allows a repeat", async () => {
+    const store = await SlashingStore.open(await url(), {setUp: true});
+    const check = checker(store);
+    try {
+      expect(await check(PK, block(100n), root(1))).toBeNull();
+      expect(await check(PK, block(100n), root(1))).toBeNull(); // the same block again
+      expect(await check(PK, block(100n), root(2))).toMatch(/a different block was already signed at slot 100/);
+      expect(await check(PK, block(99n), root(3))).toMatch(/slot 99 is not above the lowest signed slot 100/);
+      expect(await check(PK, block(101n), root(4))).toBeNull();
+      expect(await check(PK, block(MAX), root(5))).toBeNull();
+      expect(await check(PK, block(0n), root(6))).toMatch(/slot 0 is not above the lowest signed slot 100/);
+      // Another key, or another chain, has its own history.
+      expect(await check("0x" + "b2".repeat(48), block(100n), root(2))).toBeNull();
+      expect(await check(PK, {...block(100n), genesisValidatorsRoot: "0x" + "00".repeat(32)}, root(2))).toBeNull();
+    } finally {
+      await store.close();
+    }
   });
 
-  it("attestations: refuses double votes, surround votes both ways and the low watermarks; allows a repeat", () => {
-    const db = new SlashingDb(dbFile());
-    expect(db.check(PK, vote(10n, 20n), root(1))).toBeNull();
-    expect(db.check(PK, vote(10n, 20n), root(1))).toBeNull();
-    expect(db.check(PK, vote(11n, 20n), root(2))).toMatch(/different attestation was already signed for target epoch 20/);
-    expect(db.check(PK, vote(9n, 21n), root(3))).toMatch(/surround vote with the signed attestation 10 → 20/);
-    expect(db.check(PK, vote(12n, 19n), root(4))).toMatch(/surround vote/);
-    expect(db.check(PK, vote(9n, 25n), root(5))).toMatch(/surround vote/);
-    expect(db.check(PK, vote(5n, 8n), root(6))).toMatch(/source epoch 5 is below the lowest signed source 10/);
-    expect(db.check(PK, vote(21n, 20n), root(7))).toMatch(/source epoch 21 is after target epoch 20/);
-    expect(db.check(PK, vote(20n, 30n), root(8))).toBeNull();
-    expect(db.check(PK, vote(MAX - 1n, MAX), root(9))).toBeNull();
+  it.runIf(available)("attestations: refuses double votes, surround votes both ways and the low watermarks; allows a repeat", async () => {
+    const store = await SlashingStore.open(await url(), {setUp: true});
+    const check = checker(store);
+    try {
+      expect(await check(PK, vote(10n, 20n), root(1))).toBeNull();
+      expect(await check(PK, vote(10n, 20n), root(1))).toBeNull();
+      expect(await check(PK, vote(11n, 20n), root(2))).toMatch(/different attestation was already signed for target epoch 20/);
+      expect(await check(PK, vote(9n, 21n), root(3))).toMatch(/surround vote with the signed attestation 10 → 20/);
+      expect(await check(PK, vote(12n, 19n), root(4))).toMatch(/surround vote/);
+      expect(await check(PK, vote(9n, 25n), root(5))).toMatch(/surround vote/);
+      expect(await check(PK, vote(5n, 8n), root(6))).toMatch(/source epoch 5 is below the lowest signed source 10/);
+      expect(await check(PK, vote(21n, 20n), root(7))).toMatch(/source epoch 21 is after target epoch 20/);
+      expect(await check(PK, vote(20n, 30n), root(8))).toBeNull();
+      expect(await check(PK, vote(MAX - 1n, MAX), root(9))).toBeNull();
+      // A batch is checked in order: its second vote sees the first.
+      const batch = [
+        {pubkey: PK, check: vote(30n, 40n), signingRoot: root(10)},
+        {pubkey: PK, check: vote(31n, 40n), signingRoot: root(11)},
+      ];
+      expect(await store.checkBatch(batch)).toEqual([null, expect.stringMatching(/different attestation was already signed for target epoch 40/)]);
+    } finally {
+      await store.close();
+    }
   });
 
-  it("imports an interchange document, then refuses what it rules out, and exports it back", () => {
-    const db = new SlashingDb(dbFile());
+  it.runIf(available)("imports an interchange document, then refuses what it rules out, and exports it back", async () => {
+    const store = await SlashingStore.open(await url(), {setUp: true});
+    const check = checker(store);
     const doc = parseInterchange(
       JSON.stringify({
         metadata: {interchange_format_version: "5", genesis_validators_root: GVR},
         data: [{pubkey: PK, signed_blocks: [{slot: "500"}], signed_attestations: [{source_epoch: "40", target_epoch: "41", signing_root: root(7)}]}],
       })
     );
-    db.importInterchange(doc);
-    expect(db.check(PK, block(500n), root(1))).toMatch(/already signed at slot 500/); // no root imported: never a repeat
-    expect(db.check(PK, block(400n), root(1))).toMatch(/not above the lowest signed slot 500/);
-    expect(db.check(PK, vote(40n, 41n), root(7))).toBeNull(); // a repeat of the imported vote
-    expect(db.check(PK, vote(39n, 45n), root(8))).toMatch(/surround/);
-    expect(db.exportInterchange([PK], GVR)).toEqual({
-      metadata: {interchange_format_version: "5", genesis_validators_root: GVR},
-      data: [{pubkey: PK, signed_blocks: [{slot: "500"}], signed_attestations: [{source_epoch: "40", target_epoch: "41", signing_root: root(7)}]}],
-    });
+    try {
+      await store.importInterchange(doc);
+      expect(await check(PK, block(500n), root(1))).toMatch(/already signed at slot 500/); // no root imported: never a repeat
+      expect(await check(PK, block(400n), root(1))).toMatch(/not above the lowest signed slot 500/);
+      expect(await check(PK, vote(40n, 41n), root(7))).toBeNull(); // a repeat of the imported vote
+      expect(await check(PK, vote(39n, 45n), root(8))).toMatch(/surround/);
+      expect(await store.exportInterchange([PK], GVR)).toEqual({
+        metadata: {interchange_format_version: "5", genesis_validators_root: GVR},
+        data: [{pubkey: PK, signed_blocks: [{slot: "500"}], signed_attestations: [{source_epoch: "40", target_epoch: "41", signing_root: root(7)}]}],
+      });
+      expect(await store.hasHistory(PK)).toBe(true);
+      expect(await store.hasHistory("0x" + "c3".repeat(48))).toBe(false);
+      expect(await store.genesisRootsOf([PK])).toEqual([GVR]);
+    } finally {
+      await store.close();
+    }
   });
+});
 
+describe("slashing protection documents and URLs", () => {
   it("refuses malformed interchange documents and unsupported URLs", () => {
     expect(() => parseInterchange("{")).toThrow(/not JSON/);
     expect(() => parseInterchange(JSON.stringify({metadata: {interchange_format_version: "4", genesis_validators_root: GVR}, data: []}))).toThrow(/"5"/);
@@ -73,9 +114,21 @@ describe("slashing protection rules (EIP-3076)", () => {
     expect(() =>
       parseInterchange(JSON.stringify({metadata: {interchange_format_version: "5", genesis_validators_root: GVR}, data: [{pubkey: PK, signed_blocks: [{slot: "18446744073709551616"}]}]}))
     ).toThrow(/slot must be a decimal uint64 string/);
-    expect(slashingDbPath("sqlite:/tmp/x.db")).toBe("/tmp/x.db");
-    expect(() => slashingDbPath("postgres://db/x")).toThrow(/PostgreSQL is not supported yet/);
-    expect(() => slashingDbPath("mysql://x")).toThrow(/expected sqlite:PATH/);
+    expect(parseSlashingUrl("sqlite:/tmp/x.db")).toEqual({kind: "sqlite", path: "/tmp/x.db"});
+    expect(parseSlashingUrl("postgres://u:pw@db/x")).toEqual({kind: "postgres", url: "postgres://u:pw@db/x"});
+    expect(parseSlashingUrl("postgresql://db/x").kind).toBe("postgres");
+    expect(() => parseSlashingUrl("mysql://x")).toThrow(/expected sqlite:PATH or postgres:\/\/…/);
+    expect(() => parseSlashingUrl("mysql://user:hunter2@x")).toThrow(/mysql:\/\/user:\*\*\*@x/);
+    // A password in the URL never reaches a log line or an error.
+    expect(redactUrl("postgres://signer:hunter2@db:5432/slashing")).toBe("postgres://signer:***@db:5432/slashing");
+    expect(redactUrl("postgres://db/slashing")).toBe("postgres://db/slashing");
+  });
+
+  it("refuses to start on a PostgreSQL that cannot be reached, without echoing the password", async () => {
+    const error = await SlashingStore.open("postgres://signer:hunter2@127.0.0.1:1/x", {setUp: true}).catch((e: Error) => e);
+    expect(error).toBeInstanceOf(Error);
+    expect((error as Error).message).toMatch(/cannot connect to PostgreSQL/);
+    expect((error as Error).message).not.toContain("hunter2");
   });
 });
 
@@ -92,12 +145,15 @@ const blockAt = (slot: number, bodyRoot: string) => {
   return r;
 };
 
-describe("a signer with --slashing-protection", () => {
-  it("answers 412 for slashable requests, even racing on both workers, and remembers across restarts", async () => {
-    const db = dbFile();
-    let s = await startTestSigner({network: "minimal", interopKeys: "2", slashingProtection: `sqlite:${db}`});
+describe.each(backends)("a signer with --slashing-protection, $name", ({available, url}) => {
+  it.runIf(available)("answers 412 for slashable requests, even racing on both workers, and remembers across restarts", async () => {
+    const db = await url();
+    let s = await startTestSigner({network: "minimal", interopKeys: "2", slashingProtection: db});
     const pk = s.signer.keys.publicKeys()[0];
     try {
+      const logged = s.lines.join("\n");
+      expect(logged).toMatch(/slashing protection on/);
+      expect(logged).not.toContain("pg-secret"); // the PostgreSQL URL's password
       expect((await sign(s.url, pk, attestation(1, 2))).status).toBe(200);
       expect((await sign(s.url, pk, attestation(1, 2))).status).toBe(200); // the same vote again
       const double = await sign(s.url, pk, attestation(1, 2, "0x" + "22".repeat(32)));
@@ -116,7 +172,7 @@ describe("a signer with --slashing-protection", () => {
       expect(metrics).toMatch(/ts3signer_sign_requests_total\{type="ATTESTATION",status="412"\} 40/);
 
       await s.close();
-      s = await startTestSigner({network: "minimal", interopKeys: "2", slashingProtection: `sqlite:${db}`});
+      s = await startTestSigner({network: "minimal", interopKeys: "2", slashingProtection: db});
       expect((await sign(s.url, pk, attestation(1, 2, "0x" + "33".repeat(32)))).status).toBe(412);
       expect((await sign(s.url, pk, attestation(6, 7))).status).toBe(200);
     } finally {
@@ -124,9 +180,9 @@ describe("a signer with --slashing-protection", () => {
     }
   });
 
-  it("imports history with keystores and exports it on delete (Keymanager API)", async () => {
+  it.runIf(available)("imports history with keystores and exports it on delete (Keymanager API)", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-km-slashing-"));
-    const s = await startTestSigner({network: "minimal", dataDir, slashingProtection: `sqlite:${dbFile()}`});
+    const s = await startTestSigner({network: "minimal", dataDir, slashingProtection: await url()});
     try {
       const token = readFileSync(join(dataDir, "api-token.txt"), "utf8").trim();
       const headers = {authorization: `Bearer ${token}`, "content-type": "application/json"};
@@ -163,6 +219,31 @@ describe("a signer with --slashing-protection", () => {
       expect(again.data).toEqual([{status: "not_active"}]);
       expect(JSON.parse(again.slashing_protection).data[0].signed_attestations).toHaveLength(2);
     } finally {
+      await s.close();
+    }
+  });
+});
+
+describe.runIf("createDatabase" in postgres)("PostgreSQL slashing protection", () => {
+  it("survives the database dropping its connections: 503 at worst, then signing again", async () => {
+    const url = await (postgres as {createDatabase(): Promise<string>}).createDatabase();
+    const s = await startTestSigner({network: "minimal", interopKeys: "1", slashingProtection: url});
+    const pk = s.signer.keys.publicKeys()[0];
+    const admin = new pg.Client({connectionString: url});
+    await admin.connect();
+    try {
+      expect((await sign(s.url, pk, attestation(1, 2))).status).toBe(200);
+      const {rowCount} = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+      expect(rowCount).toBeGreaterThanOrEqual(2); // the main thread's and the workers' connections
+      const statuses: number[] = [];
+      for (let target = 3; target < 9; target++) statuses.push((await sign(s.url, pk, attestation(target - 1, target))).status);
+      expect(statuses.every((st) => st === 200 || st === 503)).toBe(true);
+      expect(statuses.at(-1)).toBe(200);
+      // What was signed before the drop still binds.
+      const double = await sign(s.url, pk, attestation(1, 2, "0x" + "44".repeat(32)));
+      expect(double.status).toBe(412);
+    } finally {
+      await admin.end();
       await s.close();
     }
   });

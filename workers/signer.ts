@@ -12,12 +12,12 @@ import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
 import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
 import {bytesToHex} from "../src/signing/hex.js";
-import {SlashingDb} from "../src/slashing/slashingDb.js";
+import {SlashingStore} from "../src/slashing/store.js";
 
-const {network, keyTable, slashingDbPath} = workerData as SignerWorkerData;
+const {network, keyTable, slashingProtection} = workerData as SignerWorkerData;
 const ctx = createSigningContext(network);
 const table = KeyTable.attach(keyTable);
-const slashingDb = slashingDbPath ? new SlashingDb(slashingDbPath) : undefined;
+const slashing = slashingProtection ? await SlashingStore.open(slashingProtection) : undefined;
 
 /** A request ready to sign: its type (for metrics) and its signing root. */
 type Prepared = SigningMessage & {type: string};
@@ -26,7 +26,8 @@ type Prepared = SigningMessage & {type: string};
 const secretKeys = new Map<number, {state: number; key: SecretKey}>();
 let removalsSeen = 0;
 
-export function signBatch(task: SignTask): SignResult[] {
+/** Signs a batch; with slashing protection, after one database transaction has cleared it. */
+export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> {
   dropRemovedKeys();
   const n = task.ends.length;
   const bodies = Buffer.from(task.bodies.buffer, task.bodies.byteOffset, task.bodies.byteLength);
@@ -40,8 +41,13 @@ export function signBatch(task: SignTask): SignResult[] {
     else messages[i] = parsed;
     start = end;
   }
-  if (slashingDb) checkSlashing(task, messages, results);
-  for (let i = 0; i < n; i++) {
+  if (!slashing) return signAll(task, messages, results);
+  return checkSlashing(slashing, task, messages, results).then(() => signAll(task, messages, results));
+}
+
+/** Signs every prepared request that has no result yet. */
+function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): SignResult[] {
+  for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
     if (results[i] || !message) continue;
     const key = secretKeyFor(task.refs[2 * i], task.refs[2 * i + 1]);
@@ -70,17 +76,16 @@ function prepare(text: string): Prepared | Extract<SignResult, {code: string}> {
  * Slashing protection for a batch: every block and attestation in it is checked and recorded in
  * one transaction, before anything is signed. If the database fails, nothing slashable is signed.
  */
-function checkSlashing(task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): void {
+async function checkSlashing(store: SlashingStore, task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): Promise<void> {
   const slashable = messages.flatMap((m, i) => (m?.slashing ? [i] : []));
   if (!slashable.length) return;
   try {
-    (slashingDb as SlashingDb).transaction(() => {
-      for (const i of slashable) {
-        const m = messages[i] as Prepared;
-        const pubkey = bytesToHex(table.readPubkey(task.refs[2 * i]));
-        const refusal = (slashingDb as SlashingDb).check(pubkey, m.slashing!, bytesToHex(m.signingRoot));
-        if (refusal) results[i] = {type: m.type, code: "SLASHING", message: `refused by slashing protection: ${refusal}`};
-      }
+    const refusals = await store.checkBatch(
+      slashable.map((i) => ({pubkey: bytesToHex(table.readPubkey(task.refs[2 * i])), check: messages[i]!.slashing!, signingRoot: bytesToHex(messages[i]!.signingRoot)}))
+    );
+    refusals.forEach((refusal, k) => {
+      const i = slashable[k];
+      if (refusal) results[i] = {type: messages[i]!.type, code: "SLASHING", message: `refused by slashing protection: ${refusal}`};
     });
   } catch (e) {
     for (const i of slashable) {

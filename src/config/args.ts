@@ -28,8 +28,8 @@ Usage: ts3signer [flags]
   --max-in-flight N                requests in flight past which new sign requests get 503 (default 16384)
   --tls-cert FILE, --tls-key FILE  serve the signing API over HTTPS (PEM files)
   --require-native-http            refuse to start on uWebSockets.js's slow JavaScript fallback
-  --slashing-protection sqlite:PATH
-                                   EIP-3076 slashing protection for blocks and attestations (412 when refused)
+  --slashing-protection URL        EIP-3076 slashing protection for blocks and attestations (412 when refused):
+                                   sqlite:PATH, or postgres://USER:PASSWORD@HOST/DB shared by several signers
   --log-level LEVEL                debug, info, warn, error (default info)
   --log-format FORMAT              json or pretty (default pretty on a TTY, json otherwise)
   --help                           this text

@@ -7,7 +7,7 @@ import {readSecretFile, writeFileAtomic} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
 import {loadKeystores, openKeystore} from "./sources.js";
 import {type Interchange, InterchangeError, parseInterchange} from "../slashing/interchange.js";
-import type {SlashingDb} from "../slashing/slashingDb.js";
+import type {SlashingStore} from "../slashing/store.js";
 
 export type ImportStatus = {status: "imported" | "duplicate" | "error"; message?: string};
 export type DeleteStatus = {status: "deleted" | "not_active" | "not_found" | "error"; message?: string};
@@ -28,7 +28,7 @@ export class KeyManager {
     private readonly log: Logger,
     /** The network's, where known; otherwise taken from the keys' records. */
     private readonly genesisValidatorsRoot: string | undefined,
-    private readonly slashingDb?: SlashingDb
+    private readonly slashing?: SlashingStore
   ) {
     this.keystoresDir = join(dataDir, "keystores");
     this.passwordsDir = join(dataDir, "passwords");
@@ -62,12 +62,12 @@ export class KeyManager {
    * document throws, and nothing is imported.
    */
   async import(keystores: string[], passwords: string[], slashingProtection?: string): Promise<ImportStatus[]> {
-    if (slashingProtection !== undefined && this.slashingDb) {
+    if (slashingProtection !== undefined && this.slashing) {
       const doc = parseInterchange(slashingProtection);
       if (this.genesisValidatorsRoot && doc.metadata.genesis_validators_root.toLowerCase() !== this.genesisValidatorsRoot.toLowerCase()) {
         throw new InterchangeError(`slashing_protection: genesis_validators_root ${doc.metadata.genesis_validators_root} is not this network's`);
       }
-      this.slashingDb.importInterchange(doc);
+      await this.slashing.importInterchange(doc);
     }
     // Decrypt in parallel (the KDFs run on the libuv pool), then add in request order so that a
     // key listed twice is imported once and reported as a duplicate the second time.
@@ -91,13 +91,18 @@ export class KeyManager {
     });
   }
 
-  delete(pubkeys: string[]): {data: DeleteStatus[]; slashing_protection: string} {
+  async delete(pubkeys: string[]): Promise<{data: DeleteStatus[]; slashing_protection: string}> {
     const deleted: string[] = [];
+    // Which unloaded keys have a history is read first; the keys are then removed without a pause.
+    const withHistory = new Set<string>();
+    for (const pubkey of pubkeys) {
+      if (!this.keys.get(pubkey) && (await this.slashing?.hasHistory(pubkey.toLowerCase()))) withHistory.add(pubkey);
+    }
     const data = pubkeys.map((pubkey): DeleteStatus => {
       const entry = this.keys.get(pubkey);
       if (!entry) {
         // Not loaded, but with a signing history: its history is still exported.
-        if (this.slashingDb?.hasHistory(pubkey.toLowerCase())) {
+        if (withHistory.has(pubkey)) {
           deleted.push(pubkey.toLowerCase());
           return {status: "not_active"};
         }
@@ -116,14 +121,14 @@ export class KeyManager {
       this.log.info("key deleted", {pubkey: entry.pubkeyHex});
       return {status: "deleted"};
     });
-    return {data, slashing_protection: JSON.stringify(this.interchangeOf(deleted))};
+    return {data, slashing_protection: JSON.stringify(await this.interchangeOf(deleted))};
   }
 
   /** EIP-3076 interchange of the keys' history (empty lists without slashing protection). */
-  private interchangeOf(pubkeys: string[]): Interchange {
-    const roots = this.slashingDb?.genesisRootsOf(pubkeys) ?? [];
+  private async interchangeOf(pubkeys: string[]): Promise<Interchange> {
+    const roots = (await this.slashing?.genesisRootsOf(pubkeys)) ?? [];
     const gvr = this.genesisValidatorsRoot ?? (roots.length === 1 ? roots[0] : "0x" + "00".repeat(32));
-    if (this.slashingDb) return this.slashingDb.exportInterchange(pubkeys, gvr);
+    if (this.slashing) return this.slashing.exportInterchange(pubkeys, gvr);
     return {
       metadata: {interchange_format_version: "5", genesis_validators_root: gvr},
       data: pubkeys.map((pubkey) => ({pubkey, signed_blocks: [], signed_attestations: []})),

@@ -61,7 +61,10 @@ export function keymanagerRoutes(km: KeyManager, token: string, lifecycle: Lifec
     delete: guarded((ex) =>
       withJsonBody(ex, ({pubkeys}) => {
         if (!isStringArray(pubkeys)) return replyError(ex, 400, "pubkeys: expected an array of 0x-prefixed public keys");
-        replyJson(ex, 200, km.delete(pubkeys));
+        km.delete(pubkeys).then(
+          (result) => replyJson(ex, 200, result),
+          (e: Error) => replyError(ex, 500, `delete failed: ${e.message}`)
+        );
       })
     ),
   };

@@ -9,8 +9,8 @@ export type SignerWorkerData = {
   network: NetworkConfig;
   /** The shared KeyTable buffer (src/keys/keyTable.ts). */
   keyTable: SharedArrayBuffer;
-  /** The slashing protection SQLite file, when enabled. */
-  slashingDbPath?: string;
+  /** The slashing protection database URL (--slashing-protection), when enabled. */
+  slashingProtection?: string;
 };
 
 /** One batch of requests: the n-th request is `bodies[ends[n-1] .. ends[n])`, signed with key `refs[2n]` (slot) / `refs[2n+1]` (state). */

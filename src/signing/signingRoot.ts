@@ -5,7 +5,7 @@ import {bytesToHex} from "./hex.js";
 import {describe, fieldFromJson, parseHex, parseJsonExact, requireField} from "./json.js";
 import {type Message, type RequestType, type RequestTypeRow, isRequestType, requestTypeNames, requestTypes} from "./requestTypes.js";
 import "./hasher.js";
-import type {SlashingCheck} from "../slashing/slashingDb.js";
+import type {SlashingCheck} from "../slashing/rules.js";
 import {type SszTypes, createSszTypes} from "./sszTypes.js";
 
 /** Per-thread state for computing signing roots on one network. */

@@ -1,0 +1,119 @@
+import pg from "pg";
+import {type SlashingBackend, type SlashingTables, fromColumn, toColumn} from "./rules.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS signed_blocks (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, slot BIGINT NOT NULL, signing_root TEXT);
+CREATE INDEX IF NOT EXISTS signed_blocks_by_slot ON signed_blocks (pubkey, gvr, slot);
+CREATE TABLE IF NOT EXISTS signed_attestations (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, source BIGINT NOT NULL, target BIGINT NOT NULL, signing_root TEXT);
+CREATE INDEX IF NOT EXISTS signed_attestations_by_target ON signed_attestations (pubkey, gvr, target);
+`;
+/** Advisory lock key for creating the schema, so signers starting together do not race. */
+const SCHEMA_LOCK = 3076;
+
+/**
+ * Slashing protection in PostgreSQL, which several signers can share. Each thread keeps one
+ * connection. A transaction takes a transaction-scoped advisory lock per key (in sorted order, so
+ * two batches never deadlock), which serializes everything written for a key across connections and
+ * signers; reads then see every earlier transaction's records. A lost connection fails the
+ * transaction in hand (its requests get 503) and the next one reconnects.
+ */
+export async function openPostgres(url: string, setUp: boolean): Promise<SlashingBackend> {
+  let client: pg.Client | undefined;
+  const connect = async () => {
+    if (client) return client;
+    const c = new pg.Client({connectionString: url});
+    // Without a listener, a dropped connection would be an uncaught 'error' that ends the process.
+    c.on("error", () => {
+      if (client === c) client = undefined;
+    });
+    await c.connect();
+    client = c;
+    return c;
+  };
+  const fail = (c: pg.Client) => {
+    if (client === c) client = undefined;
+    void c.end().catch(() => undefined);
+  };
+
+  if (setUp) {
+    // At start, on the main thread: a bad URL fails the start, and the tables exist before any
+    // worker connects (workers connect on their first batch, so nothing can fail as they load).
+    const first = await connect().catch((e: Error) => {
+      throw new Error(`--slashing-protection: cannot connect to PostgreSQL: ${e.message}`);
+    });
+    await first.query("BEGIN");
+    await first.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK]);
+    await first.query(SCHEMA);
+    await first.query("COMMIT");
+  }
+
+  const tablesOf = (c: pg.Client): SlashingTables => {
+    const rows = async <T>(sql: string, params: unknown[]) => (await c.query(sql, params)).rows as T[];
+    const col = (v: bigint) => toColumn(v).toString();
+    const orNull = (v: string | null) => (v === null ? null : fromColumn(v));
+    return {
+      blockRootsAtSlot: async (pk, gvr, slot) =>
+        (await rows<{root: string | null}>("SELECT signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot = $3", [pk, gvr, col(slot)])).map((r) => r.root),
+      lowestSlot: async (pk, gvr) => orNull((await rows<{v: string | null}>("SELECT MIN(slot) AS v FROM signed_blocks WHERE pubkey = $1 AND gvr = $2", [pk, gvr]))[0].v),
+      insertBlock: async (pk, gvr, slot, root) => {
+        await c.query("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) VALUES ($1, $2, $3, $4)", [pk, gvr, col(slot), root]);
+      },
+      attestationRootsForTarget: async (pk, gvr, target) =>
+        (await rows<{root: string | null}>("SELECT signing_root AS root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target = $3", [pk, gvr, col(target)])).map(
+          (r) => r.root
+        ),
+      surrounding: async (pk, gvr, source, target) => {
+        const [row] = await rows<{source: string; target: string}>(
+          "SELECT source, target FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND ((source < $3 AND target > $4) OR (source > $3 AND target < $4)) LIMIT 1",
+          [pk, gvr, col(source), col(target)]
+        );
+        return row && {source: fromColumn(row.source), target: fromColumn(row.target)};
+      },
+      lowestEpochs: async (pk, gvr) => {
+        const [row] = await rows<{s: string | null; t: string | null}>("SELECT MIN(source) AS s, MIN(target) AS t FROM signed_attestations WHERE pubkey = $1 AND gvr = $2", [pk, gvr]);
+        return {source: orNull(row.s), target: orNull(row.t)};
+      },
+      insertAttestation: async (pk, gvr, source, target, root) => {
+        await c.query("INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES ($1, $2, $3, $4, $5)", [pk, gvr, col(source), col(target), root]);
+      },
+      blocksOf: async (pk, gvr) =>
+        (await rows<{slot: string; root: string | null}>("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 ORDER BY slot", [pk, gvr])).map((b) => ({
+          slot: fromColumn(b.slot),
+          signingRoot: b.root,
+        })),
+      attestationsOf: async (pk, gvr) =>
+        (
+          await rows<{source: string; target: string; root: string | null}>(
+            "SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 ORDER BY target",
+            [pk, gvr]
+          )
+        ).map((a) => ({source: fromColumn(a.source), target: fromColumn(a.target), signingRoot: a.root})),
+      genesisRootsOf: async (pk) =>
+        (await rows<{gvr: string}>("SELECT DISTINCT gvr FROM signed_blocks WHERE pubkey = $1 UNION SELECT DISTINCT gvr FROM signed_attestations WHERE pubkey = $1", [pk])).map((r) => r.gvr),
+      hasHistory: async (pk) => (await rows("SELECT 1 FROM signed_blocks WHERE pubkey = $1 UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = $1 LIMIT 1", [pk])).length > 0,
+    };
+  };
+
+  return {
+    async transaction(pubkeys, fn) {
+      const c = await connect();
+      try {
+        await c.query("BEGIN");
+        const keys = [...new Set(pubkeys)].sort();
+        if (keys.length) {
+          await c.query("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted", [keys]);
+        }
+        const result = await fn(tablesOf(c));
+        await c.query("COMMIT");
+        return result;
+      } catch (e) {
+        await c.query("ROLLBACK").catch(() => fail(c));
+        throw e;
+      }
+    },
+    async close() {
+      await client?.end().catch(() => undefined);
+      client = undefined;
+    },
+  };
+}

@@ -1,0 +1,86 @@
+import {createRequire} from "node:module";
+import type Database from "better-sqlite3";
+import {type SlashingBackend, type SlashingTables, fromColumn, toColumn} from "./rules.js";
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS signed_blocks (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, slot INTEGER NOT NULL, signing_root TEXT);
+CREATE INDEX IF NOT EXISTS signed_blocks_by_slot ON signed_blocks (pubkey, gvr, slot);
+CREATE TABLE IF NOT EXISTS signed_attestations (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, source INTEGER NOT NULL, target INTEGER NOT NULL, signing_root TEXT);
+CREATE INDEX IF NOT EXISTS signed_attestations_by_target ON signed_attestations (pubkey, gvr, target);
+`;
+
+/**
+ * Slashing protection in an SQLite file (better-sqlite3, an optional dependency). Each thread opens
+ * its own connection; WAL mode and IMMEDIATE transactions serialize writers, also across processes.
+ */
+export function openSqlite(path: string): SlashingBackend {
+  let open: typeof Database;
+  try {
+    open = createRequire(import.meta.url)("better-sqlite3");
+  } catch (e) {
+    throw new Error(`--slashing-protection sqlite: needs the optional dependency better-sqlite3, which did not load: ${(e as Error).message}`);
+  }
+  const db = new open(path);
+  db.defaultSafeIntegers(true);
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL"); // a record must be on disk before its signature leaves
+  db.pragma("busy_timeout = 10000");
+  db.exec(SCHEMA);
+  const p = (sql: string) => db.prepare(sql);
+  const q = {
+    blocksAtSlot: p("SELECT signing_root AS root FROM signed_blocks WHERE pubkey = ? AND gvr = ? AND slot = ?"),
+    minSlot: p("SELECT MIN(slot) AS v FROM signed_blocks WHERE pubkey = ? AND gvr = ?"),
+    insertBlock: p("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) VALUES (?, ?, ?, ?)"),
+    votesForTarget: p("SELECT signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND target = ?"),
+    surround: p("SELECT source, target FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND ((source < ? AND target > ?) OR (source > ? AND target < ?)) LIMIT 1"),
+    minEpochs: p("SELECT MIN(source) AS s, MIN(target) AS t FROM signed_attestations WHERE pubkey = ? AND gvr = ?"),
+    insertAttestation: p("INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES (?, ?, ?, ?, ?)"),
+    blocksOf: p("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = ? AND gvr = ? ORDER BY slot"),
+    attestationsOf: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? ORDER BY target"),
+    rootsOf: p("SELECT DISTINCT gvr FROM signed_blocks WHERE pubkey = ? UNION SELECT DISTINCT gvr FROM signed_attestations WHERE pubkey = ?"),
+    history: p("SELECT 1 FROM signed_blocks WHERE pubkey = ? UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = ? LIMIT 1"),
+  };
+  const orNull = (v: bigint | null) => (v === null ? null : fromColumn(v));
+  const tables: SlashingTables = {
+    blockRootsAtSlot: (pk, gvr, slot) => (q.blocksAtSlot.all(pk, gvr, toColumn(slot)) as {root: string | null}[]).map((r) => r.root),
+    lowestSlot: (pk, gvr) => orNull((q.minSlot.get(pk, gvr) as {v: bigint | null}).v),
+    insertBlock: (pk, gvr, slot, root) => void q.insertBlock.run(pk, gvr, toColumn(slot), root),
+    attestationRootsForTarget: (pk, gvr, target) => (q.votesForTarget.all(pk, gvr, toColumn(target)) as {root: string | null}[]).map((r) => r.root),
+    surrounding: (pk, gvr, source, target) => {
+      const [s, t] = [toColumn(source), toColumn(target)];
+      const row = q.surround.get(pk, gvr, s, t, s, t) as {source: bigint; target: bigint} | undefined;
+      return row && {source: fromColumn(row.source), target: fromColumn(row.target)};
+    },
+    lowestEpochs: (pk, gvr) => {
+      const row = q.minEpochs.get(pk, gvr) as {s: bigint | null; t: bigint | null};
+      return {source: orNull(row.s), target: orNull(row.t)};
+    },
+    insertAttestation: (pk, gvr, source, target, root) => void q.insertAttestation.run(pk, gvr, toColumn(source), toColumn(target), root),
+    blocksOf: (pk, gvr) => (q.blocksOf.all(pk, gvr) as {slot: bigint; root: string | null}[]).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
+    attestationsOf: (pk, gvr) =>
+      (q.attestationsOf.all(pk, gvr) as {source: bigint; target: bigint; root: string | null}[]).map((a) => ({
+        source: fromColumn(a.source),
+        target: fromColumn(a.target),
+        signingRoot: a.root,
+      })),
+    genesisRootsOf: (pk) => (q.rootsOf.all(pk, pk) as {gvr: string}[]).map((r) => r.gvr),
+    hasHistory: (pk) => q.history.get(pk, pk) !== undefined,
+  };
+  return {
+    async transaction(_pubkeys, fn) {
+      // IMMEDIATE takes SQLite's write lock at once: the whole file is locked, every key with it.
+      db.exec("BEGIN IMMEDIATE");
+      try {
+        const result = await fn(tables);
+        db.exec("COMMIT");
+        return result;
+      } catch (e) {
+        if (db.inTransaction) db.exec("ROLLBACK");
+        throw e;
+      }
+    },
+    async close() {
+      db.close();
+    },
+  };
+}
