@@ -52,26 +52,32 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
     const col = (v: bigint) => toColumn(v).toString();
     const orNull = (v: string | null) => (v === null ? null : fromColumn(v));
     return {
-      blockRootsAtSlot: async (pk, gvr, slot) =>
-        (await rows<{root: string | null}>("SELECT signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot = $3", [pk, gvr, col(slot)])).map((r) => r.root),
-      lowestSlot: async (pk, gvr) => orNull((await rows<{v: string | null}>("SELECT MIN(slot) AS v FROM signed_blocks WHERE pubkey = $1 AND gvr = $2", [pk, gvr]))[0].v),
+      blockHistory: async (pk, gvr, slot) => {
+        const [row] = await rows<{roots: (string | null)[]; lowest: string | null}>(
+          `SELECT ARRAY(SELECT signing_root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot = $3) AS roots,
+                  (SELECT MIN(slot) FROM signed_blocks WHERE pubkey = $1 AND gvr = $2) AS lowest`,
+          [pk, gvr, col(slot)]
+        );
+        return {rootsAtSlot: row.roots, lowestSlot: orNull(row.lowest)};
+      },
       insertBlock: async (pk, gvr, slot, root) => {
         await c.query("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) VALUES ($1, $2, $3, $4)", [pk, gvr, col(slot), root]);
       },
-      attestationRootsForTarget: async (pk, gvr, target) =>
-        (await rows<{root: string | null}>("SELECT signing_root AS root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target = $3", [pk, gvr, col(target)])).map(
-          (r) => r.root
-        ),
-      surrounding: async (pk, gvr, source, target) => {
-        const [row] = await rows<{source: string; target: string}>(
-          "SELECT source, target FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND ((source < $3 AND target > $4) OR (source > $3 AND target < $4)) LIMIT 1",
+      attestationHistory: async (pk, gvr, source, target) => {
+        const [row] = await rows<{roots: (string | null)[]; s: string | null; t: string | null; low_s: string | null; low_t: string | null}>(
+          `SELECT ARRAY(SELECT signing_root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target = $4) AS roots,
+                  other.source AS s, other.target AS t, lowest.s AS low_s, lowest.t AS low_t
+           FROM (SELECT MIN(source) AS s, MIN(target) AS t FROM signed_attestations WHERE pubkey = $1 AND gvr = $2) AS lowest
+           LEFT JOIN LATERAL (SELECT source, target FROM signed_attestations WHERE pubkey = $1 AND gvr = $2
+                              AND ((source < $3 AND target > $4) OR (source > $3 AND target < $4)) LIMIT 1) AS other ON true`,
           [pk, gvr, col(source), col(target)]
         );
-        return row && {source: fromColumn(row.source), target: fromColumn(row.target)};
-      },
-      lowestEpochs: async (pk, gvr) => {
-        const [row] = await rows<{s: string | null; t: string | null}>("SELECT MIN(source) AS s, MIN(target) AS t FROM signed_attestations WHERE pubkey = $1 AND gvr = $2", [pk, gvr]);
-        return {source: orNull(row.s), target: orNull(row.t)};
+        return {
+          rootsForTarget: row.roots,
+          surrounding: row.s === null || row.t === null ? undefined : {source: fromColumn(row.s), target: fromColumn(row.t)},
+          lowestSource: orNull(row.low_s),
+          lowestTarget: orNull(row.low_t),
+        };
       },
       insertAttestation: async (pk, gvr, source, target, root) => {
         await c.query("INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES ($1, $2, $3, $4, $5)", [pk, gvr, col(source), col(target), root]);

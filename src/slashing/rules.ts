@@ -1,6 +1,6 @@
 /**
  * The EIP-3076 rules, written once against the queries a store answers inside one transaction;
- * src/slashing/sqliteStore.ts and postgresStore.ts answer them. A refusal is a reason string; null
+ * src/slashing/sqlite.ts and postgres.ts answer them. A refusal is a reason string; null
  * means allowed and recorded.
  * - blocks: no second block at a slot unless it is the same signing root (a repeat), and none at or
  *   below the lowest slot signed;
@@ -19,15 +19,26 @@ export type SlashingItem = {pubkey: string; check: SlashingCheck; signingRoot: s
 
 type MaybePromise<T> = T | Promise<T>;
 
-/** The queries the rules need, on uint64 values; a store maps them onto its columns. */
-export interface SlashingQueries {
-  blockRootsAtSlot(pubkey: string, gvr: string, slot: bigint): MaybePromise<(string | null)[]>;
-  lowestSlot(pubkey: string, gvr: string): MaybePromise<bigint | null>;
-  insertBlock(pubkey: string, gvr: string, slot: bigint, signingRoot: string | null): MaybePromise<void>;
-  attestationRootsForTarget(pubkey: string, gvr: string, target: bigint): MaybePromise<(string | null)[]>;
+/** What the rules need to know of a key's blocks before signing one at `slot`. */
+export type BlockHistory = {rootsAtSlot: (string | null)[]; lowestSlot: bigint | null};
+
+/** What the rules need to know of a key's votes before signing (source, target). */
+export type AttestationHistory = {
+  rootsForTarget: (string | null)[];
   /** A signed vote that surrounds (source, target) or is surrounded by it, if any. */
-  surrounding(pubkey: string, gvr: string, source: bigint, target: bigint): MaybePromise<{source: bigint; target: bigint} | undefined>;
-  lowestEpochs(pubkey: string, gvr: string): MaybePromise<{source: bigint | null; target: bigint | null}>;
+  surrounding: {source: bigint; target: bigint} | undefined;
+  lowestSource: bigint | null;
+  lowestTarget: bigint | null;
+};
+
+/**
+ * The queries the rules need, on uint64 values; a store maps them onto its columns. One read per
+ * request, then one write: a networked store pays two round trips per request.
+ */
+export interface SlashingQueries {
+  blockHistory(pubkey: string, gvr: string, slot: bigint): MaybePromise<BlockHistory>;
+  insertBlock(pubkey: string, gvr: string, slot: bigint, signingRoot: string | null): MaybePromise<void>;
+  attestationHistory(pubkey: string, gvr: string, source: bigint, target: bigint): MaybePromise<AttestationHistory>;
   insertAttestation(pubkey: string, gvr: string, source: bigint, target: bigint, signingRoot: string | null): MaybePromise<void>;
 }
 
@@ -35,23 +46,20 @@ export interface SlashingQueries {
 export async function checkAndRecord(q: SlashingQueries, {pubkey, check: c, signingRoot}: SlashingItem): Promise<string | null> {
   const gvr = c.genesisValidatorsRoot;
   if (c.kind === "block") {
-    const atSlot = await q.blockRootsAtSlot(pubkey, gvr, c.slot);
-    if (atSlot.includes(signingRoot)) return null;
-    if (atSlot.length) return `a different block was already signed at slot ${c.slot}`;
-    const lowest = await q.lowestSlot(pubkey, gvr);
-    if (lowest !== null && c.slot <= lowest) return `slot ${c.slot} is not above the lowest signed slot ${lowest}`;
+    const h = await q.blockHistory(pubkey, gvr, c.slot);
+    if (h.rootsAtSlot.includes(signingRoot)) return null;
+    if (h.rootsAtSlot.length) return `a different block was already signed at slot ${c.slot}`;
+    if (h.lowestSlot !== null && c.slot <= h.lowestSlot) return `slot ${c.slot} is not above the lowest signed slot ${h.lowestSlot}`;
     await q.insertBlock(pubkey, gvr, c.slot, signingRoot);
     return null;
   }
   if (c.source > c.target) return `source epoch ${c.source} is after target epoch ${c.target}`;
-  const votes = await q.attestationRootsForTarget(pubkey, gvr, c.target);
-  if (votes.includes(signingRoot)) return null;
-  if (votes.length) return `a different attestation was already signed for target epoch ${c.target}`;
-  const other = await q.surrounding(pubkey, gvr, c.source, c.target);
-  if (other) return `surround vote with the signed attestation ${other.source} → ${other.target}`;
-  const lowest = await q.lowestEpochs(pubkey, gvr);
-  if (lowest.source !== null && c.source < lowest.source) return `source epoch ${c.source} is below the lowest signed source ${lowest.source}`;
-  if (lowest.target !== null && c.target <= lowest.target) return `target epoch ${c.target} is not above the lowest signed target ${lowest.target}`;
+  const h = await q.attestationHistory(pubkey, gvr, c.source, c.target);
+  if (h.rootsForTarget.includes(signingRoot)) return null;
+  if (h.rootsForTarget.length) return `a different attestation was already signed for target epoch ${c.target}`;
+  if (h.surrounding) return `surround vote with the signed attestation ${h.surrounding.source} → ${h.surrounding.target}`;
+  if (h.lowestSource !== null && c.source < h.lowestSource) return `source epoch ${c.source} is below the lowest signed source ${h.lowestSource}`;
+  if (h.lowestTarget !== null && c.target <= h.lowestTarget) return `target epoch ${c.target} is not above the lowest signed target ${h.lowestTarget}`;
   await q.insertAttestation(pubkey, gvr, c.source, c.target, signingRoot);
   return null;
 }

@@ -42,18 +42,21 @@ export function openSqlite(path: string): SlashingBackend {
   };
   const orNull = (v: bigint | null) => (v === null ? null : fromColumn(v));
   const tables: SlashingTables = {
-    blockRootsAtSlot: (pk, gvr, slot) => (q.blocksAtSlot.all(pk, gvr, toColumn(slot)) as {root: string | null}[]).map((r) => r.root),
-    lowestSlot: (pk, gvr) => orNull((q.minSlot.get(pk, gvr) as {v: bigint | null}).v),
+    blockHistory: (pk, gvr, slot) => ({
+      rootsAtSlot: (q.blocksAtSlot.all(pk, gvr, toColumn(slot)) as {root: string | null}[]).map((r) => r.root),
+      lowestSlot: orNull((q.minSlot.get(pk, gvr) as {v: bigint | null}).v),
+    }),
     insertBlock: (pk, gvr, slot, root) => void q.insertBlock.run(pk, gvr, toColumn(slot), root),
-    attestationRootsForTarget: (pk, gvr, target) => (q.votesForTarget.all(pk, gvr, toColumn(target)) as {root: string | null}[]).map((r) => r.root),
-    surrounding: (pk, gvr, source, target) => {
+    attestationHistory: (pk, gvr, source, target) => {
       const [s, t] = [toColumn(source), toColumn(target)];
-      const row = q.surround.get(pk, gvr, s, t, s, t) as {source: bigint; target: bigint} | undefined;
-      return row && {source: fromColumn(row.source), target: fromColumn(row.target)};
-    },
-    lowestEpochs: (pk, gvr) => {
-      const row = q.minEpochs.get(pk, gvr) as {s: bigint | null; t: bigint | null};
-      return {source: orNull(row.s), target: orNull(row.t)};
+      const other = q.surround.get(pk, gvr, s, t, s, t) as {source: bigint; target: bigint} | undefined;
+      const lowest = q.minEpochs.get(pk, gvr) as {s: bigint | null; t: bigint | null};
+      return {
+        rootsForTarget: (q.votesForTarget.all(pk, gvr, t) as {root: string | null}[]).map((r) => r.root),
+        surrounding: other && {source: fromColumn(other.source), target: fromColumn(other.target)},
+        lowestSource: orNull(lowest.s),
+        lowestTarget: orNull(lowest.t),
+      };
     },
     insertAttestation: (pk, gvr, source, target, root) => void q.insertAttestation.run(pk, gvr, toColumn(source), toColumn(target), root),
     blocksOf: (pk, gvr) => (q.blocksOf.all(pk, gvr) as {slot: bigint; root: string | null}[]).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
