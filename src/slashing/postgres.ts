@@ -47,8 +47,17 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
     await first.query("COMMIT");
   }
 
+  // Named statements are parsed and planned once per connection, not on every call: that planning
+  // was most of the server's CPU per request.
+  const names = new Map<string, string>();
+  const run = (c: pg.Client, text: string, values: unknown[]) => {
+    let name = names.get(text);
+    if (!name) names.set(text, (name = `ts3signer_${names.size}`));
+    return c.query({name, text, values});
+  };
+
   const tablesOf = (c: pg.Client): SlashingTables => {
-    const rows = async <T>(sql: string, params: unknown[]) => (await c.query(sql, params)).rows as T[];
+    const rows = async <T>(sql: string, params: unknown[]) => (await run(c, sql, params)).rows as T[];
     const col = (v: bigint) => toColumn(v).toString();
     const orNull = (v: string | null) => (v === null ? null : fromColumn(v));
     return {
@@ -61,7 +70,7 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         return {rootsAtSlot: row.roots, lowestSlot: orNull(row.lowest)};
       },
       insertBlock: async (pk, gvr, slot, root) => {
-        await c.query("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) VALUES ($1, $2, $3, $4)", [pk, gvr, col(slot), root]);
+        await run(c, "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) VALUES ($1, $2, $3, $4)", [pk, gvr, col(slot), root]);
       },
       attestationHistory: async (pk, gvr, source, target) => {
         const [row] = await rows<{roots: (string | null)[]; s: string | null; t: string | null; low_s: string | null; low_t: string | null}>(
@@ -80,7 +89,7 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         };
       },
       insertAttestation: async (pk, gvr, source, target, root) => {
-        await c.query("INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES ($1, $2, $3, $4, $5)", [pk, gvr, col(source), col(target), root]);
+        await run(c, "INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES ($1, $2, $3, $4, $5)", [pk, gvr, col(source), col(target), root]);
       },
       blocksOf: async (pk, gvr) =>
         (await rows<{slot: string; root: string | null}>("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 ORDER BY slot", [pk, gvr])).map((b) => ({
@@ -107,7 +116,7 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         await c.query("BEGIN");
         const keys = [...new Set(pubkeys)].sort();
         if (keys.length) {
-          await c.query("SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted", [keys]);
+          await run(c, "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted", [keys]);
         }
         const result = await fn(tablesOf(c));
         await c.query("COMMIT");
