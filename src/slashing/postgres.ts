@@ -14,14 +14,16 @@ const SCHEMA_LOCK = 3076;
  * Slashing protection in PostgreSQL, which several signers can share. Each thread keeps one
  * connection. A transaction takes a transaction-scoped advisory lock per key (in sorted order, so
  * two batches never deadlock), which serializes everything written for a key across connections and
- * signers; reads then see every earlier transaction's records. A lost connection fails the
- * transaction in hand (its requests get 503) and the next one reconnects.
+ * signers; reads then see every earlier transaction's records. A lost connection, or a query not
+ * answered within 10 s, fails the transaction in hand (its requests get 503) and the next one
+ * reconnects.
  */
 export async function openPostgres(url: string, setUp: boolean): Promise<SlashingBackend> {
   let client: pg.Client | undefined;
   const connect = async () => {
     if (client) return client;
-    const c = new pg.Client({connectionString: url});
+    // Bounded waits: a database that stops answering costs a request a 503, never a hung request.
+    const c = new pg.Client({connectionString: url, connectionTimeoutMillis: 10_000, query_timeout: 10_000});
     // Without a listener, a dropped connection would be an uncaught 'error' that ends the process.
     c.on("error", () => {
       if (client === c) client = undefined;
@@ -122,7 +124,9 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         await c.query("COMMIT");
         return result;
       } catch (e) {
-        await c.query("ROLLBACK").catch(() => fail(c));
+        // Dropping the connection rolls the transaction back on the server, and unlike a ROLLBACK
+        // it cannot hang on a connection that stopped answering; the next batch reconnects.
+        fail(c);
         throw e;
       }
     },
