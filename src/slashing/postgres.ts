@@ -1,12 +1,6 @@
 import pg from "pg";
-import {type SlashingBackend, type SlashingTables, fromColumn, toColumn} from "./rules.js";
+import {SCHEMA, type SlashingBackend, type SlashingTables, fromColumn, toColumn} from "./rules.js";
 
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS signed_blocks (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, slot BIGINT NOT NULL, signing_root TEXT);
-CREATE INDEX IF NOT EXISTS signed_blocks_by_slot ON signed_blocks (pubkey, gvr, slot);
-CREATE TABLE IF NOT EXISTS signed_attestations (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, source BIGINT NOT NULL, target BIGINT NOT NULL, signing_root TEXT);
-CREATE INDEX IF NOT EXISTS signed_attestations_by_target ON signed_attestations (pubkey, gvr, target);
-`;
 /** Advisory lock key for creating the schema, so signers starting together do not race. */
 const SCHEMA_LOCK = 3076;
 

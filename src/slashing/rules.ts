@@ -64,7 +64,15 @@ export async function checkAndRecord(q: SlashingQueries, {pubkey, check: c, sign
   return null;
 }
 
-// Both stores keep uint64 in signed 64-bit integer columns: shifting by 2^63 keeps the order.
+/** Both stores' tables (SQLite reads BIGINT as its INTEGER: the same signed 64-bit column). */
+export const SCHEMA = `
+CREATE TABLE IF NOT EXISTS signed_blocks (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, slot BIGINT NOT NULL, signing_root TEXT);
+CREATE INDEX IF NOT EXISTS signed_blocks_by_slot ON signed_blocks (pubkey, gvr, slot);
+CREATE TABLE IF NOT EXISTS signed_attestations (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, source BIGINT NOT NULL, target BIGINT NOT NULL, signing_root TEXT);
+CREATE INDEX IF NOT EXISTS signed_attestations_by_target ON signed_attestations (pubkey, gvr, target);
+`;
+
+// uint64 values live in those signed 64-bit columns: shifting by 2^63 keeps the order.
 const OFFSET = 2n ** 63n;
 export const toColumn = (v: bigint) => v - OFFSET;
 export const fromColumn = (v: bigint | string) => BigInt(v) + OFFSET;

@@ -1,13 +1,6 @@
 import {createRequire} from "node:module";
 import type Database from "better-sqlite3";
-import {type SlashingBackend, type SlashingTables, fromColumn, toColumn} from "./rules.js";
-
-const SCHEMA = `
-CREATE TABLE IF NOT EXISTS signed_blocks (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, slot INTEGER NOT NULL, signing_root TEXT);
-CREATE INDEX IF NOT EXISTS signed_blocks_by_slot ON signed_blocks (pubkey, gvr, slot);
-CREATE TABLE IF NOT EXISTS signed_attestations (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, source INTEGER NOT NULL, target INTEGER NOT NULL, signing_root TEXT);
-CREATE INDEX IF NOT EXISTS signed_attestations_by_target ON signed_attestations (pubkey, gvr, target);
-`;
+import {SCHEMA, type SlashingBackend, type SlashingTables, fromColumn, toColumn} from "./rules.js";
 
 /**
  * Slashing protection in an SQLite file (better-sqlite3, an optional dependency). Each thread opens
