@@ -1,5 +1,5 @@
 import {randomBytes} from "node:crypto";
-import {closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync} from "node:fs";
+import {closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, unlinkSync, writeSync} from "node:fs";
 import {dirname, join} from "node:path";
 
 /**
@@ -16,6 +16,32 @@ export function readSecretFile(path: string): string {
  * new one, never half of one.
  */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = writeTemporary(path, data);
+  renameSync(tmp, path);
+  syncDirectory(path);
+}
+
+/**
+ * Creates a file (0600) unless it exists, atomically: whole or not at all, and of several
+ * processes racing to create it exactly one wins. The content goes to a temporary file that is
+ * then hard-linked to the name (link() fails if the name exists); false if another writer won.
+ */
+export function createFileExclusive(path: string, data: string | Uint8Array): boolean {
+  const tmp = writeTemporary(path, data);
+  try {
+    linkSync(tmp, path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
+  } finally {
+    unlinkSync(tmp);
+  }
+  syncDirectory(path);
+  return true;
+}
+
+/** A new 0600 file next to `path` holding `data`, flushed to disk: its name. */
+function writeTemporary(path: string, data: string | Uint8Array): string {
   const tmp = join(dirname(path), `.${randomBytes(6).toString("hex")}.tmp`);
   const fd = openSync(tmp, "wx", 0o600);
   try {
@@ -24,8 +50,11 @@ export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   } finally {
     closeSync(fd);
   }
-  renameSync(tmp, path);
-  // The directory entry itself must reach the disk too.
+  return tmp;
+}
+
+/** The directory entry itself must reach the disk too. */
+function syncDirectory(path: string): void {
   const dirFd = openSync(dirname(path), "r");
   try {
     fsyncSync(dirFd);

@@ -1,17 +1,17 @@
 import {createHash, randomBytes, timingSafeEqual} from "node:crypto";
 import {existsSync} from "node:fs";
-import {readSecretFile, writeFileAtomic} from "./files.js";
+import {createFileExclusive, readSecretFile} from "./files.js";
 
-/** The Keymanager API bearer token: read from `file`, or generated (32 random bytes, hex) and written 0600. */
+/**
+ * The Keymanager API bearer token: read from `file`, or generated (32 random bytes, hex) and
+ * written 0600. Replicas starting together on one data dir race to create it: the file is created
+ * exclusively, and every starter uses the one that won.
+ */
 export function loadOrCreateToken(file: string): {token: string; created: boolean} {
-  if (existsSync(file)) {
-    const token = readSecretFile(file).trim();
-    if (!token) throw new Error(`the Keymanager token file ${file} is empty`);
-    return {token, created: false};
-  }
-  const token = randomBytes(32).toString("hex");
-  writeFileAtomic(file, token + "\n");
-  return {token, created: true};
+  const created = !existsSync(file) && createFileExclusive(file, randomBytes(32).toString("hex") + "\n");
+  const token = readSecretFile(file).trim();
+  if (!token) throw new Error(`the Keymanager token file ${file} is empty`);
+  return {token, created};
 }
 
 /**
