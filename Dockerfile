@@ -17,6 +17,8 @@ ENV NODE_ENV=production
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
+# A --data-dir volume mounted here is writable by the signer (a new volume copies this owner).
+RUN mkdir /data && chown node:node /data
 USER node
 EXPOSE 9000 9001
 ENTRYPOINT ["node", "dist/src/cli.js"]

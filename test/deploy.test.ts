@@ -10,25 +10,46 @@ const prometheus = parseYaml(file("grafana/prometheus.yml"));
 const dashboard = JSON.parse(file("grafana/dashboards/ts3signer.json"));
 const exprs: string[] = dashboard.panels.flatMap((p: {targets: {expr: string}[]}) => p.targets.map((t) => t.expr));
 
+const parseCommand = (args: string[]) => {
+  const parsed = configFromArgs(args);
+  if (parsed === "help") throw new Error("unexpected --help");
+  return parsed.config;
+};
+const inProfile = (profile: string | undefined) =>
+  Object.keys(compose.services).filter((name) => compose.services[name].profiles?.[0] === profile).sort();
+
 describe("docker compose: signer + Prometheus + Grafana", () => {
-  it("runs the three services", () => {
-    expect(Object.keys(compose.services).sort()).toEqual(["grafana", "prometheus", "signer"]);
+  it("runs the three services, and the replicas with --profile scale", () => {
+    expect(inProfile(undefined)).toEqual(["grafana", "prometheus", "signer"]);
+    expect(inProfile("scale")).toEqual(["haproxy", "postgres", "signer1", "signer2", "signer3"]);
     expect(compose.services.signer.build).toBe(".");
   });
 
   it("starts the signer with flags the CLI accepts, listening beyond the container", () => {
-    const parsed = configFromArgs(compose.services.signer.command);
-    if (parsed === "help") throw new Error("unexpected --help");
-    expect(parsed.config).toMatchObject({host: "0.0.0.0", metricsHost: "0.0.0.0", port: 9000, metricsPort: 9001});
+    expect(parseCommand(compose.services.signer.command)).toMatchObject({host: "0.0.0.0", metricsHost: "0.0.0.0", port: 9000, metricsPort: 9001});
     expect(compose.services.signer.ports).toEqual(["127.0.0.1:9000:9000", "127.0.0.1:9001:9001"]);
   });
 
-  it("has Prometheus scrape the signer's metrics port", () => {
-    const parsed = configFromArgs(compose.services.signer.command) as Exclude<ReturnType<typeof configFromArgs>, "help">;
-    const [job] = prometheus.scrape_configs;
-    expect(job.metrics_path).toBe("/metrics");
-    expect(job.static_configs[0].targets).toEqual([`signer:${parsed.config.metricsPort}`]);
+  it("has Prometheus scrape every signer's metrics port, and HAProxy's exporter", () => {
+    const [signers, haproxy] = prometheus.scrape_configs;
+    expect(signers.metrics_path).toBe("/metrics");
+    expect(signers.dns_sd_configs[0].names).toEqual(["signer", ...inProfile("scale").filter((n) => n.startsWith("signer"))]);
+    for (const name of signers.dns_sd_configs[0].names) expect(signers.dns_sd_configs[0].port).toBe(parseCommand(compose.services[name].command).metricsPort);
+    expect(haproxy.dns_sd_configs[0]).toMatchObject({names: ["haproxy"], port: 8405});
     expect(compose.services.prometheus.volumes).toContain("./grafana/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
+  });
+
+  it("runs the replicas on one data dir and one PostgreSQL, behind HAProxy with the shipped config", () => {
+    const replicas = inProfile("scale").filter((n) => n.startsWith("signer"));
+    for (const name of replicas) {
+      const config = parseCommand(compose.services[name].command);
+      expect(config).toMatchObject({host: "0.0.0.0", port: 9000, dataDir: "/data"});
+      expect(new URL(config.slashingProtection!).hostname).toBe("postgres");
+      expect(compose.services[name].volumes).toEqual(["signer-data:/data"]);
+    }
+    expect(compose.services.haproxy.volumes).toEqual(["./deploy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro"]);
+    const servers = [...file("deploy/haproxy.cfg").matchAll(/^\s*server (\S+) "\$\{\w+-([^}]+)\}"/gm)].map((m) => [m[1], m[2]]);
+    expect(servers).toEqual(replicas.map((name) => [name, `${name}:9000`]));
   });
 
   it("mounts Grafana provisioning that points at the dashboard and the Prometheus service", () => {
@@ -65,6 +86,11 @@ describe("Grafana dashboard", () => {
     for (const t of [/by type/, /by status/, /latency p50 \/ p99/i, /Keys loaded/, /queue depth/i, /workers/i, /CPU/, /Memory/, /Event-loop lag/]) {
       expect(titles).toMatch(t);
     }
+  });
+
+  it("sums over the replicas picked by its instance selector", () => {
+    expect(dashboard.templating.list.map((v: {name: string}) => v.name)).toEqual(["instance"]);
+    for (const expr of exprs) expect(expr).toContain('instance=~"$instance"');
   });
 
   it("queries only metrics a live signer exports", () => {
