@@ -5,6 +5,7 @@ import {join} from "node:path";
 import type {us_listen_socket} from "uWebSockets.js";
 import {type NetworkConfig, loadNetwork} from "./config/networks.js";
 import {KeyStore} from "./keys/keyStore.js";
+import {DataDirSync} from "./keys/dataDirSync.js";
 import {KeyManager} from "./keys/keymanager.js";
 import {Reloader} from "./keys/reloader.js";
 import {loadOrCreateToken} from "./keys/token.js";
@@ -88,8 +89,10 @@ async function serve(
   const timeouts = new RequestTimeouts(config.requestTimeoutMs, () => metrics.requestTimeouts.inc());
 
   let keymanager: {km: KeyManager; token: string} | undefined;
+  let dataDirSync: DataDirSync | undefined;
   if (config.dataDir) {
     const km = new KeyManager(config.dataDir, keys, pool, log, network.genesisValidatorsRoot, slashing);
+    dataDirSync = new DataDirSync(config.dataDir, keys, pool, log, metrics);
     const tokenFile = config.keymanagerTokenFile ?? join(config.dataDir, "api-token.txt");
     const {token, created} = loadOrCreateToken(tokenFile);
     keymanager = {km, token};
@@ -123,7 +126,7 @@ async function serve(
   if (slashing) log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: redactUrl(config.slashingProtection!)});
   else log.warn("slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH or postgres://…)");
 
-  const ready = Promise.all([reloader.start(), keymanager?.km.loadPersisted()]).then(() => {
+  const ready = Promise.all([reloader.start(), dataDirSync?.start()]).then(() => {
     lifecycle.loading = false;
   });
 
@@ -134,6 +137,7 @@ async function serve(
       uWS.us_listen_socket_close(listenSocket);
       timeouts.stop();
       await lifecycle.idle();
+      await dataDirSync?.stop();
       const metricsClosed = new Promise((resolve) => metricsServer.close(resolve));
       metricsServer.closeAllConnections();
       await metricsClosed;

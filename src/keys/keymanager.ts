@@ -3,9 +3,9 @@ import {join} from "node:path";
 import type {Logger} from "../log.js";
 import type {SignerPool} from "../pool.js";
 import {bytesToHex} from "../signing/hex.js";
-import {readSecretFile, writeFileAtomic} from "./files.js";
+import {writeFileAtomic} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
-import {loadKeystores, openKeystore} from "./sources.js";
+import {openKeystore} from "./sources.js";
 import {type Interchange, InterchangeError, parseInterchange} from "../slashing/interchange.js";
 import type {SlashingStore} from "../slashing/store.js";
 
@@ -34,22 +34,6 @@ export class KeyManager {
     this.passwordsDir = join(dataDir, "passwords");
     mkdirSync(this.keystoresDir, {recursive: true, mode: 0o700});
     mkdirSync(this.passwordsDir, {recursive: true, mode: 0o700});
-  }
-
-  /** Loads the keys imported in earlier runs. */
-  async loadPersisted(): Promise<{loaded: number; errors: number}> {
-    const {keys, errors} = await loadKeystores(
-      this.keystoresDir,
-      (file) => readSecretFile(join(this.passwordsDir, file.replace(/\.json$/, ".txt"))),
-      this.pool,
-      this.log
-    );
-    let loaded = 0;
-    for (const k of keys) {
-      if (this.keys.add(k.publicKey, k.secretKey, {source: "keymanager", readonly: false, derivationPath: k.keystore.path})) loaded++;
-      k.secretKey.fill(0);
-    }
-    return {loaded, errors};
   }
 
   list(): {validating_pubkey: string; derivation_path: string; readonly: boolean}[] {

@@ -130,16 +130,17 @@ export async function openKeystore(text: string, password: () => string, pool: S
 }
 
 /**
- * Decrypts every `*.json` keystore in `dir`. A keystore that can't be loaded (bad JSON, no password
+ * Decrypts every `*.json` keystore in `dir` (or those of `files`). A keystore that can't be loaded (bad JSON, no password
  * file, wrong password, a pubkey that does not match its secret) is logged by file name and skipped.
  */
 export async function loadKeystores(
   dir: string,
   passwordFor: (file: string) => string,
   pool: SignerPool,
-  log: Logger
+  log: Logger,
+  only?: string[]
 ): Promise<{keys: LoadedKeystore[]; errors: number}> {
-  const files = (await readdir(dir)).filter((f) => f.endsWith(".json")).sort();
+  const files = only ?? (await readdir(dir)).filter((f) => f.endsWith(".json")).sort();
   const progress = new Progress(log, "decrypting keystores", files.length);
   const kdfCache = new KdfCache();
   const keys: LoadedKeystore[] = [];

@@ -47,6 +47,12 @@ export function createMetrics(registry = new Registry()) {
       help: "Clients dropped for not sending their request body within --request-timeout",
       registers,
     }),
+    dataDirChanges: new Counter({
+      name: "ts3signer_data_dir_changes_total",
+      help: "Keymanager keys added or removed because their files appeared in or left the data dir (another replica's import or delete)",
+      labelNames: ["change"] as const,
+      registers,
+    }),
     keysLoaded: new Gauge({name: "ts3signer_keys_loaded", help: "Keys available for signing", registers}),
     workers: new Gauge({name: "ts3signer_workers", help: "Threads in the signing pool", registers}),
     queueDepth: new Gauge({
