@@ -3,6 +3,7 @@ import {Piscina} from "piscina";
 import type {NetworkConfig} from "./config/networks.js";
 import type {KeyRef} from "./keys/keyTable.js";
 import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "./signing/protocol.js";
+import {SLASHING_DEADLINE_MS} from "./slashing/store.js";
 
 export type PoolOptions = {
   network: NetworkConfig;
@@ -20,7 +21,10 @@ export type PoolOptions = {
   onWorkerFailure?: (error: Error) => void;
 };
 
-type Pending = {ref: KeyRef; body: Uint8Array; resolve: (r: SignResult) => void; retried?: boolean};
+type Pending = {ref: KeyRef; body: Uint8Array; resolve: (r: SignResult) => void; deadline: number; retried?: boolean};
+
+/** Requests that share batches, with their own share of the workers' task slots. */
+type Lane = {pending: Pending[]; flushScheduled: boolean; tasksInFlight: number};
 
 /**
  * The Piscina pool of signing workers, fed in batches. A task costs 50–80 µs of thread hand-off
@@ -29,21 +33,26 @@ type Pending = {ref: KeyRef; body: Uint8Array; resolve: (r: SignResult) => void;
  * queues, requests go out after the current event-loop turn (low latency when idle); when the
  * queues are full, requests accumulate and the next task to finish makes room for all of them at
  * once (fewer, larger tasks when busy).
+ *
+ * With slashing protection, blocks and attestations travel in a lane of their own: their batches
+ * wait for the database, and other requests (RANDAO reveals, selection proofs, sync committee
+ * messages, …) must not wait behind them. Each lane has its own task slots on every worker.
  */
 export class SignerPool {
   readonly workers: number;
+  /** Slashing protection is on: blocks and attestations go in their own lane (see sign()). */
+  readonly slashingProtection: boolean;
   private readonly piscina: Piscina;
   private readonly maxBatch: number;
   private readonly maxTasksInFlight: number;
   private readonly onBatch?: (size: number) => void;
   private readonly onWorkerFailure?: (error: Error) => void;
-  private pending: Pending[] = [];
-  private flushScheduled = false;
-  private tasksInFlight = 0;
+  private readonly lanes = {other: newLane(), slashable: newLane()};
   private requestsInFlight = 0;
 
   constructor(opts: PoolOptions) {
     this.workers = opts.workers ?? availableParallelism();
+    this.slashingProtection = Boolean(opts.slashingProtection);
     this.maxBatch = opts.maxBatch ?? 64;
     const tasksPerWorker = opts.tasksPerWorker ?? 2;
     this.maxTasksInFlight = this.workers * tasksPerWorker;
@@ -54,7 +63,7 @@ export class SignerPool {
       filename: new URL("../workers/signer.js", import.meta.url).href,
       minThreads: this.workers,
       maxThreads: this.workers,
-      concurrentTasksPerWorker: tasksPerWorker,
+      concurrentTasksPerWorker: opts.slashingProtection ? 2 * tasksPerWorker : tasksPerWorker,
       idleTimeout: Number.POSITIVE_INFINITY,
       // Between tasks a worker waits with Atomics.waitAsync, not a blocking Atomics.wait, so its
       // event loop turns: Node runs the Node-API finalizers that free blst's native objects there.
@@ -66,34 +75,48 @@ export class SignerPool {
 
   /** Requests accepted but not yet answered by a worker. */
   get queueDepth(): number {
-    return this.pending.length + this.requestsInFlight;
+    return this.lanes.other.pending.length + this.lanes.slashable.pending.length + this.requestsInFlight;
   }
 
-  sign(ref: KeyRef, body: Uint8Array): Promise<SignResult> {
+  /** `slashable`: a block or attestation, which waits for slashing protection (when it is on). */
+  sign(ref: KeyRef, body: Uint8Array, slashable = false): Promise<SignResult> {
+    const lane = slashable ? this.lanes.slashable : this.lanes.other;
     return new Promise((resolve) => {
-      this.pending.push({ref, body, resolve});
-      if (!this.flushScheduled && this.tasksInFlight < this.maxTasksInFlight) {
-        this.flushScheduled = true;
+      lane.pending.push({ref, body, resolve, deadline: Date.now() + SLASHING_DEADLINE_MS});
+      if (!lane.flushScheduled && lane.tasksInFlight < this.maxTasksInFlight) {
+        lane.flushScheduled = true;
         // After the I/O callbacks of this turn, so every request read in it joins the batch.
         setImmediate(() => {
-          this.flushScheduled = false;
-          this.flush();
+          lane.flushScheduled = false;
+          this.flush(lane);
         });
       }
     });
   }
 
-  /** Hands pending requests to free task slots, spread evenly over them. */
-  private flush(): void {
-    const free = this.maxTasksInFlight - this.tasksInFlight;
-    if (free <= 0 || this.pending.length === 0) return;
-    const size = Math.min(this.maxBatch, Math.ceil(this.pending.length / free));
-    while (this.pending.length && this.tasksInFlight < this.maxTasksInFlight) {
-      this.runBatch(this.pending.splice(0, size));
+  /** Hands a lane's pending requests to its free task slots, spread evenly over them. */
+  private flush(lane: Lane): void {
+    if (lane === this.lanes.slashable) this.expire(lane);
+    const free = this.maxTasksInFlight - lane.tasksInFlight;
+    if (free <= 0 || lane.pending.length === 0) return;
+    const size = Math.min(this.maxBatch, Math.ceil(lane.pending.length / free));
+    while (lane.pending.length && lane.tasksInFlight < this.maxTasksInFlight) {
+      this.runBatch(lane, lane.pending.splice(0, size));
     }
   }
 
-  private runBatch(batch: Pending[]): void {
+  /** Requests that waited past their deadline for a slot (every slot held by a slow database): 503. */
+  private expire(lane: Lane): void {
+    const now = Date.now();
+    if (!lane.pending.length || lane.pending[0].deadline > now) return;
+    lane.pending = lane.pending.filter((p) => {
+      if (p.deadline > now) return true;
+      p.resolve({type: "unknown", code: "UNAVAILABLE", message: "slashing protection did not answer in time; try again"});
+      return false;
+    });
+  }
+
+  private runBatch(lane: Lane, batch: Pending[]): void {
     // One buffer holds the whole task and is transferred, not cloned: cloning a typed array costs
     // the sender an allocation and a copy per array, several times a transfer (bench: post2).
     const n = batch.length;
@@ -110,14 +133,15 @@ export class SignerPool {
       ends[i] = offset += batch[i].body.length;
     }
 
-    const task: SignTask = {refs, bodies, ends};
+    // Pending requests are in arrival order (retries go back to the front): the first is the oldest.
+    const task: SignTask = {refs, bodies, ends, deadline: batch[0].deadline};
     this.onBatch?.(batch.length);
-    this.tasksInFlight++;
+    lane.tasksInFlight++;
     this.requestsInFlight += batch.length;
     const done = () => {
-      this.tasksInFlight--;
+      lane.tasksInFlight--;
       this.requestsInFlight -= batch.length;
-      this.flush();
+      this.flush(lane);
     };
     this.piscina.run(task, {name: "signBatch", transferList: [buffer]}).then(
       (results: SignResult[]) => {
@@ -134,7 +158,7 @@ export class SignerPool {
           if (p.retried) p.resolve({type: "unknown", code: "UNAVAILABLE", message: "the signing worker failed twice; try again"});
           p.retried = true;
         }
-        this.pending.unshift(...retry);
+        lane.pending.unshift(...retry);
         done();
       }
     );
@@ -159,3 +183,5 @@ export class SignerPool {
     await this.piscina.destroy();
   }
 }
+
+const newLane = (): Lane => ({pending: [], flushScheduled: false, tasksInFlight: 0});

@@ -81,7 +81,8 @@ async function checkSlashing(store: SlashingStore, task: SignTask, messages: (Pr
   if (!slashable.length) return;
   try {
     const refusals = await store.checkBatch(
-      slashable.map((i) => ({pubkey: bytesToHex(table.readPubkey(task.refs[2 * i])), check: messages[i]!.slashing!, signingRoot: bytesToHex(messages[i]!.signingRoot)}))
+      slashable.map((i) => ({pubkey: bytesToHex(table.readPubkey(task.refs[2 * i])), check: messages[i]!.slashing!, signingRoot: bytesToHex(messages[i]!.signingRoot)})),
+      task.deadline
     );
     refusals.forEach((refusal, k) => {
       const i = slashable[k];

@@ -56,6 +56,16 @@ export class KeyManager {
     // Decrypt in parallel (the KDFs run on the libuv pool), then add in request order so that a
     // key listed twice is imported once and reported as a duplicate the second time.
     const opened = await Promise.allSettled(keystores.map((text, i) => openKeystore(text, () => passwords[i], this.pool)));
+    // Keys deleted earlier (here or on another signer sharing the database) may sign again.
+    const arriving = opened.flatMap((r) => (r.status === "fulfilled" && !this.keys.get(bytesToHex(r.value.publicKey)) ? [bytesToHex(r.value.publicKey)] : []));
+    if (arriving.length) {
+      try {
+        await this.slashing?.activate(arriving);
+      } catch (e) {
+        for (const r of opened) if (r.status === "fulfilled") r.value.secretKey.fill(0);
+        throw e;
+      }
+    }
     return opened.map((result, i): ImportStatus => {
       if (result.status === "rejected") return {status: "error", message: (result.reason as Error).message};
       const {keystore, secretKey, publicKey} = result.value;
@@ -82,6 +92,11 @@ export class KeyManager {
     for (const pubkey of pubkeys) {
       if (!this.keys.get(pubkey) && (await this.slashing?.hasHistory(pubkey.toLowerCase()))) withHistory.add(pubkey);
     }
+    // Marked inactive in the database first, under the keys' locks: from then on no signer sharing
+    // it (another replica, say) signs a block or attestation with them, so the history exported
+    // below is final. If the database fails, nothing is deleted.
+    const retiring = pubkeys.filter((pk) => withHistory.has(pk) || this.keys.get(pk)?.readonly === false).map((pk) => pk.toLowerCase());
+    if (retiring.length) await this.slashing?.deactivate(retiring);
     const data = pubkeys.map((pubkey): DeleteStatus => {
       const entry = this.keys.get(pubkey);
       if (!entry) {

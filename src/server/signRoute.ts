@@ -1,6 +1,6 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import {signRecorder} from "../metrics/metrics.js";
-import {isRequestType} from "../signing/requestTypes.js";
+import {isRequestType, slashableTypes} from "../signing/requestTypes.js";
 import type {AppContext} from "./app.js";
 import {readBody} from "./body.js";
 import {statusOf} from "./errors.js";
@@ -46,7 +46,9 @@ export function signHandler(ctx: AppContext) {
           if (lifecycle.loading) return fail(ex, type, 503, "keys are still loading; try again shortly");
           return fail(ex, type, 404, `no key for ${identifier.slice(0, 100)} is loaded`);
         }
-        pool.sign(key, body).then((result) => {
+        // The type read here only picks the pool's lane; the worker parses it and decides what is checked.
+        const slashable = pool.slashingProtection && slashableTypes.has(typeIn(body));
+        pool.sign(key, body, slashable).then((result) => {
           if ("signature" in result) {
             if (wantsJson) finish(ex, result.type, 200, "application/json", `{"signature":"${result.signature}"}`);
             else finish(ex, result.type, 200, "text/plain", result.signature);

@@ -13,8 +13,12 @@ export type SignerWorkerData = {
   slashingProtection?: string;
 };
 
-/** One batch of requests: the n-th request is `bodies[ends[n-1] .. ends[n])`, signed with key `refs[2n]` (slot) / `refs[2n+1]` (state). */
-export type SignTask = {refs: Int32Array; bodies: Uint8Array; ends: Uint32Array};
+/**
+ * One batch of requests: the n-th request is `bodies[ends[n-1] .. ends[n])`, signed with key
+ * `refs[2n]` (slot) / `refs[2n+1]` (state). Slashing protection must have answered by `deadline`
+ * (epoch ms: the earliest of its requests'), else they get a 503.
+ */
+export type SignTask = {refs: Int32Array; bodies: Uint8Array; ends: Uint32Array; deadline: number};
 
 /** `type` is the request type when it could be read (for metrics), else "unknown". */
 export type SignResult =

@@ -183,6 +183,9 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
   VALIDATOR_REGISTRATION: container("validator_registration", D.DOMAIN_APPLICATION_BUILDER, "ValidatorRegistration", {domainRule: "builder"}),
 };
 
+/** The types slashing protection checks (their rows' `message` sets `slashable`). */
+export const slashableTypes: ReadonlySet<string> = new Set<RequestType>(["ATTESTATION", "BLOCK", "BLOCK_V2"]);
+
 export function isRequestType(type: unknown): type is RequestType {
   return typeof type === "string" && Object.hasOwn(requestTypes, type);
 }

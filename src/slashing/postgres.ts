@@ -5,29 +5,69 @@ import {SCHEMA, type SlashingBackend, type SlashingTables, fromColumn, toColumn}
 const SCHEMA_LOCK = 3076;
 
 /**
+ * Each session's limits, all well inside a request's deadline (SLASHING_DEADLINE_MS). They matter
+ * most when a signer is cut off mid-transaction: the server ends its session after 2 s idle in the
+ * transaction, releasing its keys' advisory locks, so other signers wait seconds, not until the
+ * server notices the dead connection (TCP keepalive, both ends, bounds that too).
+ */
+const SESSION: pg.ClientConfig = {
+  connectionTimeoutMillis: 2000,
+  statement_timeout: 2000,
+  lock_timeout: 2000,
+  idle_in_transaction_session_timeout: 2000,
+  keepAlive: true,
+  keepAliveInitialDelayMillis: 1000,
+  options: "-c tcp_keepalives_idle=5 -c tcp_keepalives_interval=2 -c tcp_keepalives_count=3",
+};
+
+/** Reconnect backoff: doubling from 50 ms up to 1 s, each delay jittered ±50%. */
+const BACKOFF_FIRST_MS = 50;
+const BACKOFF_MAX_MS = 1000;
+
+/**
  * Slashing protection in PostgreSQL, which several signers can share. Each thread keeps one
  * connection. A transaction takes a transaction-scoped advisory lock per key (in sorted order, so
  * two batches never deadlock), which serializes everything written for a key across connections and
- * signers; reads then see every earlier transaction's records. A lost connection, or a query not
- * answered within 10 s, fails the transaction in hand (its requests get 503) and the next one
- * reconnects.
+ * signers; reads then see every earlier transaction's records. A transaction must end by its
+ * deadline, else it fails (its requests get 503) and the connection is dropped. While the database
+ * is known to be down (a lost connection, a failed connect, a transaction that timed out), every
+ * transaction fails at once until the next reconnect attempt, which backs off with jitter.
  */
 export async function openPostgres(url: string, setUp: boolean): Promise<SlashingBackend> {
   let client: pg.Client | undefined;
+  let failures = 0;
+  let retryAt = 0;
+  const markDown = () => {
+    const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** failures++);
+    retryAt = Date.now() + delay * (0.5 + Math.random());
+  };
   const connect = async () => {
     if (client) return client;
-    // Bounded waits: a database that stops answering costs a request a 503, never a hung request.
-    const c = new pg.Client({connectionString: url, connectionTimeoutMillis: 10_000, query_timeout: 10_000});
+    const wait = retryAt - Date.now();
+    if (wait > 0) throw new Error(`it is unreachable; next connection attempt in ${Math.ceil(wait)} ms`);
+    const c = new pg.Client({connectionString: url, ...SESSION});
     // Without a listener, a dropped connection would be an uncaught 'error' that ends the process.
     c.on("error", () => {
-      if (client === c) client = undefined;
+      if (client === c) {
+        client = undefined;
+        markDown();
+      }
     });
-    await c.connect();
+    try {
+      await c.connect();
+    } catch (e) {
+      markDown();
+      void c.end().catch(() => undefined);
+      throw e;
+    }
+    failures = 0;
     client = c;
     return c;
   };
-  const fail = (c: pg.Client) => {
+  const drop = (c: pg.Client | undefined) => {
+    if (!c) return;
     if (client === c) client = undefined;
+    // Closing rolls the transaction back on the server, and unlike a ROLLBACK it cannot hang.
     void c.end().catch(() => undefined);
   };
 
@@ -46,14 +86,14 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
   // Named statements are parsed and planned once per connection, not on every call: that planning
   // was most of the server's CPU per request.
   const names = new Map<string, string>();
-  const run = (c: pg.Client, text: string, values: unknown[]) => {
+  const named = (c: pg.Client, text: string, values: unknown[]) => {
     let name = names.get(text);
     if (!name) names.set(text, (name = `ts3signer_${names.size}`));
     return c.query({name, text, values});
   };
 
   const tablesOf = (c: pg.Client): SlashingTables => {
-    const rows = async <T>(sql: string, params: unknown[]) => (await run(c, sql, params)).rows as T[];
+    const rows = async <T>(sql: string, params: unknown[]) => (await named(c, sql, params)).rows as T[];
     const col = (v: bigint) => toColumn(v).toString();
     const orNull = (v: string | null) => (v === null ? null : fromColumn(v));
     return {
@@ -66,7 +106,7 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         return {rootsAtSlot: row.roots, lowestSlot: orNull(row.lowest)};
       },
       insertBlock: async (pk, gvr, slot, root) => {
-        await run(c, "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) VALUES ($1, $2, $3, $4)", [pk, gvr, col(slot), root]);
+        await named(c, "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) VALUES ($1, $2, $3, $4)", [pk, gvr, col(slot), root]);
       },
       attestationHistory: async (pk, gvr, source, target) => {
         const [row] = await rows<{roots: (string | null)[]; s: string | null; t: string | null; low_s: string | null; low_t: string | null}>(
@@ -85,7 +125,7 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         };
       },
       insertAttestation: async (pk, gvr, source, target, root) => {
-        await run(c, "INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES ($1, $2, $3, $4, $5)", [pk, gvr, col(source), col(target), root]);
+        await named(c, "INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES ($1, $2, $3, $4, $5)", [pk, gvr, col(source), col(target), root]);
       },
       blocksOf: async (pk, gvr) =>
         (await rows<{slot: string; root: string | null}>("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 ORDER BY slot", [pk, gvr])).map((b) => ({
@@ -102,26 +142,48 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
       genesisRootsOf: async (pk) =>
         (await rows<{gvr: string}>("SELECT DISTINCT gvr FROM signed_blocks WHERE pubkey = $1 UNION SELECT DISTINCT gvr FROM signed_attestations WHERE pubkey = $1", [pk])).map((r) => r.gvr),
       hasHistory: async (pk) => (await rows("SELECT 1 FROM signed_blocks WHERE pubkey = $1 UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = $1 LIMIT 1", [pk])).length > 0,
+      inactiveAmong: async (pks) => (await rows<{pubkey: string}>("SELECT pubkey FROM inactive_keys WHERE pubkey = ANY($1::text[])", [pks])).map((r) => r.pubkey),
+      setInactive: async (pks, inactive) => {
+        if (inactive) await named(c, "INSERT INTO inactive_keys (pubkey) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", [pks]);
+        else await named(c, "DELETE FROM inactive_keys WHERE pubkey = ANY($1::text[])", [pks]);
+      },
     };
   };
 
   return {
-    async transaction(pubkeys, fn) {
-      const c = await connect();
-      try {
+    async transaction(pubkeys, fn, deadline) {
+      const budget = deadline - Date.now();
+      if (budget <= 0) throw new Error("no time was left before the request's deadline");
+      let c: pg.Client | undefined;
+      let timedOut = false;
+      const attempt = async () => {
+        c = await connect();
+        if (timedOut) throw new Error("deadline passed"); // nothing may use `c` from here: the next transaction will
         await c.query("BEGIN");
         const keys = [...new Set(pubkeys)].sort();
         if (keys.length) {
-          await run(c, "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted", [keys]);
+          await named(c, "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted", [keys]);
         }
         const result = await fn(tablesOf(c));
         await c.query("COMMIT");
         return result;
+      };
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          timedOut = true;
+          reject(new Error(`no answer within ${budget} ms`));
+        }, budget);
+      });
+      try {
+        return await Promise.race([attempt(), late]);
       } catch (e) {
-        // Dropping the connection rolls the transaction back on the server, and unlike a ROLLBACK
-        // it cannot hang on a connection that stopped answering; the next batch reconnects.
-        fail(c);
+        drop(c);
+        // A transaction that had time and still got no answer: the database is in trouble.
+        if (timedOut && budget >= 1000) markDown();
         throw e;
+      } finally {
+        clearTimeout(timer);
       }
     },
     async close() {

@@ -70,6 +70,7 @@ CREATE TABLE IF NOT EXISTS signed_blocks (pubkey TEXT NOT NULL, gvr TEXT NOT NUL
 CREATE INDEX IF NOT EXISTS signed_blocks_by_slot ON signed_blocks (pubkey, gvr, slot);
 CREATE TABLE IF NOT EXISTS signed_attestations (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, source BIGINT NOT NULL, target BIGINT NOT NULL, signing_root TEXT);
 CREATE INDEX IF NOT EXISTS signed_attestations_by_target ON signed_attestations (pubkey, gvr, target);
+CREATE TABLE IF NOT EXISTS inactive_keys (pubkey TEXT PRIMARY KEY);
 `;
 
 // uint64 values live in those signed 64-bit columns: shifting by 2^63 keeps the order.
@@ -83,11 +84,17 @@ export interface SlashingTables extends SlashingQueries {
   attestationsOf(pubkey: string, gvr: string): MaybePromise<{source: bigint; target: bigint; signingRoot: string | null}[]>;
   genesisRootsOf(pubkey: string): MaybePromise<string[]>;
   hasHistory(pubkey: string): MaybePromise<boolean>;
+  /** Keys deleted through the Keymanager API (on any signer sharing the database), among `pubkeys`. */
+  inactiveAmong(pubkeys: string[]): MaybePromise<string[]>;
+  setInactive(pubkeys: string[], inactive: boolean): MaybePromise<void>;
 }
 
 /** A database behind slashing protection: its tables, reached inside one transaction at a time. */
 export interface SlashingBackend {
-  /** Runs `fn` in one transaction holding a write lock for each of `pubkeys` (all, for SQLite). */
-  transaction<T>(pubkeys: string[], fn: (tables: SlashingTables) => Promise<T>): Promise<T>;
+  /**
+   * Runs `fn` in one transaction holding a write lock for each of `pubkeys` (all, for SQLite). A
+   * networked store fails it if it has not ended by `deadline` (epoch ms).
+   */
+  transaction<T>(pubkeys: string[], fn: (tables: SlashingTables) => Promise<T>, deadline: number): Promise<T>;
   close(): Promise<void>;
 }

@@ -32,6 +32,9 @@ export function openSqlite(path: string): SlashingBackend {
     attestationsOf: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? ORDER BY target"),
     rootsOf: p("SELECT DISTINCT gvr FROM signed_blocks WHERE pubkey = ? UNION SELECT DISTINCT gvr FROM signed_attestations WHERE pubkey = ?"),
     history: p("SELECT 1 FROM signed_blocks WHERE pubkey = ? UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = ? LIMIT 1"),
+    isInactive: p("SELECT 1 FROM inactive_keys WHERE pubkey = ?"),
+    deactivate: p("INSERT INTO inactive_keys (pubkey) VALUES (?) ON CONFLICT DO NOTHING"),
+    activate: p("DELETE FROM inactive_keys WHERE pubkey = ?"),
   };
   const orNull = (v: bigint | null) => (v === null ? null : fromColumn(v));
   const tables: SlashingTables = {
@@ -61,6 +64,10 @@ export function openSqlite(path: string): SlashingBackend {
       })),
     genesisRootsOf: (pk) => (q.rootsOf.all(pk, pk) as {gvr: string}[]).map((r) => r.gvr),
     hasHistory: (pk) => q.history.get(pk, pk) !== undefined,
+    inactiveAmong: (pks) => pks.filter((pk) => q.isInactive.get(pk) !== undefined),
+    setInactive: (pks, inactive) => {
+      for (const pk of pks) (inactive ? q.deactivate : q.activate).run(pk);
+    },
   };
   return {
     async transaction(_pubkeys, fn) {

@@ -16,6 +16,15 @@ export function redactUrl(url: string): string {
 }
 
 /**
+ * How long a signing request may wait for slashing protection (its batch's transaction, and any
+ * queue before it) before it is answered 503. The PostgreSQL session limits sit well inside it.
+ */
+export const SLASHING_DEADLINE_MS = 5000;
+
+/** Keymanager imports, exports and deletes: larger transactions, and a person waiting. */
+const KEYMANAGER_DEADLINE_MS = 30_000;
+
+/**
  * EIP-3076 slashing protection over a backend. Every signing worker opens its own store, and so does
  * the main thread for the Keymanager API; each batch of requests is checked and recorded in one
  * transaction that locks its keys, so two workers, or two signers sharing PostgreSQL, can never
@@ -36,22 +45,44 @@ export class SlashingStore {
     return new SlashingStore(backend);
   }
 
-  private serial<T>(pubkeys: string[], fn: (t: SlashingTables) => Promise<T>): Promise<T> {
-    const run = this.queue.then(() => this.backend.transaction(pubkeys, fn));
+  private serial<T>(pubkeys: string[], fn: (t: SlashingTables) => Promise<T>, deadline = Date.now() + KEYMANAGER_DEADLINE_MS): Promise<T> {
+    const run = this.queue.then(() => this.backend.transaction(pubkeys, fn, deadline));
     this.queue = run.catch(() => undefined);
     return run;
   }
 
-  /** Checks and records a batch in one transaction: per item, null (allowed) or why it is refused. */
-  checkBatch(items: SlashingItem[]): Promise<(string | null)[]> {
+  /**
+   * Checks and records a batch in one transaction: per item, null (allowed) or why it is refused.
+   * It fails if it has not ended by `deadline` (epoch ms).
+   */
+  checkBatch(items: SlashingItem[], deadline = Date.now() + SLASHING_DEADLINE_MS): Promise<(string | null)[]> {
+    const pubkeys = items.map((i) => i.pubkey);
     return this.serial(
-      items.map((i) => i.pubkey),
+      pubkeys,
       async (t) => {
+        const inactive = new Set(await t.inactiveAmong([...new Set(pubkeys)]));
         const refusals: (string | null)[] = [];
-        for (const item of items) refusals.push(await checkAndRecord(t, item));
+        for (const item of items) {
+          refusals.push(inactive.has(item.pubkey) ? "the key was deleted through the Keymanager API; import it again to sign with it" : await checkAndRecord(t, item));
+        }
         return refusals;
-      }
+      },
+      deadline
     );
+  }
+
+  /**
+   * Marks keys deleted (Keymanager DELETE): from the moment this returns, every signer sharing the
+   * database refuses blocks and attestations for them, so their exported history is final.
+   * Taken under the keys' locks, so a batch being checked for them ends first.
+   */
+  deactivate(pubkeys: string[]): Promise<void> {
+    return this.serial(pubkeys, async (t) => t.setInactive(pubkeys, true));
+  }
+
+  /** Marks keys imported again (Keymanager POST): they may sign once more. */
+  activate(pubkeys: string[]): Promise<void> {
+    return this.serial(pubkeys, async (t) => t.setInactive(pubkeys, false));
   }
 
   /** Imports an interchange document; its records then bound what may be signed. */
