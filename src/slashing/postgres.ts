@@ -30,8 +30,8 @@ const BACKOFF_MAX_MS = 1000;
  * two batches never deadlock), which serializes everything written for a key across connections and
  * signers; reads then see every earlier transaction's records. A transaction must end by its
  * deadline, else it fails (its requests get 503) and the connection is dropped. While the database
- * is known to be down (a lost connection, a failed connect, a transaction that timed out), every
- * transaction fails at once until the next reconnect attempt, which backs off with jitter.
+ * is known to be down (a connection attempt failed, or a transaction got no answer), every
+ * transaction fails at once until the next connection attempt, which backs off with jitter.
  */
 export async function openPostgres(url: string, setUp: boolean): Promise<SlashingBackend> {
   let client: pg.Client | undefined;
@@ -47,11 +47,9 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
     if (wait > 0) throw new Error(`it is unreachable; next connection attempt in ${Math.ceil(wait)} ms`);
     const c = new pg.Client({connectionString: url, ...SESSION});
     // Without a listener, a dropped connection would be an uncaught 'error' that ends the process.
+    // A lost connection is replaced on the next transaction; only failing to reconnect backs off.
     c.on("error", () => {
-      if (client === c) {
-        client = undefined;
-        markDown();
-      }
+      if (client === c) client = undefined;
     });
     try {
       await c.connect();
