@@ -1,31 +1,9 @@
 import type {HttpRequest, HttpResponse, TemplatedApp} from "uWebSockets.js";
-import type {KeyStore} from "../keys/keyStore.js";
-import type {KeyManager} from "../keys/keymanager.js";
-import type {Reloader} from "../keys/reloader.js";
-import type {Logger} from "../log.js";
-import type {Metrics} from "../metrics/metrics.js";
-import type {SignerPool} from "../pool.js";
+import type {AppContext} from "./context.js";
 import {uWS} from "./engine.js";
-import type {Lifecycle} from "./lifecycle.js";
 import {keymanagerRoutes} from "./keymanagerRoutes.js";
-import type {RequestTimeouts} from "./requestTimeouts.js";
 import {type Exchange, exchange, reply, replyError, replyJson} from "./reply.js";
 import {signHandler} from "./signRoute.js";
-
-export type AppContext = {
-  keys: KeyStore;
-  pool: SignerPool;
-  metrics: Metrics;
-  log: Logger;
-  lifecycle: Lifecycle;
-  reloader: Reloader;
-  maxBodyBytes: number;
-  /** Requests received and not yet answered, past which new sign requests get a 503. */
-  maxInFlight: number;
-  timeouts: RequestTimeouts;
-  /** Present when the Keymanager API is enabled (--data-dir). */
-  keymanager?: {km: KeyManager; token: string};
-};
 
 type Handler = (res: HttpResponse, req: HttpRequest) => void;
 type Method = "get" | "post" | "delete";

@@ -1,7 +1,7 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import {signRecorder} from "../metrics/metrics.js";
-import {isRequestType} from "../signing/requestTypes.js";
-import type {AppContext} from "./app.js";
+import {isRequestType} from "../signing/requestTypeNames.js";
+import type {AppContext} from "./context.js";
 import {readBody} from "./body.js";
 import {statusOf} from "./errors.js";
 import {type Exchange, exchange, reply} from "./reply.js";
