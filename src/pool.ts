@@ -1,6 +1,7 @@
 import {availableParallelism} from "node:os";
 import {Piscina} from "piscina";
 import type {NetworkConfig} from "./config/networks.js";
+import type {KeyDeriver} from "./keys/deriver.js";
 import type {KeyRef} from "./keys/keyTable.js";
 import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "./signing/protocol.js";
 import {SLASHING_DEADLINE_MS} from "./slashing/store.js";
@@ -38,7 +39,7 @@ type Lane = {pending: Pending[]; flushScheduled: boolean; tasksInFlight: number}
  * wait for the database, and other requests (RANDAO reveals, selection proofs, sync committee
  * messages, …) must not wait behind them. Each lane has its own task slots on every worker.
  */
-export class SignerPool {
+export class SignerPool implements KeyDeriver {
   readonly workers: number;
   /** Slashing protection is on: blocks and attestations go in their own lane (see sign()). */
   readonly slashingProtection: boolean;
@@ -118,7 +119,7 @@ export class SignerPool {
 
   private runBatch(lane: Lane, batch: Pending[]): void {
     // One buffer holds the whole task and is transferred, not cloned: cloning a typed array costs
-    // the sender an allocation and a copy per array, several times a transfer (bench: post2).
+    // the sender an allocation and a copy per array, several times a transfer (a 10-request task, measured alone: ~27 µs cloned, 4–10 µs transferred).
     const n = batch.length;
     let total = 0;
     for (const p of batch) total += p.body.length;
@@ -164,14 +165,19 @@ export class SignerPool {
     );
   }
 
-  /** Public keys of secret keys (32 bytes each, concatenated); the input is wiped by the worker. */
   derivePublicKeys(secretKeys: Uint8Array): Promise<Uint8Array> {
+    // Transferred, not cloned: a clone would leave the secrets on this thread, unwiped, until GC.
+    if (secretKeys.byteOffset !== 0 || secretKeys.byteLength !== secretKeys.buffer.byteLength) {
+      throw new Error("derivePublicKeys: secretKeys must own its whole buffer (pass a slice)");
+    }
     const task: DeriveTask = {secretKeys};
-    return this.piscina.run(task, {name: "derivePublicKeys"});
+    return this.piscina.run(task, {name: "derivePublicKeys", transferList: [secretKeys.buffer as ArrayBuffer]});
   }
 
-  generateKeys(task: GenerateTask): Promise<GeneratedKeys> {
-    return this.piscina.run(task, {name: "generateKeys"});
+  async generateKeys(task: GenerateTask): Promise<GeneratedKeys> {
+    const n = task.count;
+    const moved: ArrayBuffer = await this.piscina.run(task, {name: "generateKeys"});
+    return {secretKeys: new Uint8Array(moved, 0, n * 32), publicKeys: new Uint8Array(moved, n * 32, n * 48)};
   }
 
   /** The worker threads (for diagnostics and tests). */

@@ -2,7 +2,7 @@ import {type FSWatcher, existsSync, readdirSync, statSync, watch} from "node:fs"
 import {join} from "node:path";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
-import type {SignerPool} from "../pool.js";
+import type {KeyDeriver} from "./deriver.js";
 import {bytesToHex} from "../signing/hex.js";
 import {readSecretFile} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
@@ -34,7 +34,7 @@ export class DataDirSync {
   constructor(
     dataDir: string,
     private readonly keys: KeyStore,
-    private readonly pool: SignerPool,
+    private readonly deriver: KeyDeriver,
     private readonly log: Logger,
     private readonly metrics: Metrics,
     private readonly rescanMs = 1000
@@ -109,7 +109,7 @@ export class DataDirSync {
     if (!toLoad.length) return;
 
     const passwordFor = (file: string) => readSecretFile(join(this.passwordsDir, file.replace(/\.json$/, ".txt")));
-    const {keys} = await loadKeystores(this.keystoresDir, passwordFor, this.pool, this.log, toLoad);
+    const {keys} = await loadKeystores(this.keystoresDir, passwordFor, this.deriver, this.log, toLoad);
     const loadedFiles = new Set(keys.map((k) => k.file));
     for (const file of toLoad) if (!loadedFiles.has(file)) this.failed.set(file, mtimeOf(file));
     let added = 0;
