@@ -257,7 +257,11 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     let cutAt = 0;
     for (let attempt = 0; attempt < 50 && !cutAt; attempt++) {
       proxies[1].cut();
-      const {rows} = await admin.query("SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory' AND granted");
+      // Its session holds the lock and waits for the next statement, which the cut keeps from it.
+      await sleep(20);
+      const {rows} = await admin.query(
+        "SELECT count(*)::int AS n FROM pg_locks JOIN pg_stat_activity USING (pid) WHERE locktype = 'advisory' AND granted AND state = 'idle in transaction'"
+      );
       if (rows[0].n > 0) cutAt = performance.now();
       else {
         proxies[1].heal();
