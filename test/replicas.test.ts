@@ -183,7 +183,6 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
       const signature = Signature.fromHex(reply.json().signature);
       expect(verify(Buffer.from(randao.signing_root.slice(2), "hex"), PublicKey.fromBytes(pubkeyBytes), signature)).toBe(true);
     }
-    console.log("import seen after (ms)", seenAfter.map(Math.round));
     expect(Math.max(...seenAfter)).toBeLessThan(2000);
 
     // Replica 2 signs the key's attestations under load while replica 1 deletes it.
@@ -238,7 +237,6 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     expect(performance.now() - started).toBeLessThan(deadlineMs + 1000);
     // Known down: later requests do not queue up behind more timeouts.
     const later = await timed(() => sign(replicas[0].url, pubkeyOf(8), vote(31)));
-    console.log("hung database: randao", Math.round(randaoReply.ms), "votes", votes.map((v) => Math.round(v.ms)), "later", Math.round(later.ms));
     expect(later.status).toBe(503);
     expect(later.ms).toBeLessThan(deadlineMs + 1000);
 
@@ -280,7 +278,6 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     do reply = await sign(replicas[0].url, pubkey, vote(5_000_000));
     while (reply.status === 503 && performance.now() - cutAt < 8000);
     expect(reply.status).toBe(200);
-    console.log("locked key signed on replica 1 after the cut (ms)", Math.round(performance.now() - cutAt));
     expect(performance.now() - cutAt).toBeLessThan(5000);
 
     await sleep(5500); // the cut-off replica's requests run into their deadline
@@ -312,7 +309,6 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     }
     await sleep(500);
     const results = (await Promise.all(loads.map((l) => l.stop()))).flat();
-    console.log("kill -9 under load: requests", results.length, "failed", results.filter((x) => x.status !== 200).length, "marked down after (ms)");
     expect(results.length).toBeGreaterThan(100);
     expect(results.filter((x) => x.status !== 200)).toEqual([]);
   });
