@@ -4,6 +4,7 @@ import {createServer} from "node:net";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import {parse as parseYaml, stringify as stringifyYaml} from "yaml";
 import {type TestSigner, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
 
 // Runs only where Debian's `prometheus` package is installed (apt-get install prometheus); the
@@ -31,11 +32,16 @@ describe.runIf(hasPrometheus)("a real Prometheus scraping a live signer", () => 
     const vector = JSON.parse(readFileSync(vectorsPath, "utf8"))[6];
     for (let i = 0; i < 5; i++) await sign(s.url, vector.pubkey, vector.request);
     dir = mkdtempSync(join(tmpdir(), "ts3signer-prometheus-"));
-    // The compose file's scrape job, pointed at this signer's metrics port.
-    const config = readFileSync(new URL("../grafana/prometheus.yml", import.meta.url), "utf8")
-      .replace("signer:9001", `127.0.0.1:${s.signer.metricsPort}`)
-      .replace(/scrape_interval: \d+s/, "scrape_interval: 1s");
-    writeFileSync(join(dir, "prometheus.yml"), config);
+    // The compose file's signer scrape job, pointed at this signer's metrics port: it finds signers
+    // by their compose service names, which resolve only inside compose.
+    const config = parseYaml(readFileSync(new URL("../grafana/prometheus.yml", import.meta.url), "utf8"));
+    config.global.scrape_interval = "1s";
+    const job = config.scrape_configs.find((j: {job_name: string}) => j.job_name === "ts3signer");
+    delete job.dns_sd_configs;
+    delete job.relabel_configs; // it names the instance after the DNS name
+    job.static_configs = [{targets: [`127.0.0.1:${s.signer.metricsPort}`], labels: {instance: "signer"}}];
+    config.scrape_configs = [job];
+    writeFileSync(join(dir, "prometheus.yml"), stringifyYaml(config));
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
     prometheus = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], {stdio: "ignore"});
@@ -67,12 +73,15 @@ describe.runIf(hasPrometheus)("a real Prometheus scraping a live signer", () => 
     expect(Number(signed.data.result[0].value[1])).toBe(5);
   });
 
-  it("evaluates every dashboard query", async () => {
+  it("evaluates every dashboard query, with its Replica selector on the live signer", async () => {
     for (const panel of dashboard.panels) {
       for (const target of panel.targets) {
-        const r = await query(target.expr);
-        expect(r.status, `${panel.title}: ${target.expr}: ${JSON.stringify(r)}`).toBe("success");
+        const expr = target.expr.replaceAll("$instance", "signer");
+        const r = await query(expr);
+        expect(r.status, `${panel.title}: ${expr}: ${JSON.stringify(r)}`).toBe("success");
       }
     }
+    const selected = await query('sum(ts3signer_signatures_total{type="ATTESTATION", instance=~"signer"})');
+    expect(Number(selected.data.result[0].value[1])).toBe(5);
   });
 });
