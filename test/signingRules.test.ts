@@ -61,10 +61,11 @@ describe("uint64 fields", () => {
 });
 
 describe("VOLUNTARY_EXIT (EIP-7044)", () => {
-  const exit = (epoch: bigint) =>
+  // fork_info as a client at Electra sends it, unless given.
+  const exit = (epoch: bigint, info = forkInfo("0x04000000", "0x05000000", "364032")) =>
     JSON.stringify({
       type: "VOLUNTARY_EXIT",
-      fork_info: forkInfo("0x04000000", "0x05000000", "364032"),
+      fork_info: info,
       voluntary_exit: {epoch: String(epoch), validator_index: "7"},
     });
   const exitRoot = (epoch: bigint) => merkleize([uint64Chunk(epoch), uint64Chunk(7n)]);
@@ -78,8 +79,16 @@ describe("VOLUNTARY_EXIT (EIP-7044)", () => {
   });
 
   it("uses the fork_info version before Deneb (mainnet)", () => {
-    // Epoch before fork_info's epoch → previous_version.
-    expect(rootOf("mainnet", exit(MAINNET_DENEB - 1n))).toBe(withVersion(MAINNET_DENEB - 1n, "0x04000000"));
+    // A chain at Capella: an epoch before fork_info's epoch → previous_version, else current_version.
+    const atCapella = forkInfo("0x02000000", "0x03000000", "194048");
+    expect(rootOf("mainnet", exit(194047n, atCapella))).toBe(withVersion(194047n, "0x02000000"));
+    expect(rootOf("mainnet", exit(MAINNET_DENEB - 1n, atCapella))).toBe(withVersion(MAINNET_DENEB - 1n, "0x03000000"));
+  });
+
+  it("uses the Capella version for an earlier epoch's exit signed on a chain past Deneb (mainnet)", () => {
+    // Deneb's process_voluntary_exit verifies every exit over CAPELLA_FORK_VERSION, whatever its epoch.
+    expect(rootOf("mainnet", exit(MAINNET_DENEB - 1n))).toBe(withVersion(MAINNET_DENEB - 1n, "0x03000000"));
+    expect(rootOf("mainnet", exit(5n))).toBe(withVersion(5n, "0x03000000"));
   });
 
   it("follows fork_info where Deneb is not scheduled (minimal)", () => {
