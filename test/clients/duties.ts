@@ -137,3 +137,11 @@ export function forkAtEpoch(epoch: number) {
 export function messageSlot(duty: Duty): number {
   return duty.kind === "exit" ? duty.value.epoch * SLOTS_PER_EPOCH : duty.slot;
 }
+
+/** A copy of a block duty with fields of its block changed, and the root that block has. */
+export function blockDuty(duty: Duty, changes: Record<string, unknown>): Duty {
+  const type = ssz[duty.fork].BeaconBlock as Type<any>;
+  const block = {...type.clone(duty.value), ...changes};
+  const root = signingRoot(type.hashTreeRoot(block), config.getDomain(block.slot, P.DOMAIN_BEACON_PROPOSER));
+  return {...duty, slot: block.slot, value: block, root};
+}
