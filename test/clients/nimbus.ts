@@ -6,8 +6,8 @@
  *   type that is not a wildcard: text/plain → hex, else decoded as JSON `{signature}` (decodeBytes
  *   takes application/json only). 404, 412, 500 and connection errors are retried; 400 and other
  *   statuses (503 among them) are final.
- * - No signing root is sent. fork_info is the chain's Fork (activation epoch), also for registrations;
- *   an exit on a chain past Deneb gets {capella, capella, epoch 0} (voluntary_exit_signature_fork).
+ * - No signing root is sent. fork_info is the chain's Fork (activation epoch); registrations get the
+ *   genesis Fork and a zero root; an exit on a chain past Deneb gets {capella, capella, epoch 0} (voluntary_exit_signature_fork).
  * - BLOCK_V2 with `block_header` and the fork name upper-cased, whatever the fork; blocks before
  *   Capella are not signed remotely. AGGREGATE_AND_PROOF takes phase0's AggregateAndProof only, so
  *   Electra aggregates are not signed remotely in this release. DEPOSIT with genesis_fork_version.
@@ -33,6 +33,11 @@ function body(d: Duty): Record<string, unknown> | undefined {
 
 function forkInfo(d: Duty) {
   const gvr = hex(config.genesisValidatorsRoot);
+  if (d.kind === "registration") {
+    // getBuilderSignature(cfg.genesisFork, …) with a zero genesis validators root.
+    const genesis = hex(config.GENESIS_FORK_VERSION);
+    return {fork: {previous_version: genesis, current_version: genesis, epoch: "0"}, genesis_validators_root: hex(new Uint8Array(32))};
+  }
   if (d.kind === "exit" && isPost(d.fork, "deneb")) {
     const capella = hex(config.forks.capella.version);
     return {fork: {previous_version: capella, current_version: capella, epoch: "0"}, genesis_validators_root: gvr};
