@@ -71,3 +71,15 @@ describe("Teku", () => {
     expect((await send(s.url, {method: "GET", path: "/upcheck", headers: {}})).status).toBe(200);
   });
 });
+
+describe("Lodestar", () => {
+  // In its SignableMessageType and serializer, but no code path sends it (its CLI signs the change
+  // with the withdrawal key itself); Web3Signer has no such type either.
+  it("gets a 400 naming the known types for BLS_TO_EXECUTION_CHANGE, and reports it", async () => {
+    const change = {validator_index: "1", from_bls_pubkey: "0x" + "aa".repeat(48), to_execution_address: "0x" + "bb".repeat(20)};
+    const body = {BLS_TO_EXECUTION_CHANGE: change, type: "BLS_TO_EXECUTION_CHANGE", signingRoot: "0x" + "00".repeat(32)};
+    const answer = await send(s.url, {method: "POST", path: `/api/v1/eth2/sign/${pubkeys[0]}`, headers: {accept: "application/json", "content-type": "application/json"}, body: JSON.stringify(body)});
+    expect(answer.status).toBe(400);
+    expect(() => lodestarCurrent.readSignature(answer)).toThrow(/type: unknown request type \\"BLS_TO_EXECUTION_CHANGE\\" \(known: .*VOLUNTARY_EXIT/);
+  });
+});
