@@ -33,7 +33,7 @@ function body(d: Duty): Record<string, unknown> | undefined {
 
 export const prysm: ClientShape = {
   name: "Prysm",
-  versions: "5.x – 7.1",
+  versions: "5.3 – 7.1",
   source: "validator/keymanager/remote-web3signer",
   answerType: "text/plain",
   forks: ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"],
