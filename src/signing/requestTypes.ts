@@ -58,9 +58,30 @@ const isObject = (json: unknown): json is Record<string, unknown> => typeof json
 const hasField = (obj: unknown, key: string) => isObject(obj) && (obj[key] ?? obj[snakeToCamel(key)]) != null;
 
 type AggregateAndProofValue = {aggregate: {data: {slot: bigint}}};
-/** Either fork's AggregateAndProof: its root, and the aggregate's slot picks the fork version. */
-function aggregateAndProofMessage(type: SszTypes["AggregateAndProof" | "ElectraAggregateAndProof"], value: AggregateAndProofValue, spe: bigint): Message {
-  return {objectRoot: (type as Type<AggregateAndProofValue>).hashTreeRoot(value), epoch: epochAt(value.aggregate.data.slot, spe)};
+
+/**
+ * AGGREGATE_AND_PROOF and AGGREGATE_AND_PROOF_V2 read alike, as Web3Signer reads them (its
+ * AggregateAndProofV2Deserializer serves both): `{version, data}` (either key present means this
+ * form, so a missing one is named), where the version names the shape
+ * (EIP-7549 changed it in Electra), or the bare AggregateAndProof, whose shape shows it: an aggregate
+ * with committee_bits is Electra's. Lighthouse, Teku and Grandine send Electra's bare shape under
+ * the unversioned type.
+ */
+function aggregateAndProofRow(): RequestTypeRow {
+  return {
+    field: "aggregate_and_proof",
+    domainRule: "fork",
+    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
+    message(payload, t, spe) {
+      const versioned = hasField(payload, "version") || hasField(payload, "data");
+      const electra = versioned
+        ? ["electra", "fulu"].includes(readVersion(payload))
+        : hasField(requireField(payload, "aggregate"), "committee_bits");
+      const type = (electra ? t.ElectraAggregateAndProof : t.AggregateAndProof) as Type<AggregateAndProofValue>;
+      const value = versioned ? fieldFromJson(type, payload, "data") : fromJson(type, payload);
+      return {objectRoot: type.hashTreeRoot(value), epoch: epochAt(value.aggregate.data.slot, spe)};
+    },
+  };
 }
 
 /** A row whose payload is one SSZ container, signed as is; `epoch` picks the fork version. */
@@ -101,29 +122,8 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return {objectRoot: t.Uint64.hashTreeRoot(slot), epoch: epochAt(slot, spe)};
     },
   },
-  AGGREGATE_AND_PROOF: {
-    field: "aggregate_and_proof",
-    domainRule: "fork",
-    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
-    message(payload, t, spe) {
-      // Lighthouse, Teku and Grandine keep this unversioned type after Electra and send Electra's
-      // shape in it (Web3Signer reads it with the network's fork at the aggregate's slot), so the
-      // shape decides: an aggregate with committee_bits is Electra's.
-      const type = hasField(requireField(payload, "aggregate"), "committee_bits") ? t.ElectraAggregateAndProof : t.AggregateAndProof;
-      return aggregateAndProofMessage(type, fromJson(type as Type<AggregateAndProofValue>, payload), spe);
-    },
-  },
-  AGGREGATE_AND_PROOF_V2: {
-    field: "aggregate_and_proof",
-    domainRule: "fork",
-    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
-    message(payload, t, spe) {
-      const fork = readVersion(payload);
-      // EIP-7549 changed the aggregate's shape in Electra.
-      const type = fork === "electra" || fork === "fulu" ? t.ElectraAggregateAndProof : t.AggregateAndProof;
-      return aggregateAndProofMessage(type, fieldFromJson(type as Type<AggregateAndProofValue>, payload, "data"), spe);
-    },
-  },
+  AGGREGATE_AND_PROOF: aggregateAndProofRow(),
+  AGGREGATE_AND_PROOF_V2: aggregateAndProofRow(),
   ATTESTATION: container("attestation", D.DOMAIN_BEACON_ATTESTER, "AttestationData", {
     epoch: (v) => v.target.epoch,
     slashable: (v) => ({source: v.source.epoch, target: v.target.epoch}),
