@@ -1,4 +1,5 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
+import {type ErrorCode, closesConnection, statusOf} from "../errors.js";
 import type {Lifecycle} from "./lifecycle.js";
 
 const statusLines: Record<number, string> = {
@@ -86,5 +87,5 @@ export function reply(ex: Exchange, status: number, contentType: string, body: s
 export const replyJson = (ex: Exchange, status: number, value: unknown, closeConnection = false) =>
   reply(ex, status, "application/json", JSON.stringify(value), closeConnection);
 
-export const replyError = (ex: Exchange, status: number, message: string, closeConnection = false) =>
-  replyJson(ex, status, {message}, closeConnection);
+/** Every refusal and failure goes out here: the code decides the status and whether the connection closes. */
+export const replyError = (ex: Exchange, code: ErrorCode, message: string) => replyJson(ex, statusOf[code], {message}, closesConnection(code));
