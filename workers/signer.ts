@@ -91,7 +91,7 @@ async function checkSlashing(store: SlashingStore, task: SignTask, messages: (Pr
     });
   } catch (e) {
     for (const i of slashable) {
-      results[i] ??= {type: messages[i]!.type, code: "UNAVAILABLE", message: `slashing protection database unavailable: ${(e as Error).message}`};
+      results[i] ??= {type: messages[i]!.type, code: "UNAVAILABLE", message: (e as Error).message};
     }
   }
 }

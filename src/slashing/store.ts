@@ -1,3 +1,4 @@
+import {SignerError} from "../errors.js";
 import type {Interchange} from "./interchange.js";
 import {type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord} from "./rules.js";
 
@@ -45,10 +46,13 @@ export class SlashingStore {
     return new SlashingStore(backend);
   }
 
+  /** One transaction after another; a database that fails is UNAVAILABLE (503), not a bug. */
   private serial<T>(pubkeys: string[], fn: (t: SlashingTables) => Promise<T>, deadline = Date.now() + KEYMANAGER_DEADLINE_MS): Promise<T> {
     const run = this.queue.then(() => this.backend.transaction(pubkeys, fn, deadline));
     this.queue = run.catch(() => undefined);
-    return run;
+    return run.catch((e: Error) => {
+      throw e instanceof SignerError ? e : new SignerError("UNAVAILABLE", `slashing protection database unavailable: ${e.message}`);
+    });
   }
 
   /**
