@@ -41,26 +41,36 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
     const delay = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** failures++);
     retryAt = Date.now() + delay * (0.5 + Math.random());
   };
-  const connect = async () => {
-    if (client) return client;
+  let connecting: Promise<pg.Client> | undefined;
+  /**
+   * The connection, or a new one: one attempt at a time, shared by whoever waits for it, and none
+   * while the database is known to be down (those calls fail at once).
+   */
+  const connect = (): Promise<pg.Client> => {
+    if (client) return Promise.resolve(client);
     const wait = retryAt - Date.now();
-    if (wait > 0) throw new Error(`it is unreachable; next connection attempt in ${Math.ceil(wait)} ms`);
+    if (wait > 0) return Promise.reject(new Error(`it is unreachable; next connection attempt in ${Math.ceil(wait)} ms`));
+    if (connecting) return connecting;
     const c = new pg.Client({connectionString: url, ...SESSION});
     // Without a listener, a dropped connection would be an uncaught 'error' that ends the process.
     // A lost connection is replaced on the next transaction; only failing to reconnect backs off.
     c.on("error", () => {
       if (client === c) client = undefined;
     });
-    try {
-      await c.connect();
-    } catch (e) {
-      markDown();
-      void c.end().catch(() => undefined);
-      throw e;
-    }
-    failures = 0;
-    client = c;
-    return c;
+    connecting = c.connect().then(
+      () => {
+        failures = 0;
+        client = c;
+        return c;
+      },
+      (e: Error) => {
+        markDown();
+        void c.end().catch(() => undefined);
+        throw e;
+      }
+    );
+    void connecting.catch(() => undefined).finally(() => (connecting = undefined));
+    return connecting;
   };
   const drop = (c: pg.Client | undefined) => {
     if (!c) return;
