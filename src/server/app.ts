@@ -6,6 +6,8 @@ import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
 import type {SignerPool} from "../pool.js";
 import {uWS} from "./engine.js";
+import {faultRoutes} from "./faultRoutes.js";
+import type {Faults} from "./faults.js";
 import type {Lifecycle} from "./lifecycle.js";
 import {keymanagerRoutes} from "./keymanagerRoutes.js";
 import type {RequestTimeouts} from "./requestTimeouts.js";
@@ -23,12 +25,14 @@ export type AppContext = {
   /** Requests received and not yet answered, past which new sign requests get a 503. */
   maxInFlight: number;
   timeouts: RequestTimeouts;
+  /** Injected faults (--faults, or set at run time); off when it holds no rule. */
+  faults: Faults;
   /** Present when the Keymanager API is enabled (--data-dir). */
   keymanager?: {km: KeyManager; token: string};
 };
 
 type Handler = (res: HttpResponse, req: HttpRequest) => void;
-type Method = "get" | "post" | "delete";
+type Method = "get" | "post" | "put" | "delete";
 
 /** The signing API's routes (Web3Signer eth2 paths). */
 export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): TemplatedApp {
@@ -41,6 +45,9 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
 
   const keymanagerDisabled = simple((ex) =>
     replyError(ex, 404, "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
+  );
+  const faultsApiDisabled = simple((ex) =>
+    replyError(ex, 404, "the faults API needs the Keymanager token; start the signer with --data-dir DIR to enable it")
   );
   const routes: Record<string, Partial<Record<Method, Handler>>> = {
     "/api/v1/eth2/sign/:identifier": {post: signHandler(ctx)},
@@ -57,6 +64,9 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
     "/eth/v1/keystores": ctx.keymanager
       ? keymanagerRoutes(ctx.keymanager.km, ctx.keymanager.token, ctx.lifecycle)
       : {get: keymanagerDisabled, post: keymanagerDisabled, delete: keymanagerDisabled},
+    "/ts3signer/v1/faults": ctx.keymanager
+      ? faultRoutes(ctx.faults, ctx.keymanager.token, ctx.lifecycle, ctx.log)
+      : {get: faultsApiDisabled, put: faultsApiDisabled},
   };
 
   for (const [path, methods] of Object.entries(routes)) {

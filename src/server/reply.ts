@@ -1,3 +1,4 @@
+import {STATUS_CODES} from "node:http";
 import type {HttpResponse} from "uWebSockets.js";
 import type {Lifecycle} from "./lifecycle.js";
 
@@ -67,7 +68,7 @@ export function reply(ex: Exchange, status: number, contentType: string, body: s
   ex.aborted = true; // answered: nothing may be written after this
   ex.res.cork(() => {
     ex.res
-      .writeStatus(statusLines[status] ?? String(status))
+      .writeStatus(statusLines[status] ?? `${status} ${STATUS_CODES[status] ?? "Error"}`)
       .writeHeader("content-type", contentType)
       .end(body, closeConnection);
   });

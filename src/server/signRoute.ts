@@ -4,7 +4,8 @@ import {isRequestType} from "../signing/requestTypes.js";
 import type {AppContext} from "./app.js";
 import {readBody} from "./body.js";
 import {statusOf} from "./errors.js";
-import {type Exchange, exchange, reply} from "./reply.js";
+import type {FaultKind} from "./faults.js";
+import {type Exchange, drop, exchange, reply} from "./reply.js";
 
 /**
  * POST /api/v1/eth2/sign/{identifier}. The main thread only routes: it reads the body, checks the
@@ -12,7 +13,7 @@ import {type Exchange, exchange, reply} from "./reply.js";
  * validation, the signing root and the signature happen in a worker.
  */
 export function signHandler(ctx: AppContext) {
-  const {keys, pool, metrics, lifecycle, maxBodyBytes, maxInFlight, timeouts} = ctx;
+  const {keys, pool, metrics, lifecycle, maxBodyBytes, maxInFlight, timeouts, faults} = ctx;
 
   const record = signRecorder(metrics);
   const finish = (ex: Exchange, type: string, status: number, contentType: string, body: string) => {
@@ -39,27 +40,54 @@ export function signHandler(ctx: AppContext) {
     readBody(
       ex,
       maxBodyBytes,
-      (body) => {
-        const key = keys.get(identifier);
-        if (!key) {
-          const type = typeIn(body);
-          if (lifecycle.loading) return fail(ex, type, 503, "keys are still loading; try again shortly");
-          return fail(ex, type, 404, `no key for ${identifier.slice(0, 100)} is loaded`);
-        }
-        pool.sign(key, body).then((result) => {
-          if ("signature" in result) {
-            if (wantsJson) finish(ex, result.type, 200, "application/json", `{"signature":"${result.signature}"}`);
-            else finish(ex, result.type, 200, "text/plain", result.signature);
-          } else {
-            if (result.code === "INTERNAL") ctx.log.error("signing failed", {error: result.message});
-            fail(ex, result.type, statusOf[result.code], result.message);
-          }
-        });
-      },
+      (body) => (faults.on ? withFaults(ex, identifier, body, wantsJson) : handle(ex, identifier, body, wantsJson)),
       () => tooLarge(ex),
       timeouts
     );
   };
+
+  function handle(ex: Exchange, identifier: string, body: Buffer, wantsJson: boolean) {
+    const key = keys.get(identifier);
+    if (!key) {
+      const type = typeIn(body);
+      if (lifecycle.loading) return fail(ex, type, 503, "keys are still loading; try again shortly");
+      return fail(ex, type, 404, `no key for ${identifier.slice(0, 100)} is loaded`);
+    }
+    pool.sign(key, body).then((result) => {
+      if ("signature" in result) {
+        if (wantsJson) finish(ex, result.type, 200, "application/json", `{"signature":"${result.signature}"}`);
+        else finish(ex, result.type, 200, "text/plain", result.signature);
+      } else {
+        if (result.code === "INTERNAL") ctx.log.error("signing failed", {error: result.message});
+        fail(ex, result.type, statusOf[result.code], result.message);
+      }
+    });
+  }
+
+  /** The request after the injected faults (--faults): delayed, then handled, failed, dropped or left hanging. */
+  function withFaults(ex: Exchange, identifier: string, body: Buffer, wantsJson: boolean) {
+    const type = typeIn(body);
+    const {delayMs, outcome} = faults.plan(type, identifier.toLowerCase());
+    const count = (kind: FaultKind) => metrics.faultsInjected.inc({kind, type});
+    if (delayMs > 0) count("delay");
+    const act = () => {
+      if (ex.aborted) return; // the client gave up while it was delayed: sign nothing for it
+      if (outcome === "pass") return handle(ex, identifier, body, wantsJson);
+      if (outcome === "drop") {
+        count("drop");
+        return drop(ex);
+      }
+      if (outcome === "timeout") {
+        count("timeout");
+        // No answer until the client gives up, or --request-timeout ends it.
+        return faults.hold(timeouts.timeoutMs, () => drop(ex));
+      }
+      count("error");
+      fail(ex, type, outcome.status, `injected fault: a ${outcome.status} made on purpose (ts3signer --faults)`);
+    };
+    if (delayMs > 0) faults.hold(delayMs, act);
+    else act();
+  }
 
   function tooLarge(ex: Exchange) {
     fail(ex, "unknown", 413, `the request body is over the ${maxBodyBytes}-byte limit`);
