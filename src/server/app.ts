@@ -40,8 +40,8 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
   /** A handler that needs nothing from the request but to answer it. */
   const simple =
     (fn: (ex: Exchange) => void): Handler =>
-    (res) =>
-      fn(exchange(res, ctx.lifecycle));
+    (res, req) =>
+      fn(exchange(res, req, ctx.lifecycle));
 
   const keymanagerDisabled = simple((ex) =>
     replyError(ex, 404, "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
@@ -71,8 +71,10 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
 
   for (const [path, methods] of Object.entries(routes)) {
     for (const [method, handler] of Object.entries(methods) as [Method, Handler][]) app[method === "delete" ? "del" : method](path, handler);
+    // HEAD runs the GET handler; its exchange knows to leave the body out.
+    if (methods.get) app.head(path, methods.get);
     // uWS prefers a method's own route over `any`, so this only sees the other methods.
-    const allowed = Object.keys(methods).map((m) => m.toUpperCase()).join(", ");
+    const allowed = [...Object.keys(methods), ...(methods.get ? ["head"] : [])].map((m) => m.toUpperCase()).join(", ");
     app.any(path, simple((ex) => replyError(ex, 405, `method not allowed; use ${allowed}`)));
   }
   app.any("/*", simple((ex) => replyError(ex, 404, "not found")));

@@ -57,7 +57,7 @@ export function bearerGuard(token: string, lifecycle: Lifecycle) {
   return (handle: (ex: Exchange) => void): Handler =>
     (res, req) => {
       const auth = req.getHeader("authorization");
-      const ex = exchange(res, lifecycle);
+      const ex = exchange(res, req, lifecycle);
       if (!authorized(auth, token)) return replyError(ex, 401, "missing or wrong bearer token (Authorization: Bearer <token>)", true);
       handle(ex);
     };
