@@ -11,11 +11,11 @@ import {join} from "node:path";
 import {parseArgs} from "node:util";
 import {measureCeiling} from "./ceiling.js";
 import {keystoreBench} from "./keystores.js";
-import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "./load.js";
+import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "../src/load/load.js";
 import {type MicroResult, runMicro} from "./micro.js";
-import {machineIdleSeconds} from "./procStat.js";
+import {machineIdleSeconds} from "../src/load/procStat.js";
 import {SignerProcess} from "./signerProcess.js";
-import {wrkAvailable, wrkBurst, wrkSustained} from "./wrk.js";
+import {wrkAvailable, wrkBurst, wrkSustained} from "../src/load/wrk.js";
 
 const {values} = parseArgs({
   options: {

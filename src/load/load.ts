@@ -1,7 +1,7 @@
 /**
  * HTTP load against any Web3Signer-compatible signer: sustained attestation load, one attestation
  * burst, or a validator duty cycle. Run on its own:
- *   node dist/bench/load.js --target http://127.0.0.1:9000 [--profile sustained|burst|duty] …
+ *   node dist/src/load/load.js --target http://127.0.0.1:9000 [--profile sustained|burst|duty] …
  * With `--generator wrk`, wrk sends the sustained and burst loads instead (see wrk.ts).
  */
 import {parseArgs} from "node:util";
