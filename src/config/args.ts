@@ -7,6 +7,7 @@ export const help = `ts3signer: a fast remote BLS signer for Ethereum consensus 
 For devnets, tests and benchmarks: keys are held in process memory.
 
 Usage: ts3signer [flags]
+       ts3signer load [flags]   HTTP load against a signer (ts3signer load --help)
 
   --host ADDR                      signing API address (default 127.0.0.1)
   --port N                         signing API port, 0 picks a free one (default 9000)

@@ -1,13 +1,26 @@
 /**
  * HTTP load against any Web3Signer-compatible signer: sustained attestation load, one attestation
- * burst, or a validator duty cycle. Run on its own:
- *   node dist/src/load/load.js --target http://127.0.0.1:9000 [--profile sustained|burst|duty] …
- * With `--generator wrk`, wrk sends the sustained and burst loads instead (see wrk.ts).
+ * burst, a validator duty cycle, or a devnet's duties in real time (devnet.ts). `ts3signer load`
+ * (cli.ts) runs them from the command line; `npm run bench` calls them directly.
  */
-import {parseArgs} from "node:util";
-import {Connection, buildRequest} from "./httpClient.js";
+import {buildRequest} from "./httpClient.js";
+import {Recorder, type TimelinePoint, percentile} from "./recorder.js";
 import * as R from "./requests.js";
-import {wrkBurst, wrkSustained} from "./wrk.js";
+import {Runner, type Work} from "./runner.js";
+
+/** How one kind of duty fared against its deadline (devnet profile). */
+export type DutyReport = {
+  duty: string;
+  /** When it is sent and when it is due, as fractions of a slot from the slot's start. */
+  sentAtSlotFraction: number;
+  dueAtSlotFraction: number;
+  total: number;
+  onTime: number;
+  late: number;
+  failed: number;
+  /** Slots in which at least one of these duties missed its deadline (late or failed). */
+  missesBySlot: {slot: number; missed: number}[];
+};
 
 export type LoadResult = {
   profile: string;
@@ -19,7 +32,24 @@ export type LoadResult = {
   latencyMs: {p50: number; p99: number; max: number};
   /** CPU the load generator itself burned, in cores (its share of the machine). */
   generatorCores: number;
+  /** Outcomes over the run: HTTP status, or "closed" / "timeout" when there was no answer. */
+  outcomes?: Record<string, number>;
+  timeline?: TimelinePoint[];
   bursts?: {name: string; requests: number; seconds: number}[];
+  duties?: DutyReport[];
+  /** What the run was asked to do, for the report. */
+  parameters?: Record<string, string | number>;
+};
+
+/** What every profile needs to know about where and how to send. */
+export type LoadTarget = {
+  target: string;
+  pubkeys: string[];
+  connections: number;
+  /** The client gives up on a request after this long (a hung signer must not stall the run). */
+  timeoutMs?: number;
+  /** Called once a second while the run goes on (the live progress line). */
+  onTick?: (recorder: Recorder) => void;
 };
 
 export async function fetchPublicKeys(target: string): Promise<string[]> {
@@ -28,183 +58,103 @@ export async function fetchPublicKeys(target: string): Promise<string[]> {
   return (await res.json()) as string[];
 }
 
-type Work = {request: Buffer};
-
-function percentile(sorted: number[], p: number): number {
-  if (!sorted.length) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
-class Runner {
-  latencies: number[] = [];
-  errors = 0;
-  errorSamples: string[] = [];
-  constructor(private readonly conns: Connection[]) {}
-
-  static async open(target: string, connections: number): Promise<Runner> {
-    const url = new URL(target);
-    const conns = await Promise.all(Array.from({length: connections}, () => Connection.open(url.hostname, Number(url.port || 80))));
-    return new Runner(conns);
-  }
-
-  /** Sends every item of `work` over the connections (one in flight each); resolves when all are answered. */
-  async drain(next: () => Work | undefined): Promise<void> {
-    await Promise.all(
-      this.conns.map(async (conn) => {
-        for (let w = next(); w; w = next()) {
-          const t0 = performance.now();
-          try {
-            const {status, body} = await conn.send(w.request);
-            this.latencies.push(performance.now() - t0);
-            if (status !== 200) this.recordError(`${status} ${body.toString().slice(0, 200)}`);
-          } catch (e) {
-            this.recordError((e as Error).message);
-            return;
-          }
-        }
-      })
-    );
-  }
-
-  private recordError(message: string): void {
-    this.errors++;
-    if (this.errorSamples.length < 5) this.errorSamples.push(message);
-  }
-
-  close(): void {
-    for (const c of this.conns) c.close();
-  }
-}
-
-function signRequest(target: string, pubkey: string, body: object): Buffer {
-  const url = new URL(target);
-  return buildRequest(url.host, `/api/v1/eth2/sign/${pubkey}`, JSON.stringify(body));
+export function signRequest(target: string, pubkey: string, body: object): Buffer {
+  return buildRequest(new URL(target).host, `/api/v1/eth2/sign/${pubkey}`, JSON.stringify(body));
 }
 
 function attestationWork(target: string, pubkeys: string[], count: number, epochOffset = 0): Buffer[] {
   return R.attestations(pubkeys, count, epochOffset).map(({pubkey, body}) => signRequest(target, pubkey, body));
 }
 
-function summarize(profile: string, runner: Runner, seconds: number, cpu: NodeJS.CpuUsage): LoadResult {
-  const sorted = runner.latencies.sort((a, b) => a - b);
-  return {
-    profile,
-    requests: sorted.length,
-    errors: runner.errors,
-    errorSamples: runner.errorSamples,
-    seconds,
-    requestsPerSecond: sorted.length / seconds,
-    latencyMs: {p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? 0},
-    generatorCores: (cpu.user + cpu.system) / 1e6 / seconds,
-  };
+/**
+ * Runs `body` with a runner and a recorder, ticking `onTick` every second, and sums it up. A
+ * profile only decides what to send when.
+ */
+export async function measure(
+  profile: string,
+  t: LoadTarget,
+  body: (runner: Runner, recorder: Recorder) => Promise<Partial<LoadResult> | void>
+): Promise<LoadResult> {
+  const recorder = new Recorder();
+  const runner = Runner.forTarget(t.target, t.connections, recorder, t.timeoutMs ?? 30_000);
+  const ticker = t.onTick && setInterval(() => t.onTick!(recorder), 1000);
+  const cpu0 = process.cpuUsage();
+  try {
+    const extra = await body(runner, recorder);
+    const seconds = (performance.now() - recorder.startMs) / 1000;
+    const cpu = process.cpuUsage(cpu0);
+    const sorted = recorder.allLatencies();
+    return {
+      profile,
+      requests: recorder.requests,
+      errors: recorder.errors,
+      errorSamples: recorder.errorSamples,
+      seconds,
+      requestsPerSecond: recorder.requests / seconds,
+      latencyMs: {p50: percentile(sorted, 50), p99: percentile(sorted, 99), max: sorted[sorted.length - 1] ?? 0},
+      generatorCores: (cpu.user + cpu.system) / 1e6 / seconds,
+      outcomes: recorder.outcomes(),
+      timeline: recorder.timeline(),
+      ...extra,
+    };
+  } finally {
+    if (ticker) clearInterval(ticker);
+    await runner.close();
+  }
 }
 
+const work = (requests: Buffer[]): Work[] => requests.map((request) => ({request}));
+
 /** Keeps `connections` requests in flight for `seconds`. */
-export async function sustained(target: string, pubkeys: string[], connections: number, seconds: number, onProgress?: (done: number) => void): Promise<LoadResult> {
-  const pool = attestationWork(target, pubkeys, Math.max(pubkeys.length * 8, 8192));
-  const runner = await Runner.open(target, connections);
-  let i = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const deadline = t0 + seconds * 1000;
-  const progress = onProgress && setInterval(() => onProgress(runner.latencies.length), 1000);
-  await runner.drain(() => (performance.now() < deadline ? {request: pool[i++ % pool.length]} : undefined));
-  if (progress) clearInterval(progress);
-  const result = summarize("sustained", runner, (performance.now() - t0) / 1000, process.cpuUsage(cpu0));
-  runner.close();
-  return result;
+export async function sustained(t: LoadTarget, seconds: number): Promise<LoadResult> {
+  const pool = attestationWork(t.target, t.pubkeys, Math.max(t.pubkeys.length * 8, 8192));
+  return measure("sustained", t, async (runner) => {
+    let i = 0;
+    const deadline = performance.now() + seconds * 1000;
+    await runner.stream(() => (performance.now() < deadline ? {request: pool[i++ % pool.length]} : undefined));
+  });
 }
 
 /** `count` attestations at once over `connections` connections: the 1/3-slot burst. */
-export async function burst(target: string, pubkeys: string[], connections: number, count: number, epochOffset = 1000): Promise<LoadResult> {
-  const work = attestationWork(target, pubkeys, count, epochOffset);
-  const runner = await Runner.open(target, connections);
-  let i = 0;
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  await runner.drain(() => (i < work.length ? {request: work[i++]} : undefined));
-  const result = summarize("burst", runner, (performance.now() - t0) / 1000, process.cpuUsage(cpu0));
-  runner.close();
-  return result;
+export async function burst(t: LoadTarget, count: number, epochOffset = 1000): Promise<LoadResult> {
+  const requests = attestationWork(t.target, t.pubkeys, count, epochOffset);
+  return measure("burst", t, (runner) => runner.send(work(requests)));
 }
 
 /**
- * A validator client's per-slot traffic for all the keys: a block at the slot start; attestations
- * and sync committee messages at 1/3; aggregation selection proofs, aggregates, and sync selection
- * proofs at 2/3. Reports how long each burst took to complete.
+ * A validator client's per-slot traffic for all the keys, as fast as it goes: a block at the slot
+ * start; attestations and sync committee messages at 1/3; aggregation selection proofs, aggregates,
+ * and sync selection proofs at 2/3. Reports how long each burst took to complete.
  */
-export async function dutyCycle(target: string, pubkeys: string[], connections: number, slots: number, slotSeconds: number): Promise<LoadResult> {
-  const runner = await Runner.open(target, connections);
-  const bursts: {name: string; requests: number; seconds: number}[] = [];
+export async function dutyCycle(t: LoadTarget, slots: number, slotSeconds: number): Promise<LoadResult> {
+  const {target, pubkeys} = t;
   const syncCommittee = pubkeys.slice(0, 512);
-  const cpu0 = process.cpuUsage();
-  const t0 = performance.now();
-  const run = async (name: string, requests: Buffer[]) => {
-    let i = 0;
-    const start = performance.now();
-    await runner.drain(() => (i < requests.length ? {request: requests[i++]} : undefined));
-    bursts.push({name, requests: requests.length, seconds: (performance.now() - start) / 1000});
-  };
-  for (let s = 0; s < slots; s++) {
-    const epoch = R.BASE_EPOCH + 2000 + s;
-    const slot = epoch * 32;
-    const slotStart = performance.now();
-    const at = (fraction: number) => new Promise((r) => setTimeout(r, Math.max(0, slotStart + fraction * slotSeconds * 1000 - performance.now())));
-    await run(`slot ${s} block`, [signRequest(target, pubkeys[s % pubkeys.length], R.blockHeader(slot, s))]);
-    await at(1 / 3);
-    await run(`slot ${s} attestations + sync messages`, [
-      ...pubkeys.map((pk, k) => signRequest(target, pk, R.attestation(epoch, k % 32, k % 64))),
-      ...syncCommittee.map((pk) => signRequest(target, pk, R.syncCommitteeMessage(slot))),
-    ]);
-    await at(2 / 3);
-    await run(`slot ${s} aggregation`, [
-      ...pubkeys.map((pk) => signRequest(target, pk, R.aggregationSlot(slot))),
-      ...pubkeys.filter((_, k) => k % 16 === 0).map((pk, k) => signRequest(target, pk, R.aggregateAndProof(slot, k))),
-      ...syncCommittee.map((pk, k) => signRequest(target, pk, R.syncSelectionProof(slot, k % 4))),
-    ]);
-    await at(1);
-  }
-  const result = summarize("duty", runner, (performance.now() - t0) / 1000, process.cpuUsage(cpu0));
-  result.bursts = bursts;
-  runner.close();
-  return result;
-}
-
-async function main(): Promise<void> {
-  const {values} = parseArgs({
-    options: {
-      target: {type: "string", default: "http://127.0.0.1:9000"},
-      profile: {type: "string", default: "sustained"},
-      connections: {type: "string", default: "64"},
-      seconds: {type: "string", default: "10"},
-      count: {type: "string", default: "8192"},
-      slots: {type: "string", default: "3"},
-      "slot-seconds": {type: "string", default: "12"},
-      keys: {type: "string"},
-      generator: {type: "string", default: "node"},
-    },
+  return measure("duty", t, async (runner) => {
+    const bursts: {name: string; requests: number; seconds: number}[] = [];
+    const run = async (name: string, requests: Buffer[]) => {
+      const start = performance.now();
+      await runner.send(work(requests));
+      bursts.push({name, requests: requests.length, seconds: (performance.now() - start) / 1000});
+    };
+    for (let s = 0; s < slots; s++) {
+      const epoch = R.BASE_EPOCH + 2000 + s;
+      const slot = epoch * 32;
+      const slotStart = performance.now();
+      const at = (fraction: number) => new Promise((r) => setTimeout(r, Math.max(0, slotStart + fraction * slotSeconds * 1000 - performance.now())));
+      await run(`slot ${s} block`, [signRequest(target, pubkeys[s % pubkeys.length], R.blockHeader(slot, s))]);
+      await at(1 / 3);
+      await run(`slot ${s} attestations + sync messages`, [
+        ...pubkeys.map((pk, k) => signRequest(target, pk, R.attestation(epoch, k % 32, k % 64))),
+        ...syncCommittee.map((pk) => signRequest(target, pk, R.syncCommitteeMessage(slot))),
+      ]);
+      await at(2 / 3);
+      await run(`slot ${s} aggregation`, [
+        ...pubkeys.map((pk) => signRequest(target, pk, R.aggregationSlot(slot))),
+        ...pubkeys.filter((_, k) => k % 16 === 0).map((pk, k) => signRequest(target, pk, R.aggregateAndProof(slot, k))),
+        ...syncCommittee.map((pk, k) => signRequest(target, pk, R.syncSelectionProof(slot, k % 4))),
+      ]);
+      await at(1);
+    }
+    return {bursts};
   });
-  const target = values.target!.replace(/\/$/, "");
-  let pubkeys = await fetchPublicKeys(target);
-  if (values.keys) pubkeys = pubkeys.slice(0, Number(values.keys));
-  if (!pubkeys.length) throw new Error(`${target} holds no keys`);
-  const connections = Number(values.connections);
-  const wrk = values.generator === "wrk";
-  if (wrk && values.profile === "duty") throw new Error("the duty profile needs the built-in generator");
-  console.log(`${values.profile} load on ${target}: ${pubkeys.length} keys, ${connections} connections${wrk ? ", sent by wrk" : ""}`);
-  const result = wrk
-    ? values.profile === "burst"
-      ? await wrkBurst(target, pubkeys, connections, Number(values.count))
-      : await wrkSustained(target, pubkeys, connections, Number(values.seconds))
-    : values.profile === "burst"
-      ? await burst(target, pubkeys, connections, Number(values.count))
-      : values.profile === "duty"
-        ? await dutyCycle(target, pubkeys, connections, Number(values.slots), Number(values["slot-seconds"]))
-        : await sustained(target, pubkeys, connections, Number(values.seconds), (n) => process.stdout.write(`\r${n} requests…`));
-  console.log("\n" + JSON.stringify(result, null, 2));
 }
-
-if (import.meta.url === `file://${process.argv[1]}`) main().catch((e) => {
-  console.error(e.message);
-  process.exit(1);
-});
