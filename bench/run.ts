@@ -14,6 +14,7 @@ import {keystoreBench} from "./keystores.js";
 import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "../src/load/load.js";
 import {type MicroResult, runMicro} from "./micro.js";
 import {machineIdleSeconds} from "../src/load/procStat.js";
+import {renderReport} from "../src/load/report.js";
 import {SignerProcess} from "./signerProcess.js";
 import {wrkAvailable, wrkBurst, wrkSustained} from "../src/load/wrk.js";
 
@@ -191,7 +192,9 @@ async function main(): Promise<void> {
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
   writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
-  console.log(`\nresults: ${file.pathname}`);
+  const report = new URL(file.pathname.replace(/\.json$/, ".html"), file);
+  writeFileSync(report, renderReport(`npm run bench, ${new Date().toISOString()}`, [steady, burstResult, duty, {...guarded, profile: "sustained, slashing protection on"}]));
+  console.log(`\nresults: ${file.pathname}\nreport: ${report.pathname}`);
 }
 
 main().catch((e) => {

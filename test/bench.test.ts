@@ -19,6 +19,8 @@ describe("load generator requests", () => {
         R.syncCommitteeMessage(slot),
         R.syncSelectionProof(slot, 2),
         R.blockHeader(slot, 3),
+        R.randaoReveal(R.BASE_EPOCH),
+        R.syncContributionAndProof(slot, 3, 9),
       ];
       const ctx = createSigningContext(loadNetwork("mainnet"));
       for (const [i, body] of bodies.entries()) {
