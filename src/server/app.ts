@@ -1,35 +1,10 @@
 import type {HttpRequest, HttpResponse, TemplatedApp} from "uWebSockets.js";
-import type {KeyStore} from "../keys/keyStore.js";
-import type {KeyManager} from "../keys/keymanager.js";
-import type {Reloader} from "../keys/reloader.js";
-import type {Logger} from "../log.js";
-import type {Metrics} from "../metrics/metrics.js";
-import type {SignerPool} from "../pool.js";
+import type {AppContext} from "./context.js";
 import {uWS} from "./engine.js";
 import {faultRoutes} from "./faultRoutes.js";
-import type {Faults} from "./faults.js";
-import type {Lifecycle} from "./lifecycle.js";
 import {keymanagerRoutes} from "./keymanagerRoutes.js";
-import type {RequestTimeouts} from "./requestTimeouts.js";
 import {type Exchange, exchange, reply, replyError, replyJson} from "./reply.js";
 import {signHandler} from "./signRoute.js";
-
-export type AppContext = {
-  keys: KeyStore;
-  pool: SignerPool;
-  metrics: Metrics;
-  log: Logger;
-  lifecycle: Lifecycle;
-  reloader: Reloader;
-  maxBodyBytes: number;
-  /** Requests received and not yet answered, past which new sign requests get a 503. */
-  maxInFlight: number;
-  timeouts: RequestTimeouts;
-  /** Injected faults (--faults, or set at run time); off when it holds no rule. */
-  faults: Faults;
-  /** Present when the Keymanager API is enabled (--data-dir). */
-  keymanager?: {km: KeyManager; token: string};
-};
 
 type Handler = (res: HttpResponse, req: HttpRequest) => void;
 type Method = "get" | "post" | "put" | "delete";
@@ -44,10 +19,10 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
       fn(exchange(res, req, ctx.lifecycle));
 
   const keymanagerDisabled = simple((ex) =>
-    replyError(ex, 404, "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
+    replyError(ex, "NOT_FOUND", "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
   );
   const faultsApiDisabled = simple((ex) =>
-    replyError(ex, 404, "the faults API needs the Keymanager token; start the signer with --data-dir DIR to enable it")
+    replyError(ex, "NOT_FOUND", "the faults API needs the Keymanager token; start the signer with --data-dir DIR to enable it")
   );
   const routes: Record<string, Partial<Record<Method, Handler>>> = {
     "/api/v1/eth2/sign/:identifier": {post: signHandler(ctx)},
@@ -75,9 +50,9 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
     if (methods.get) app.head(path, methods.get);
     // uWS prefers a method's own route over `any`, so this only sees the other methods.
     const allowed = [...Object.keys(methods), ...(methods.get ? ["head"] : [])].map((m) => m.toUpperCase()).join(", ");
-    app.any(path, simple((ex) => replyError(ex, 405, `method not allowed; use ${allowed}`)));
+    app.any(path, simple((ex) => replyError(ex, "METHOD_NOT_ALLOWED", `method not allowed; use ${allowed}`)));
   }
-  app.any("/*", simple((ex) => replyError(ex, 404, "not found")));
+  app.any("/*", simple((ex) => replyError(ex, "NOT_FOUND", "not found")));
   return app;
 }
 

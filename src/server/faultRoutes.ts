@@ -26,11 +26,11 @@ export function faultRoutes(faults: Faults, token: string, lifecycle: Lifecycle,
     get: guarded((ex) => replyJson(ex, 200, faultsState(faults))),
     put: guarded((ex: Exchange) =>
       readJsonObject(ex, MAX_FAULTS_BODY, ({faults: spec}) => {
-        if (typeof spec !== "string") return replyError(ex, 400, 'faults: expected a SPEC string, e.g. {"faults": "delay=50ms..400ms;error=0.05:503"}, or "" to clear');
+        if (typeof spec !== "string") return replyError(ex, "BAD_REQUEST", 'faults: expected a SPEC string, e.g. {"faults": "delay=50ms..400ms;error=0.05:503"}, or "" to clear');
         try {
           faults.set(spec);
         } catch (e) {
-          if (e instanceof FaultSpecError) return replyError(ex, 400, `faults: ${e.message}`);
+          if (e instanceof FaultSpecError) return replyError(ex, "BAD_REQUEST", `faults: ${e.message}`);
           throw e;
         }
         logFaults(log, faults, true);

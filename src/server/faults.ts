@@ -1,4 +1,4 @@
-import {type RequestType, isRequestType} from "../signing/requestTypes.js";
+import {type RequestType, isRequestType} from "../signing/requestTypeNames.js";
 
 /**
  * Fault injection: a signer that misbehaves on purpose (slow, failing, dropping, hanging), so the
