@@ -54,6 +54,11 @@ export class Connection {
     });
   }
 
+  /** False once the server has closed the connection (as after a `Connection: close` answer). */
+  get usable(): boolean {
+    return !this.socket.destroyed && !this.socket.readableEnded;
+  }
+
   close(): void {
     this.socket.destroy();
   }

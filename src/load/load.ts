@@ -53,8 +53,11 @@ export type LoadTarget = {
 };
 
 export async function fetchPublicKeys(target: string): Promise<string[]> {
-  const res = await fetch(`${target}/api/v1/eth2/publicKeys`);
-  if (!res.ok) throw new Error(`GET ${target}/api/v1/eth2/publicKeys: ${res.status}`);
+  const url = `${target}/api/v1/eth2/publicKeys`;
+  const res = await fetch(url).catch((e: Error) => {
+    throw new Error(`cannot reach ${url}: ${(e.cause as Error | undefined)?.message ?? e.message}`);
+  });
+  if (!res.ok) throw new Error(`GET ${url}: ${res.status}`);
   return (await res.json()) as string[];
 }
 

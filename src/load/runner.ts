@@ -108,7 +108,7 @@ export class Runner {
     let outcome: Outcome;
     let detail: string | undefined;
     try {
-      this.conns[i] ??= await Connection.open(this.host, this.port);
+      if (!this.conns[i]?.usable) this.conns[i] = await Connection.open(this.host, this.port);
       const {status, body} = await this.conns[i]!.send(work.request, this.timeoutMs);
       outcome = status;
       if (status !== 200) detail = body.toString("utf8", 0, Math.min(body.length, 200));
