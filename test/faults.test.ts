@@ -2,7 +2,8 @@ import {mkdtempSync, readFileSync, rmSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
-import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import {afterAll, beforeAll, describe, expect, it, vi} from "vitest";
+import {Faults} from "../dist/src/server/faults.js";
 import {inKeyFraction, parseFaultSpec, planFaults} from "../src/server/faults.js";
 import {type TestSigner, request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
 
@@ -210,7 +211,9 @@ describe("a signer with faults", () => {
 });
 
 describe("a signer without faults", () => {
-  it("has no faults API without --data-dir, counts no fault, and lets shutdown release held requests", async () => {
+  it("has no faults API without --data-dir, never consults the fault rules, counts no fault, and lets shutdown release held requests", async () => {
+    // The signer under test runs this very module (dist/): a spy on it sees every decision.
+    const plan = vi.spyOn(Faults.prototype, "plan");
     const s = await startTestSigner({network: "minimal", interopKeys: "1"});
     try {
       const r = await request(`${s.url}/ts3signer/v1/faults`);
@@ -219,8 +222,18 @@ describe("a signer without faults", () => {
       for (let i = 0; i < 20; i++) expect((await sign(s.url, randao.pubkey, randao.request)).json().signature).toBe(randao.signature);
       expect(await (await fetch(s.metricsUrl)).text()).not.toMatch(/^ts3signer_faults_injected_total\{/m);
       expect(s.lines.join("\n")).not.toMatch(/fault injection/);
+      expect(plan).not.toHaveBeenCalled(); // off: the sign route pays one branch and nothing more
     } finally {
       await s.close();
+    }
+    // The spy can see: with a rule on (one that matches nothing here), every request is planned.
+    const on = await startTestSigner({network: "minimal", interopKeys: "1", faults: "error=1:500,types=DEPOSIT"});
+    try {
+      for (let i = 0; i < 5; i++) expect((await sign(on.url, randao.pubkey, randao.request)).status).toBe(200);
+      expect(plan).toHaveBeenCalledTimes(5);
+    } finally {
+      await on.close();
+      plan.mockRestore();
     }
 
     // A request hung by a fault does not hold shutdown for the request timeout (30 s here).
