@@ -105,27 +105,29 @@ export class Runner {
 
   private async sendOne(i: number, work: Work): Promise<void> {
     const t0 = performance.now();
-    let outcome: Outcome;
-    let detail: string | undefined;
-    try {
-      if (!this.conns[i]?.usable) this.conns[i] = await Connection.open(this.host, this.port);
-      const {status, body} = await this.conns[i]!.send(work.request, this.timeoutMs);
-      outcome = status;
-      if (status !== 200) detail = body.toString("utf8", 0, Math.min(body.length, 200));
-    } catch (e) {
-      this.conns[i]?.close();
-      this.conns[i] = undefined;
-      if (e instanceof NoAnswer) {
-        outcome = e.reason;
-      } else {
-        // Could not connect: say why, and do not spin on a signer that is down.
-        outcome = "closed";
-        detail = (e as Error).message;
-        await new Promise((r) => setTimeout(r, 100));
+    const done = (outcome: Outcome, detail?: string) => {
+      const t1 = performance.now();
+      this.recorder.record(t1, t1 - t0, outcome, detail);
+      work.onDone?.(outcome, t1);
+    };
+    let conn = this.conns[i];
+    if (!conn?.usable) {
+      try {
+        conn = this.conns[i] = await Connection.open(this.host, this.port);
+      } catch (e) {
+        done("closed", `cannot connect: ${(e as Error).message}`);
+        await new Promise((r) => setTimeout(r, 100)); // do not spin on a signer that is down
+        return;
       }
     }
-    const t1 = performance.now();
-    this.recorder.record(t1, t1 - t0, outcome, detail);
-    work.onDone?.(outcome, t1);
+    try {
+      const {status, body} = await conn.send(work.request, this.timeoutMs);
+      done(status, status === 200 ? undefined : body.toString("utf8", 0, Math.min(body.length, 200)));
+    } catch (e) {
+      conn.close();
+      this.conns[i] = undefined;
+      // Closed, reset or given up on: the answer never came.
+      done(e instanceof NoAnswer ? e.reason : "closed", e instanceof NoAnswer ? undefined : (e as Error).message);
+    }
   }
 }
