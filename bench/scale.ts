@@ -13,8 +13,8 @@ import {readFileSync, readdirSync} from "node:fs";
 import {createServer} from "node:net";
 import {parseArgs} from "node:util";
 import pg from "pg";
-import {type LoadResult, fetchPublicKeys, sustained} from "./load.js";
-import {processCpuSeconds} from "./procStat.js";
+import {type LoadResult, fetchPublicKeys, sustained} from "../src/load/load.js";
+import {processCpuSeconds} from "../src/load/procStat.js";
 import {SignerProcess} from "./signerProcess.js";
 
 const {values} = parseArgs({
@@ -70,17 +70,17 @@ async function measureHaproxy(): Promise<void> {
   const haproxy = await startHaproxy(signer.url);
   try {
     const keys = await fetchPublicKeys(signer.url);
-    await sustained(signer.url, keys, 16, 2); // warm-up
-    const direct1 = await sustained(signer.url, keys, 1, 5);
-    const via1 = await sustained(haproxy.url, keys, 1, 5);
+    await sustained({target: signer.url, pubkeys: keys, connections: 16}, 2); // warm-up
+    const direct1 = await sustained({target: signer.url, pubkeys: keys, connections: 1}, 5);
+    const via1 = await sustained({target: haproxy.url, pubkeys: keys, connections: 1}, 5);
     row("one connection, direct", fmt(direct1));
     row("one connection, through HAProxy", fmt(via1));
     row("HAProxy's added latency (p50)", `${(via1.latencyMs.p50 - direct1.latencyMs.p50).toFixed(3)} ms`);
     const signerCpu0 = signer.cpuSeconds();
-    const direct = await sustained(signer.url, keys, 64, seconds);
+    const direct = await sustained({target: signer.url, pubkeys: keys, connections: 64}, seconds);
     const signerCpu = signer.cpuSeconds() - signerCpu0;
     const cpu0 = processCpuSeconds(haproxy.child.pid!);
-    const via = await sustained(haproxy.url, keys, 64, seconds);
+    const via = await sustained({target: haproxy.url, pubkeys: keys, connections: 64}, seconds);
     const cpu = processCpuSeconds(haproxy.child.pid!) - cpu0;
     row("64 connections, direct", fmt(direct));
     row("signer CPU per signature (no slashing protection)", `${((signerCpu / direct.requests) * 1e6).toFixed(0)} µs: ${Math.round(direct.requests / signerCpu)} signatures per signer CPU-second`);
@@ -102,9 +102,9 @@ async function measurePostgres(url: string): Promise<void> {
     const commits = async () => Number((await admin.query("SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()")).rows[0].xact_commit);
     const serverCpu = () => serverProcesses(postmaster).reduce((sum, pid) => sum + (() => { try { return processCpuSeconds(pid); } catch { return 0; } })(), 0);
     const keys = await fetchPublicKeys(signer.url);
-    await sustained(signer.url, keys, 16, 2); // warm-up: connections open, statements prepared
+    await sustained({target: signer.url, pubkeys: keys, connections: 16}, 2); // warm-up: connections open, statements prepared
     const [cpu0, xact0, signerCpu0] = [serverCpu(), await commits(), signer.cpuSeconds()];
-    const result = await sustained(signer.url, keys, 64, seconds);
+    const result = await sustained({target: signer.url, pubkeys: keys, connections: 64}, seconds);
     const [cpu, xacts, signerCpu] = [serverCpu() - cpu0, (await commits()) - xact0, signer.cpuSeconds() - signerCpu0];
     row("64 connections, PostgreSQL slashing protection", fmt(result));
     row("signer CPU per protected signature", `${((signerCpu / result.requests) * 1e6).toFixed(0)} µs: ${Math.round(result.requests / signerCpu)} signatures per signer CPU-second`);
