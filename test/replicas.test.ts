@@ -104,13 +104,14 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
   const keymanager = (url: string, method: string, body?: object) =>
     request(`${url}/eth/v1/keystores`, {method, headers: {authorization: `Bearer ${token}`, "content-type": "application/json"}, body: body && JSON.stringify(body)});
 
-  /** HAProxy's view of each replica: UP, DOWN, … */
-  async function serverStates(): Promise<Record<string, string>> {
+  /** A column of HAProxy's statistics for each replica: `status` (UP, DOWN, …), `stot` (requests sent), … */
+  async function serverStats(column = "status"): Promise<Record<string, string>> {
     const csv = await (await fetch(`${statsUrl};csv`)).text();
     const [header, ...rows] = csv.trim().split("\n").map((l) => l.split(","));
     const col = (name: string) => header.indexOf(name === "pxname" ? "# pxname" : name);
-    return Object.fromEntries(rows.filter((r) => r[col("pxname")] === "signers" && r[col("svname")] !== "BACKEND").map((r) => [r[col("svname")], r[col("status")]]));
+    return Object.fromEntries(rows.filter((r) => r[col("pxname")] === "signers" && r[col("svname")] !== "BACKEND").map((r) => [r[col("svname")], r[col(column)]]));
   }
+  const serverStates = () => serverStats("status");
 
   beforeAll(async () => {
     const pgServer = postgres as Exclude<typeof postgres, {unavailable: string}>;
@@ -299,8 +300,10 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
   });
 
   it("loses no request when a replica is killed under load: HAProxy retries it on another", async () => {
+    const servedBefore = Number((await serverStats("stot")).signer3);
     const loads = Array.from({length: 6}, (_, k) => hammer(balancer, pubkeyOf(k), (n) => vote(100 + n), 1));
     while (loads.reduce((sum, l) => sum + l.results.length, 0) < 60) await sleep(10);
+    expect(Number((await serverStats("stot")).signer3)).toBeGreaterThan(servedBefore); // it was taking its share
     replicas[2].child.kill("SIGKILL");
     const killed = performance.now();
     while ((await serverStates()).signer3 === "UP") {
