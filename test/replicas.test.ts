@@ -230,7 +230,7 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
       ...Array.from({length: 4}, (_, i) => timed(() => sign(replicas[i % 2].url, pubkeyOf(8 + i), vote(30)))),
     ]);
     expect(randaoReply.status).toBe(200);
-    expect(randaoReply.ms).toBeLessThan(1000);
+    expect(randaoReply.ms).toBeLessThan(1500);
     for (const v of votes) {
       expect(v.status).toBe(503);
       expect(v.ms).toBeLessThan(deadlineMs + 1000);
@@ -274,7 +274,7 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     // ended the cut-off session (idle in transaction for 2 s).
     const other = performance.now();
     expect((await sign(replicas[0].url, pubkeyOf(13), vote(2))).status).toBe(200);
-    expect(performance.now() - other).toBeLessThan(1000);
+    expect(performance.now() - other).toBeLessThan(1500);
     let reply: Reply;
     do reply = await sign(replicas[0].url, pubkey, vote(5_000_000));
     while (reply.status === 503 && performance.now() - cutAt < 8000);
