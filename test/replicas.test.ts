@@ -4,7 +4,7 @@
  * processes sharing one data dir, and HAProxy with deploy/haproxy.cfg in front.
  */
 import {type ChildProcess, spawn, spawnSync} from "node:child_process";
-import {mkdtempSync, readFileSync} from "node:fs";
+import {mkdtempSync, readFileSync, rmSync} from "node:fs";
 import net from "node:net";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
@@ -149,6 +149,7 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     for (const p of proxies) p.heal();
     await Promise.all(proxies.map((p) => p.close()));
     if ("stop" in postgres) postgres.stop();
+    if (dataDir) rmSync(dataDir, {recursive: true, force: true});
   });
 
   it("uses one Keymanager token on every replica, and passes HAProxy's health check on each", async () => {
