@@ -43,9 +43,8 @@ describe.each(backends)("slashing protection rules (EIP-3076), $name", ({availab
       expect(await check(PK, block(101n), root(4))).toBeNull();
       expect(await check(PK, block(MAX), root(5))).toBeNull();
       expect(await check(PK, block(0n), root(6))).toMatch(/slot 0 is not above the lowest signed slot 100/);
-      // Another key, or another chain, has its own history.
+      // Another key has its own history.
       expect(await check("0x" + "b2".repeat(48), block(100n), root(2))).toBeNull();
-      expect(await check(PK, {...block(100n), genesisValidatorsRoot: "0x" + "00".repeat(32)}, root(2))).toBeNull();
     } finally {
       await store.close();
     }
@@ -97,12 +96,99 @@ describe.each(backends)("slashing protection rules (EIP-3076), $name", ({availab
       });
       expect(await store.hasHistory(PK)).toBe(true);
       expect(await store.hasHistory("0x" + "c3".repeat(48))).toBe(false);
-      expect(await store.genesisRootsOf([PK])).toEqual([GVR]);
+      expect(await store.genesisValidatorsRoot()).toBe(GVR);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.runIf(available)("merges imports: the same document twice stores each record once", async () => {
+    const store = await SlashingStore.open(await url(), {setUp: true});
+    const doc = interchange([PK, [{slot: "5"}, {slot: "6", signing_root: root(6)}], [{source_epoch: "1", target_epoch: "2"}, {source_epoch: "2", target_epoch: "3", signing_root: root(3)}]]);
+    try {
+      expect(await store.importInterchange(doc)).toEqual(new Map());
+      expect(await store.importInterchange(doc)).toEqual(new Map()); // nothing new, nothing slashable
+      expect(await store.exportInterchange([PK], GVR)).toEqual(doc);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.runIf(available)("keeps every record of a slashable document, reports it per key, and signs nothing that conflicts with it", async () => {
+    const store = await SlashingStore.open(await url(), {setUp: true});
+    const check = checker(store);
+    const [PK2, PK3] = ["0x" + "b2".repeat(48), "0x" + "c3".repeat(48)];
+    try {
+      await store.importInterchange(interchange([PK, [{slot: "10", signing_root: root(1)}], [{source_epoch: "3", target_epoch: "4", signing_root: root(2)}]]));
+      const report = await store.importInterchange(
+        interchange(
+          [PK, [{slot: "10", signing_root: root(9)}], [{source_epoch: "2", target_epoch: "5"}]], // a second block at 10; 2 → 5 surrounds 3 → 4
+          [PK2, [], [{source_epoch: "12", target_epoch: "11"}, {source_epoch: "1", target_epoch: "9", signing_root: root(1)}, {source_epoch: "2", target_epoch: "9", signing_root: root(2)}]],
+          [PK3, [{slot: "1"}], [{source_epoch: "1", target_epoch: "2"}]] // clean
+        )
+      );
+      expect(report).toEqual(
+        new Map([
+          [PK, ["two blocks at slot 10", "attestation 2 → 5 surrounds or is surrounded by 3 → 4"]],
+          [PK2, ["an attestation with source epoch 12 after its target epoch 11", "two attestations for target epoch 9"]],
+        ])
+      );
+      // Both blocks at slot 10 were kept: neither signs again there, not even as a repeat.
+      expect(await check(PK, block(10n), root(1))).toMatch(/a different block was already signed at slot 10/);
+      expect(await check(PK, block(10n), root(9))).toMatch(/a different block was already signed at slot 10/);
+      expect(await check(PK2, vote(1n, 9n), root(1))).toMatch(/different attestation was already signed for target epoch 9/);
+      expect(await check(PK2, vote(8n, 10n), root(3))).toBeNull();
+      expect((await store.exportInterchange([PK], GVR)).data[0].signed_blocks).toEqual([
+        {slot: "10", signing_root: root(1)},
+        {slot: "10", signing_root: root(9)},
+      ]);
+    } finally {
+      await store.close();
+    }
+  });
+
+  it.runIf(available)("is bound to one chain: the network's root, else the first one seen; others are refused, naming both roots", async () => {
+    const OTHER = "0x" + "00".repeat(32);
+    const db = await url();
+    let store = await SlashingStore.open(db, {setUp: true});
+    try {
+      expect(await store.genesisValidatorsRoot()).toBeNull();
+      expect(await checker(store)(PK, block(1n), root(1))).toBeNull(); // the first request binds it
+      expect(await store.genesisValidatorsRoot()).toBe(GVR);
+      expect(await checker(store)(PK, {...block(2n), genesisValidatorsRoot: OTHER}, root(2))).toBe(
+        `genesis validators root ${OTHER} is not ${GVR}, the chain this database protects`
+      );
+      const foreign = {...interchange([PK, [{slot: "7"}], []]), metadata: {interchange_format_version: "5" as const, genesis_validators_root: OTHER}};
+      await expect(store.importInterchange(foreign)).rejects.toThrow(
+        `slashing_protection: genesis_validators_root ${OTHER} is not ${GVR}, the chain this signer's slashing protection database belongs to`
+      );
+      expect((await store.exportInterchange([PK], GVR)).data[0].signed_blocks).toEqual([{slot: "1", signing_root: root(1)}]); // nothing of it went in
+      await store.close();
+      // A signer of another network does not start on it; one of this network does.
+      await expect(SlashingStore.open(db, {setUp: true, genesisValidatorsRoot: OTHER})).rejects.toThrow(
+        `--slashing-protection: the database belongs to the chain with genesis validators root ${GVR}, not this network's ${OTHER}`
+      );
+      store = await SlashingStore.open(db, {setUp: true, genesisValidatorsRoot: GVR});
+      // An unbound database takes the network's root at start, before anything is seen.
+      const fresh = await SlashingStore.open(await url(), {setUp: true, genesisValidatorsRoot: OTHER});
+      expect(await fresh.genesisValidatorsRoot()).toBe(OTHER);
+      await expect(fresh.importInterchange(interchange([PK, [], []]))).rejects.toThrow(/genesis_validators_root 0x4242.* is not 0x0000/);
+      await fresh.close();
     } finally {
       await store.close();
     }
   });
 });
+
+/** An interchange document of GVR: per key, its blocks and attestations. */
+function interchange(...keys: [string, {slot: string; signing_root?: string}[], {source_epoch: string; target_epoch: string; signing_root?: string}[]][]) {
+  return parseInterchange(
+    JSON.stringify({
+      metadata: {interchange_format_version: "5", genesis_validators_root: GVR},
+      data: keys.map(([pubkey, signed_blocks, signed_attestations]) => ({pubkey, signed_blocks, signed_attestations})),
+    })
+  );
+}
 
 describe("slashing protection documents and URLs", () => {
   it("refuses malformed interchange documents and unsupported URLs", () => {
