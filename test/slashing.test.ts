@@ -310,6 +310,80 @@ describe.each(backends)("a signer with --slashing-protection, $name", ({availabl
   });
 });
 
+/** An EIP-2335 keystore of interop key `index` (cheap pbkdf2) and its public key. */
+async function keystoreOf(index: number, password: string) {
+  const secret = interopSecretKey(index);
+  const pubkeyBytes = SecretKey.fromBytes(secret).toPublicKey().toBytes();
+  const kdf = {function: "pbkdf2", params: {dklen: 32, c: 1024, prf: "hmac-sha256", salt: "00".repeat(32)}, message: ""};
+  return {pubkey: "0x" + Buffer.from(pubkeyBytes).toString("hex"), keystore: JSON.stringify(await encryptKeystore(secret, pubkeyBytes, password, kdf as never, Buffer.alloc(16, 1)))};
+}
+
+const MAINNET_GVR = "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";
+const onMainnet = <T extends {fork_info: {genesis_validators_root: string}}>(r: T) => ({...r, fork_info: {...r.fork_info, genesis_validators_root: MAINNET_GVR}});
+
+describe.each(backends)("Keymanager imports of slashing protection history, $name", ({available, url}) => {
+  it.runIf(available)("refuses another chain's history; keeps and reports a slashable one; a keystore that fails still leaves its history binding", async () => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-km-chain-"));
+    const s = await startTestSigner({network: "mainnet", dataDir, slashingProtection: await url()});
+    const headers = {authorization: `Bearer ${readFileSync(join(dataDir, "api-token.txt"), "utf8").trim()}`, "content-type": "application/json"};
+    const post = (body: object) => request(`${s.url}/eth/v1/keystores`, {method: "POST", headers, body: JSON.stringify(body)});
+    const history = (gvr: string, pubkey: string, signed_blocks: object[], signed_attestations: object[]) =>
+      JSON.stringify({metadata: {interchange_format_version: "5", genesis_validators_root: gvr}, data: [{pubkey, signed_blocks, signed_attestations}]});
+    const [x, y] = [await keystoreOf(31, "pw"), await keystoreOf(32, "pw")];
+    try {
+      // Another network's history: refused whole, naming both roots; the key is not imported.
+      const otherGvr = attestation(0, 0).fork_info.genesis_validators_root;
+      const foreign = await post({keystores: [x.keystore], passwords: ["pw"], slashing_protection: history(otherGvr, x.pubkey, [], [{source_epoch: "1", target_epoch: "2"}])});
+      expect([foreign.status, foreign.json().message]).toEqual([400, `slashing_protection: genesis_validators_root ${otherGvr} is not ${MAINNET_GVR}, the chain this signer's slashing protection database belongs to`]);
+      expect((await sign(s.url, x.pubkey, onMainnet(attestation(1, 2)))).status).toBe(404);
+
+      // A wrong password: the key is not imported, but its history is, and binds it when it comes.
+      const failed = await post({keystores: [x.keystore], passwords: ["wrong"], slashing_protection: history(MAINNET_GVR, x.pubkey, [], [{source_epoch: "50", target_epoch: "60"}])});
+      expect(failed.json().data).toEqual([{status: "error", message: expect.stringMatching(/wrong password/)}]);
+      expect((await post({keystores: [x.keystore], passwords: ["pw"]})).json().data).toEqual([{status: "imported"}]);
+      const below = await sign(s.url, x.pubkey, onMainnet(attestation(40, 59)));
+      expect([below.status, below.json().message]).toEqual([412, expect.stringMatching(/^refused by slashing protection: source epoch 40 is below the lowest signed source 50/)]);
+      expect((await sign(s.url, x.pubkey, onMainnet(attestation(60, 61)))).status).toBe(200);
+      // A request of another chain is refused for the same reason, naming both roots.
+      const otherChain = await sign(s.url, x.pubkey, attestation(61, 62));
+      expect([otherChain.status, otherChain.json().message]).toEqual([412, `refused by slashing protection: genesis validators root ${otherGvr} is not ${MAINNET_GVR}, the chain this database protects`]);
+
+      // A slashable history is imported whole; the answer and a warning name what is wrong.
+      const twoBlocks = [{slot: "10", signing_root: root(1)}, {slot: "10", signing_root: root(2)}];
+      const slashable = await post({keystores: [y.keystore], passwords: ["pw"], slashing_protection: history(MAINNET_GVR, y.pubkey, twoBlocks, [])});
+      expect(slashable.json().data).toEqual([
+        {status: "imported", message: "its slashing protection history is slashable (two blocks at slot 10); all of it was kept, so nothing conflicting with it will be signed"},
+      ]);
+      const warning = s.lines.map((l) => JSON.parse(l)).find((l) => /history is slashable/.test(l.msg));
+      expect(warning).toMatchObject({level: "warn", pubkey: y.pubkey, findings: ["two blocks at slot 10"]});
+      expect((await sign(s.url, y.pubkey, onMainnet(blockAt(10, "0x" + "aa".repeat(32))))).status).toBe(412);
+      expect((await sign(s.url, y.pubkey, onMainnet(blockAt(11, "0x" + "aa".repeat(32))))).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it.runIf(available)("never records a request under a key that took the slot of its deleted key while it waited", async () => {
+    const s = await startTestSigner({network: "minimal", interopKeys: "1", slashingProtection: await url()});
+    try {
+      const a = s.signer.keys.publicKeys()[0];
+      const stale = s.signer.keys.get(a)!; // the slot and state a request for key a is queued with
+      s.signer.keys.remove(a);
+      const b = SecretKey.fromBytes(interopSecretKey(7));
+      s.signer.keys.add(b.toPublicKey().toBytes(), interopSecretKey(7), {source: "test", readonly: false});
+      const bHex = "0x" + Buffer.from(b.toPublicKey().toBytes()).toString("hex");
+      expect(s.signer.keys.get(bHex)!.slot).toBe(stale.slot);
+      // a's request reaches a worker only now: no key is there for it any more.
+      const result = await s.signer.pool.sign(stale, Buffer.from(JSON.stringify(attestation(1, 2))));
+      expect(result).toMatchObject({code: "UNKNOWN_KEY"});
+      // Nothing was recorded under b: its own vote for the same epochs signs.
+      expect((await sign(s.url, bHex, attestation(1, 2, "0x" + "77".repeat(32)))).status).toBe(200);
+    } finally {
+      await s.close();
+    }
+  });
+});
+
 describe.runIf("createDatabase" in postgres)("PostgreSQL slashing protection", () => {
   it("survives the database dropping its connections: 503 at worst, then signing again", async () => {
     const url = await (postgres as {createDatabase(): Promise<string>}).createDatabase();
