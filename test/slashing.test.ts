@@ -1,3 +1,4 @@
+import {spawn} from "node:child_process";
 import {mkdtempSync, readFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
@@ -5,7 +6,9 @@ import {afterAll, describe, expect, it} from "vitest";
 import {encryptKeystore} from "../src/keys/eip2335.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {parseInterchange} from "../src/slashing/interchange.js";
+import {SCHEMA} from "../src/slashing/rules.js";
 import {SlashingStore, parseSlashingUrl, redactUrl} from "../src/slashing/store.js";
+import Database from "better-sqlite3";
 import {SecretKey} from "@chainsafe/blst";
 import pg from "pg";
 import {startTestPostgres} from "./helpers/postgres.js";
@@ -380,6 +383,54 @@ describe.each(backends)("Keymanager imports of slashing protection history, $nam
       expect((await sign(s.url, bHex, attestation(1, 2, "0x" + "77".repeat(32)))).status).toBe(200);
     } finally {
       await s.close();
+    }
+  });
+});
+
+describe("SQLite slashing protection failures", () => {
+  it("answers 503 once the database is full, and every signature given is recorded", async () => {
+    // A database with its tables, then a signer that may not grow any file past 32 KiB (ulimit -f;
+    // SIGXFSZ ignored, so a write past it fails): its first commits fit, later ones fail.
+    const path = dbFile();
+    const db = new Database(path);
+    db.pragma("journal_mode = WAL");
+    db.exec(SCHEMA);
+    db.close();
+    const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
+    const args = [cli, "--network", "minimal", "--interop-keys", "1", "--workers", "1", "--port", "0", "--metrics-port", "0", "--log-format", "json", "--slashing-protection", `sqlite:${path}`];
+    const child = spawn("bash", ["-c", 'trap "" XFSZ; ulimit -f 64; exec "$0" "$@"', process.execPath, ...args], {stdio: ["ignore", "pipe", "pipe"]});
+    let output = "";
+    child.stdout.on("data", (d) => (output += d));
+    child.stderr.on("data", (d) => (output += d));
+    const exited = new Promise((resolve) => child.on("exit", resolve));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout.on("data", () => /ready with/.test(output) && resolve());
+        child.on("exit", (code) => reject(new Error(`exited ${code}:\n${output}`)));
+      });
+      const base = `http://127.0.0.1:${/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(output)![1]}`;
+      const pk = (await request(`${base}/api/v1/eth2/publicKeys`)).json()[0];
+      const answers = new Map<number, number>();
+      for (let target = 2; target <= 16; target++) {
+        const reply = await sign(base, pk, attestation(target - 1, target));
+        answers.set(target, reply.status);
+        if (reply.status === 503) expect(reply.json().message).toMatch(/^slashing protection database unavailable: /);
+      }
+      const statuses = [...answers.values()];
+      expect(statuses.every((st) => st === 200 || st === 503)).toBe(true);
+      expect(statuses).toContain(200);
+      expect(statuses).toContain(503);
+      // Requests slashing protection does not cover still sign.
+      expect((await sign(base, pk, vectors.find((v) => v.name === "web3signer: RANDAO_REVEAL")!.request)).status).toBe(200);
+      child.kill("SIGTERM");
+      await exited;
+      // Exactly the votes that were signed are in the database.
+      const store = await SlashingStore.open(`sqlite:${path}`);
+      const recorded = (await store.exportInterchange([pk], attestation(0, 0).fork_info.genesis_validators_root)).data[0].signed_attestations;
+      await store.close();
+      expect(recorded.map((a) => Number(a.target_epoch))).toEqual([...answers].filter(([, st]) => st === 200).map(([target]) => target));
+    } finally {
+      child.kill("SIGKILL");
     }
   });
 });
