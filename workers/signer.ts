@@ -4,12 +4,13 @@
  * KeyTable, which the main thread updates.
  */
 import {workerData} from "node:worker_threads";
+import {move} from "piscina";
 import {SecretKey} from "@chainsafe/blst";
 import {KeyTable} from "../src/keys/keyTable.js";
 import {SignError} from "../src/signing/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
-import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
+import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
 import {bytesToHex} from "../src/signing/hex.js";
 import {SlashingStore} from "../src/slashing/store.js";
@@ -139,12 +140,21 @@ export function derivePublicKeys(task: DeriveTask): Uint8Array {
   return out;
 }
 
-/** Key loading: interop or mnemonic keys, secret and public, for a range of validator indices. */
-export function generateKeys(task: GenerateTask): GeneratedKeys {
-  const secretKeys = new Uint8Array(task.count * 32);
-  for (let i = 0; i < task.count; i++) {
+/**
+ * Key loading: interop or mnemonic keys for a range of validator indices, as one buffer of the
+ * secret keys (32 bytes each) then the public keys (48 bytes each). The buffer is moved to the
+ * main thread, so no copy of the secrets stays in this worker.
+ */
+export function generateKeys(task: GenerateTask): ReturnType<typeof move> {
+  const n = task.count;
+  const out = new Uint8Array(n * (32 + 48));
+  const secretKeys = out.subarray(0, n * 32);
+  for (let i = 0; i < n; i++) {
     const index = task.start + i;
-    secretKeys.set(task.kind === "interop" ? interopSecretKey(index) : deriveSecretKey(task.seed, signingKeyPath(index)), i * 32);
+    const secret = task.kind === "interop" ? interopSecretKey(index) : deriveSecretKey(task.seed, signingKeyPath(index));
+    secretKeys.set(secret, i * 32);
+    secret.fill(0);
   }
-  return {secretKeys, publicKeys: derivePublicKeys({secretKeys: secretKeys.slice()})};
+  out.set(derivePublicKeys({secretKeys: secretKeys.slice()}), n * 32);
+  return move(out.buffer);
 }

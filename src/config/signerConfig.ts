@@ -16,7 +16,7 @@ export type SignerConfig = KeySources & {
   /** TLS for the signing API: both or neither. */
   tlsCert?: string;
   tlsKey?: string;
-  /** EIP-3076 slashing protection database: `sqlite:PATH`. */
+  /** EIP-3076 slashing protection database: `sqlite:PATH`, or `postgres://…` shared by several signers. */
   slashingProtection?: string;
   /** Refuse to start on uWebSockets.js's JavaScript fallback. */
   requireNativeHttp?: boolean;

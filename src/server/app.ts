@@ -1,31 +1,9 @@
 import type {HttpRequest, HttpResponse, TemplatedApp} from "uWebSockets.js";
-import type {KeyStore} from "../keys/keyStore.js";
-import type {KeyManager} from "../keys/keymanager.js";
-import type {Reloader} from "../keys/reloader.js";
-import type {Logger} from "../log.js";
-import type {Metrics} from "../metrics/metrics.js";
-import type {SignerPool} from "../pool.js";
+import type {AppContext} from "./context.js";
 import {uWS} from "./engine.js";
-import type {Lifecycle} from "./lifecycle.js";
 import {keymanagerRoutes} from "./keymanagerRoutes.js";
-import type {RequestTimeouts} from "./requestTimeouts.js";
 import {type Exchange, exchange, reply, replyError, replyJson} from "./reply.js";
 import {signHandler} from "./signRoute.js";
-
-export type AppContext = {
-  keys: KeyStore;
-  pool: SignerPool;
-  metrics: Metrics;
-  log: Logger;
-  lifecycle: Lifecycle;
-  reloader: Reloader;
-  maxBodyBytes: number;
-  /** Requests received and not yet answered, past which new sign requests get a 503. */
-  maxInFlight: number;
-  timeouts: RequestTimeouts;
-  /** Present when the Keymanager API is enabled (--data-dir). */
-  keymanager?: {km: KeyManager; token: string};
-};
 
 type Handler = (res: HttpResponse, req: HttpRequest) => void;
 type Method = "get" | "post" | "delete";
@@ -36,8 +14,8 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
   /** A handler that needs nothing from the request but to answer it. */
   const simple =
     (fn: (ex: Exchange) => void): Handler =>
-    (res) =>
-      fn(exchange(res, ctx.lifecycle));
+    (res, req) =>
+      fn(exchange(res, req, ctx.lifecycle));
 
   const keymanagerDisabled = simple((ex) =>
     replyError(ex, 404, "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
@@ -61,8 +39,10 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
 
   for (const [path, methods] of Object.entries(routes)) {
     for (const [method, handler] of Object.entries(methods) as [Method, Handler][]) app[method === "delete" ? "del" : method](path, handler);
+    // HEAD runs the GET handler; its exchange knows to leave the body out.
+    if (methods.get) app.head(path, methods.get);
     // uWS prefers a method's own route over `any`, so this only sees the other methods.
-    const allowed = Object.keys(methods).map((m) => m.toUpperCase()).join(", ");
+    const allowed = [...Object.keys(methods), ...(methods.get ? ["head"] : [])].map((m) => m.toUpperCase()).join(", ");
     app.any(path, simple((ex) => replyError(ex, 405, `method not allowed; use ${allowed}`)));
   }
   app.any("/*", simple((ex) => replyError(ex, 404, "not found")));

@@ -18,7 +18,7 @@ type Handler = (res: HttpResponse, req: HttpRequest) => void;
 export function keymanagerRoutes(km: KeyManager, token: string, lifecycle: Lifecycle): {get: Handler; post: Handler; delete: Handler} {
   const guarded = (handle: (ex: Exchange) => void): Handler => (res, req) => {
     const auth = req.getHeader("authorization");
-    const ex = exchange(res, lifecycle);
+    const ex = exchange(res, req, lifecycle);
     // Answer before reading any body, and close: nothing an unauthenticated client sends is kept.
     if (!authorized(auth, token)) return replyError(ex, 401, "missing or wrong bearer token (Authorization: Bearer <token>)", true);
     handle(ex);

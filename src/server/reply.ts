@@ -1,4 +1,4 @@
-import type {HttpResponse} from "uWebSockets.js";
+import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import type {Lifecycle} from "./lifecycle.js";
 
 const statusLines: Record<number, string> = {
@@ -31,10 +31,14 @@ export type Exchange = {
   readingIn: Exchange[] | undefined;
   readingIndex: number;
   lifecycle: Lifecycle;
+  /** A HEAD request: answered with the status and headers its GET would have, and no body (RFC 9110). */
+  head: boolean;
 };
 
-export function exchange(res: HttpResponse, lifecycle: Lifecycle): Exchange {
-  const ex: Exchange = {res, aborted: false, startedMs: performance.now(), inFlight: true, readingIn: undefined, readingIndex: 0, lifecycle};
+/** Starts an exchange; call it while `req` is still valid (in the route handler itself). */
+export function exchange(res: HttpResponse, req: HttpRequest, lifecycle: Lifecycle): Exchange {
+  const head = req.getMethod() === "head";
+  const ex: Exchange = {res, aborted: false, startedMs: performance.now(), inFlight: true, readingIn: undefined, readingIndex: 0, lifecycle, head};
   lifecycle.requestStarted();
   res.onAborted(() => {
     ex.aborted = true;
@@ -66,10 +70,13 @@ export function reply(ex: Exchange, status: number, contentType: string, body: s
   if (ex.aborted) return;
   ex.aborted = true; // answered: nothing may be written after this
   ex.res.cork(() => {
-    ex.res
-      .writeStatus(statusLines[status] ?? String(status))
-      .writeHeader("content-type", contentType)
-      .end(body, closeConnection);
+    ex.res.writeStatus(statusLines[status] ?? String(status)).writeHeader("content-type", contentType);
+    // A body after a HEAD answer would be read as the start of the next response on the connection.
+    // The length goes in as a plain header: given to endWithoutBody, uWS would wait for that many
+    // bytes and never answer the connection's next request. (No argument at all: an explicit
+    // undefined becomes a bogus length. A HEAD has no body to refuse, so the connection stays.)
+    if (ex.head) ex.res.writeHeader("content-length", String(Buffer.byteLength(body))).endWithoutBody();
+    else ex.res.end(body, closeConnection);
   });
   settle(ex);
 }

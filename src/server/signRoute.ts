@@ -1,7 +1,7 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import {signRecorder} from "../metrics/metrics.js";
-import {isRequestType} from "../signing/requestTypes.js";
-import type {AppContext} from "./app.js";
+import {isRequestType} from "../signing/requestTypeNames.js";
+import type {AppContext} from "./context.js";
 import {readBody} from "./body.js";
 import {statusOf} from "./errors.js";
 import {type Exchange, exchange, reply} from "./reply.js";
@@ -25,9 +25,9 @@ export function signHandler(ctx: AppContext) {
   return (res: HttpResponse, req: HttpRequest) => {
     // HttpRequest is only valid until this function returns: read everything now.
     const identifier = req.getParameter(0) ?? "";
-    const wantsJson = req.getHeader("accept").includes("application/json");
+    const wantsJson = acceptsJson(req.getHeader("accept"));
     const declaredLength = Number(req.getHeader("content-length") || 0);
-    const ex = exchange(res, lifecycle);
+    const ex = exchange(res, req, lifecycle);
 
     if (lifecycle.stopping) return fail(ex, "unknown", 503, "the signer is shutting down");
     if (declaredLength > maxBodyBytes) return tooLarge(ex);
@@ -64,6 +64,20 @@ export function signHandler(ctx: AppContext) {
   function tooLarge(ex: Exchange) {
     fail(ex, "unknown", 413, `the request body is over the ${maxBodyBytes}-byte limit`);
   }
+}
+
+/**
+ * Whether a signature goes out as JSON: when the Accept header lists `application/json` or the
+ * any-type wildcard (any parameters, any position, any case), as Web3Signer decides it; otherwise the
+ * bare hex as text/plain. Most HTTP clients send the wildcard by default and parse JSON.
+ */
+export function acceptsJson(accept: string): boolean {
+  for (const range of accept.split(",")) {
+    const semicolon = range.indexOf(";");
+    const mediaType = (semicolon < 0 ? range : range.slice(0, semicolon)).trim().toLowerCase();
+    if (mediaType === "application/json" || mediaType === "*/*") return true;
+  }
+  return false;
 }
 
 /** The request type for metric labels, on paths that do not parse the body (404, 503). */

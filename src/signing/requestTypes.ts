@@ -2,6 +2,7 @@ import type {ForkName} from "../config/networks.js";
 import * as D from "./domain.js";
 import {FieldError} from "./errors.js";
 import {describe, fieldFromJson, fromJson, requireField} from "./json.js";
+import type {RequestType} from "./requestTypeNames.js";
 import type {SszTypes} from "./sszTypes.js";
 import type {Type, ValueOf} from "@chainsafe/ssz";
 
@@ -35,23 +36,6 @@ export type RequestTypeRow = {
   domainType: D.DomainType;
   message(payload: unknown, t: SszTypes, slotsPerEpoch: bigint): Message;
 };
-
-export const requestTypeNames = [
-  "AGGREGATION_SLOT",
-  "AGGREGATE_AND_PROOF",
-  "AGGREGATE_AND_PROOF_V2",
-  "ATTESTATION",
-  "BLOCK",
-  "BLOCK_V2",
-  "DEPOSIT",
-  "RANDAO_REVEAL",
-  "VOLUNTARY_EXIT",
-  "SYNC_COMMITTEE_MESSAGE",
-  "SYNC_COMMITTEE_SELECTION_PROOF",
-  "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF",
-  "VALIDATOR_REGISTRATION",
-] as const;
-export type RequestType = (typeof requestTypeNames)[number];
 
 /** The `version` of BLOCK_V2 and AGGREGATE_AND_PROOF_V2 payloads, as Web3Signer spells it. */
 function readVersion(payload: unknown): ForkName {
@@ -182,7 +166,3 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
   }),
   VALIDATOR_REGISTRATION: container("validator_registration", D.DOMAIN_APPLICATION_BUILDER, "ValidatorRegistration", {domainRule: "builder"}),
 };
-
-export function isRequestType(type: unknown): type is RequestType {
-  return typeof type === "string" && Object.hasOwn(requestTypes, type);
-}
