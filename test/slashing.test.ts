@@ -269,6 +269,29 @@ describe.each(backends)("a signer with --slashing-protection, $name", ({availabl
     }
   });
 
+  it.runIf(available)("binds a fresh database to the chain of the first requests, even when two chains race for it", async () => {
+    const s = await startTestSigner({network: "minimal", interopKeys: "16", slashingProtection: await url()});
+    const roots = ["0x" + "a1".repeat(32), "0x" + "b2".repeat(32)];
+    try {
+      // One vote per key, so nothing but the chain can refuse one; each chain on every other key.
+      const replies = await Promise.all(
+        s.signer.keys.publicKeys().map(async (pk, i) => {
+          const r = attestation(1, 2);
+          const gvr = roots[i % 2];
+          return {gvr, reply: await sign(s.url, pk, {...r, fork_info: {...r.fork_info, genesis_validators_root: gvr}})};
+        })
+      );
+      const winner = replies.find(({reply}) => reply.status === 200)!.gvr;
+      const loser = roots.find((r) => r !== winner)!;
+      for (const {gvr, reply} of replies) {
+        if (gvr === winner) expect(reply.status).toBe(200);
+        else expect([reply.status, reply.json().message]).toEqual([412, `refused by slashing protection: genesis validators root ${loser} is not ${winner}, the chain this database protects`]);
+      }
+    } finally {
+      await s.close();
+    }
+  });
+
   it.runIf(available)("imports history with keystores and exports it on delete (Keymanager API)", async () => {
     const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-km-slashing-"));
     const s = await startTestSigner({network: "minimal", dataDir, slashingProtection: await url()});
