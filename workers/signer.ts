@@ -7,7 +7,7 @@ import {workerData} from "node:worker_threads";
 import {move} from "piscina";
 import {SecretKey} from "@chainsafe/blst";
 import {KeyTable} from "../src/keys/keyTable.js";
-import {SignError} from "../src/signing/errors.js";
+import {SignerError, unknownKeyMessage} from "../src/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
@@ -20,7 +20,8 @@ const ctx = createSigningContext(network);
 const table = KeyTable.attach(keyTable);
 const slashing = slashingProtection ? await SlashingStore.open(slashingProtection) : undefined;
 
-const UNKNOWN_KEY = {code: "UNKNOWN_KEY", message: "no key with that public key is loaded"} as const;
+/** A request whose key was removed while it waited; the HTTP thread names the key. */
+const keyGone = (type: string): SignResult => ({type, code: "UNKNOWN_KEY", message: unknownKeyMessage("this public key")});
 
 /** A request ready to sign: its type (for metrics) and its signing root. */
 type Prepared = SigningMessage & {type: string};
@@ -56,7 +57,7 @@ function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (S
     const key = secretKeyFor(task.refs[2 * i], task.refs[2 * i + 1]);
     results[i] = key
       ? {type: message.type, signature: key.sign(message.signingRoot).toHex()}
-      : {type: message.type, ...UNKNOWN_KEY};
+      : keyGone(message.type);
   }
   return results as SignResult[];
 }
@@ -69,7 +70,7 @@ function prepare(text: string): Prepared | Extract<SignResult, {code: string}> {
     type = requestTypeOf(body);
     return {type, ...signingMessageOf(body, type as never, ctx)};
   } catch (e) {
-    if (e instanceof SignError) return {type, code: e.code, message: e.message};
+    if (e instanceof SignerError) return {type, code: e.code, message: e.message};
     // A bug, not bad input; the message is ours (never a key) and the main thread logs it.
     return {type, code: "INTERNAL", message: `internal error: ${(e as Error)?.message ?? String(e)}`};
   }
@@ -88,7 +89,7 @@ async function checkSlashing(store: SlashingStore, task: SignTask, messages: (Pr
     if (!m?.slashing) return;
     const pubkey = table.readPubkey({slot: task.refs[2 * i], state: task.refs[2 * i + 1]});
     if (!pubkey) {
-      results[i] = {type: m.type, ...UNKNOWN_KEY};
+      results[i] = keyGone(m.type);
       return;
     }
     slashable.push(i);

@@ -18,7 +18,7 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
       fn(exchange(res, req, ctx.lifecycle));
 
   const keymanagerDisabled = simple((ex) =>
-    replyError(ex, 404, "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
+    replyError(ex, "NOT_FOUND", "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
   );
   const routes: Record<string, Partial<Record<Method, Handler>>> = {
     "/api/v1/eth2/sign/:identifier": {post: signHandler(ctx)},
@@ -43,9 +43,9 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
     if (methods.get) app.head(path, methods.get);
     // uWS prefers a method's own route over `any`, so this only sees the other methods.
     const allowed = [...Object.keys(methods), ...(methods.get ? ["head"] : [])].map((m) => m.toUpperCase()).join(", ");
-    app.any(path, simple((ex) => replyError(ex, 405, `method not allowed; use ${allowed}`)));
+    app.any(path, simple((ex) => replyError(ex, "METHOD_NOT_ALLOWED", `method not allowed; use ${allowed}`)));
   }
-  app.any("/*", simple((ex) => replyError(ex, 404, "not found")));
+  app.any("/*", simple((ex) => replyError(ex, "NOT_FOUND", "not found")));
   return app;
 }
 

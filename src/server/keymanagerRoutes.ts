@@ -1,7 +1,7 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import type {KeyManager} from "../keys/keymanager.js";
+import {codeOf} from "../errors.js";
 import {authorized} from "../keys/token.js";
-import {InterchangeError} from "../slashing/interchange.js";
 import {readBody} from "./body.js";
 import type {Lifecycle} from "./lifecycle.js";
 import {type Exchange, exchange, replyError, replyJson} from "./reply.js";
@@ -20,7 +20,7 @@ export function keymanagerRoutes(km: KeyManager, token: string, lifecycle: Lifec
     const auth = req.getHeader("authorization");
     const ex = exchange(res, req, lifecycle);
     // Answer before reading any body, and close: nothing an unauthenticated client sends is kept.
-    if (!authorized(auth, token)) return replyError(ex, 401, "missing or wrong bearer token (Authorization: Bearer <token>)", true);
+    if (!authorized(auth, token)) return replyError(ex, "UNAUTHORIZED", "missing or wrong bearer token (Authorization: Bearer <token>)");
     handle(ex);
   };
   const withJsonBody = (ex: Exchange, handle: (body: Record<string, unknown>) => void) =>
@@ -32,38 +32,38 @@ export function keymanagerRoutes(km: KeyManager, token: string, lifecycle: Lifec
         try {
           body = JSON.parse(raw.toString("utf8"));
         } catch (e) {
-          return replyError(ex, 400, `malformed JSON: ${(e as Error).message}`);
+          return replyError(ex, "BAD_REQUEST", `malformed JSON: ${(e as Error).message}`);
         }
-        if (typeof body !== "object" || body === null || Array.isArray(body)) return replyError(ex, 400, "the body must be a JSON object");
+        if (typeof body !== "object" || body === null || Array.isArray(body)) return replyError(ex, "BAD_REQUEST", "the body must be a JSON object");
         handle(body as Record<string, unknown>);
       },
-      () => replyError(ex, 413, `the request body is over the ${MAX_KEYMANAGER_BODY}-byte limit`, true)
+      () => replyError(ex, "TOO_LARGE", `the request body is over the ${MAX_KEYMANAGER_BODY}-byte limit`)
     );
 
   return {
     get: guarded((ex) => replyJson(ex, 200, {data: km.list()})),
     post: guarded((ex) =>
       withJsonBody(ex, ({keystores, passwords, slashing_protection}) => {
-        if (!isStringArray(keystores)) return replyError(ex, 400, "keystores: expected an array of keystore JSON strings");
-        if (!isStringArray(passwords)) return replyError(ex, 400, "passwords: expected an array of strings");
+        if (!isStringArray(keystores)) return replyError(ex, "BAD_REQUEST", "keystores: expected an array of keystore JSON strings");
+        if (!isStringArray(passwords)) return replyError(ex, "BAD_REQUEST", "passwords: expected an array of strings");
         if (keystores.length !== passwords.length) {
-          return replyError(ex, 400, `keystores and passwords differ in length (${keystores.length} vs ${passwords.length})`);
+          return replyError(ex, "BAD_REQUEST", `keystores and passwords differ in length (${keystores.length} vs ${passwords.length})`);
         }
         if (slashing_protection !== undefined && typeof slashing_protection !== "string") {
-          return replyError(ex, 400, "slashing_protection: expected an EIP-3076 interchange document as a JSON string");
+          return replyError(ex, "BAD_REQUEST", "slashing_protection: expected an EIP-3076 interchange document as a JSON string");
         }
         km.import(keystores, passwords, slashing_protection).then(
           (data) => replyJson(ex, 200, {data}),
-          (e: Error) => replyError(ex, e instanceof InterchangeError ? 400 : 500, e instanceof InterchangeError ? e.message : `import failed: ${e.message}`)
+          (e: Error) => replyError(ex, codeOf(e), codeOf(e) === "INTERNAL" ? `import failed: ${e.message}` : e.message)
         );
       })
     ),
     delete: guarded((ex) =>
       withJsonBody(ex, ({pubkeys}) => {
-        if (!isStringArray(pubkeys)) return replyError(ex, 400, "pubkeys: expected an array of 0x-prefixed public keys");
+        if (!isStringArray(pubkeys)) return replyError(ex, "BAD_REQUEST", "pubkeys: expected an array of 0x-prefixed public keys");
         km.delete(pubkeys).then(
           (result) => replyJson(ex, 200, result),
-          (e: Error) => replyError(ex, 500, `delete failed: ${e.message}`)
+          (e: Error) => replyError(ex, codeOf(e), codeOf(e) === "INTERNAL" ? `delete failed: ${e.message}` : e.message)
         );
       })
     ),

@@ -1,10 +1,10 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
+import {type ErrorCode, statusOf, unknownKeyMessage} from "../errors.js";
 import {signRecorder} from "../metrics/metrics.js";
 import {isRequestType} from "../signing/requestTypeNames.js";
 import type {AppContext} from "./context.js";
 import {readBody} from "./body.js";
-import {statusOf} from "./errors.js";
-import {type Exchange, exchange, reply} from "./reply.js";
+import {type Exchange, exchange, reply, replyError} from "./reply.js";
 
 /**
  * POST /api/v1/eth2/sign/{identifier}. The main thread only routes: it reads the body, checks the
@@ -15,12 +15,15 @@ export function signHandler(ctx: AppContext) {
   const {keys, pool, metrics, lifecycle, maxBodyBytes, maxInFlight, timeouts} = ctx;
 
   const record = signRecorder(metrics);
-  const finish = (ex: Exchange, type: string, status: number, contentType: string, body: string) => {
-    reply(ex, status, contentType, body, status === 413);
-    record(type, status, (performance.now() - ex.startedMs) / 1000);
+  const seconds = (ex: Exchange) => (performance.now() - ex.startedMs) / 1000;
+  const signed = (ex: Exchange, type: string, contentType: string, body: string) => {
+    reply(ex, 200, contentType, body);
+    record(type, 200, seconds(ex));
   };
-  const fail = (ex: Exchange, type: string, status: number, message: string) =>
-    finish(ex, type, status, "application/json", JSON.stringify({message}));
+  const fail = (ex: Exchange, type: string, code: ErrorCode, message: string) => {
+    replyError(ex, code, message);
+    record(type, statusOf[code], seconds(ex));
+  };
 
   return (res: HttpResponse, req: HttpRequest) => {
     // HttpRequest is only valid until this function returns: read everything now.
@@ -29,11 +32,11 @@ export function signHandler(ctx: AppContext) {
     const declaredLength = Number(req.getHeader("content-length") || 0);
     const ex = exchange(res, req, lifecycle);
 
-    if (lifecycle.stopping) return fail(ex, "unknown", 503, "the signer is shutting down");
+    if (lifecycle.stopping) return fail(ex, "unknown", "SHUTTING_DOWN", "the signer is shutting down");
     if (declaredLength > maxBodyBytes) return tooLarge(ex);
     // Bounded memory under overload: past the cap, shed load instead of queueing without end.
     if (lifecycle.requestsInFlight > maxInFlight) {
-      return fail(ex, "unknown", 503, `too many requests in flight (limit ${maxInFlight}); retry shortly`);
+      return fail(ex, "unknown", "OVERLOADED", `too many requests in flight (limit ${maxInFlight}); retry shortly`);
     }
 
     readBody(
@@ -43,16 +46,17 @@ export function signHandler(ctx: AppContext) {
         const key = keys.get(identifier);
         if (!key) {
           const type = typeIn(body);
-          if (lifecycle.loading) return fail(ex, type, 503, "keys are still loading; try again shortly");
-          return fail(ex, type, 404, `no key for ${identifier.slice(0, 100)} is loaded`);
+          if (lifecycle.loading) return fail(ex, type, "NOT_READY", "keys are still loading; try again shortly");
+          return fail(ex, type, "UNKNOWN_KEY", unknownKeyMessage(identifier));
         }
         pool.sign(key, body).then((result) => {
           if ("signature" in result) {
-            if (wantsJson) finish(ex, result.type, 200, "application/json", `{"signature":"${result.signature}"}`);
-            else finish(ex, result.type, 200, "text/plain", result.signature);
+            if (wantsJson) signed(ex, result.type, "application/json", `{"signature":"${result.signature}"}`);
+            else signed(ex, result.type, "text/plain", result.signature);
           } else {
             if (result.code === "INTERNAL") ctx.log.error("signing failed", {error: result.message});
-            fail(ex, result.type, statusOf[result.code], result.message);
+            // A key removed while its request waited: named as the client named it.
+            fail(ex, result.type, result.code, result.code === "UNKNOWN_KEY" ? unknownKeyMessage(identifier) : result.message);
           }
         });
       },
@@ -62,7 +66,7 @@ export function signHandler(ctx: AppContext) {
   };
 
   function tooLarge(ex: Exchange) {
-    fail(ex, "unknown", 413, `the request body is over the ${maxBodyBytes}-byte limit`);
+    fail(ex, "unknown", "TOO_LARGE", `the request body is over the ${maxBodyBytes}-byte limit`);
   }
 }
 

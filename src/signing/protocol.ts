@@ -1,5 +1,5 @@
 import type {NetworkConfig} from "../config/networks.js";
-import type {SignErrorCode} from "./errors.js";
+import type {ErrorCode} from "../errors.js";
 
 /**
  * The protocol between the main thread and the signing workers (workers/signer.ts): plain data
@@ -19,7 +19,7 @@ export type SignTask = {refs: Int32Array; bodies: Uint8Array; ends: Uint32Array}
 /** `type` is the request type when it could be read (for metrics), else "unknown". */
 export type SignResult =
   | {type: string; signature: string}
-  | {type: string; code: SignErrorCode; message: string};
+  | {type: string; code: ErrorCode; message: string};
 
 /** Public keys (48 bytes each) of secret keys (32 bytes each), derived in a worker. */
 export type DeriveTask = {secretKeys: Uint8Array};

@@ -1,7 +1,7 @@
 import type {ForkName} from "../config/networks.js";
 import * as D from "./domain.js";
 import {FieldError} from "./errors.js";
-import {describe, fieldFromJson, fromJson, requireField} from "./json.js";
+import {describe, fieldFromJson, fromJson, requireField, snakeToCamel} from "./json.js";
 import type {RequestType} from "./requestTypeNames.js";
 import type {SszTypes} from "./sszTypes.js";
 import type {Type, ValueOf} from "@chainsafe/ssz";
@@ -52,6 +52,17 @@ const versionedForks: readonly ForkName[] = ["phase0", "altair", "bellatrix", "c
 
 const epochAt = (slot: bigint, slotsPerEpoch: bigint) => slot / slotsPerEpoch;
 
+const isObject = (json: unknown): json is Record<string, unknown> => typeof json === "object" && json !== null && !Array.isArray(json);
+
+/** Whether `obj` holds `key` (or its camelCase spelling), as requireField would find it. */
+const hasField = (obj: unknown, key: string) => isObject(obj) && (obj[key] ?? obj[snakeToCamel(key)]) != null;
+
+type AggregateAndProofValue = {aggregate: {data: {slot: bigint}}};
+/** Either fork's AggregateAndProof: its root, and the aggregate's slot picks the fork version. */
+function aggregateAndProofMessage(type: SszTypes["AggregateAndProof" | "ElectraAggregateAndProof"], value: AggregateAndProofValue, spe: bigint): Message {
+  return {objectRoot: (type as Type<AggregateAndProofValue>).hashTreeRoot(value), epoch: epochAt(value.aggregate.data.slot, spe)};
+}
+
 /** A row whose payload is one SSZ container, signed as is; `epoch` picks the fork version. */
 function container<K extends keyof SszTypes>(
   field: string,
@@ -90,9 +101,18 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return {objectRoot: t.Uint64.hashTreeRoot(slot), epoch: epochAt(slot, spe)};
     },
   },
-  AGGREGATE_AND_PROOF: container("aggregate_and_proof", D.DOMAIN_AGGREGATE_AND_PROOF, "AggregateAndProof", {
-    epoch: (v, spe) => epochAt(v.aggregate.data.slot, spe),
-  }),
+  AGGREGATE_AND_PROOF: {
+    field: "aggregate_and_proof",
+    domainRule: "fork",
+    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
+    message(payload, t, spe) {
+      // Lighthouse, Teku and Grandine keep this unversioned type after Electra and send Electra's
+      // shape in it (Web3Signer reads it with the network's fork at the aggregate's slot), so the
+      // shape decides: an aggregate with committee_bits is Electra's.
+      const type = hasField(requireField(payload, "aggregate"), "committee_bits") ? t.ElectraAggregateAndProof : t.AggregateAndProof;
+      return aggregateAndProofMessage(type, fromJson(type as Type<AggregateAndProofValue>, payload), spe);
+    },
+  },
   AGGREGATE_AND_PROOF_V2: {
     field: "aggregate_and_proof",
     domainRule: "fork",
@@ -101,8 +121,7 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       const fork = readVersion(payload);
       // EIP-7549 changed the aggregate's shape in Electra.
       const type = fork === "electra" || fork === "fulu" ? t.ElectraAggregateAndProof : t.AggregateAndProof;
-      const value = fieldFromJson<{aggregate: {data: {slot: bigint}}}>(type as never, payload, "data");
-      return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.aggregate.data.slot, spe)};
+      return aggregateAndProofMessage(type, fieldFromJson(type as Type<AggregateAndProofValue>, payload, "data"), spe);
     },
   },
   ATTESTATION: container("attestation", D.DOMAIN_BEACON_ATTESTER, "AttestationData", {
@@ -119,8 +138,9 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
     domainType: D.DOMAIN_BEACON_PROPOSER,
     message(payload, t, spe) {
       const fork = readVersion(payload);
-      // A block's root equals its header's root; from Bellatrix on clients send only the header.
-      if (fork === "phase0" || fork === "altair") {
+      // A block's root equals its header's root; from Bellatrix on clients send only the header,
+      // and Nimbus sends the header for every version, so PHASE0 and ALTAIR take either.
+      if ((fork === "phase0" || fork === "altair") && !hasField(payload, "block_header")) {
         const type = fork === "phase0" ? t.Phase0BeaconBlock : t.AltairBeaconBlock;
         const value = fieldFromJson<{slot: bigint}>(type as never, payload, "block");
         return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.slot, spe), slashable: {slot: value.slot}};

@@ -106,8 +106,11 @@ function domainOf(row: RequestTypeRow, message: Message, forkInfo: ForkInfo | un
     case "fork": {
       const {fork, genesis_validators_root} = forkInfo as ForkInfo;
       const epoch = message.epoch as bigint;
-      // EIP-7044: from Deneb on, exits are signed over the Capella fork version, forever valid.
-      if (row.domainRule === "voluntaryExit" && epoch >= network.forks.deneb.epoch) {
+      // EIP-7044: from Deneb on, exits are signed over the Capella fork version, forever valid. A
+      // chain past Deneb verifies every exit so, whatever epoch it names: an exit for an earlier
+      // epoch is pinned too when fork_info's fork is Deneb's or later (as Teku signs it, 26.8+).
+      const denebEpoch = network.forks.deneb.epoch;
+      if (row.domainRule === "voluntaryExit" && (epoch >= denebEpoch || fork.epoch >= denebEpoch)) {
         return domains.get(row.domainType, network.forks.capella.version, genesis_validators_root);
       }
       // get_domain: the previous version before the fork epoch, the current one from it on.
