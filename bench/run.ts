@@ -11,11 +11,12 @@ import {join} from "node:path";
 import {parseArgs} from "node:util";
 import {measureCeiling} from "./ceiling.js";
 import {keystoreBench} from "./keystores.js";
-import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "./load.js";
+import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "../src/load/load.js";
 import {type MicroResult, runMicro} from "./micro.js";
-import {machineIdleSeconds} from "./procStat.js";
+import {machineIdleSeconds} from "../src/load/procStat.js";
+import {renderReport} from "../src/load/report.js";
 import {SignerProcess} from "./signerProcess.js";
-import {wrkAvailable, wrkBurst, wrkSustained} from "./wrk.js";
+import {wrkAvailable, wrkBurst, wrkSustained} from "../src/load/wrk.js";
 
 const {values} = parseArgs({
   options: {
@@ -103,21 +104,22 @@ async function main(): Promise<void> {
   step(`end-to-end: signer with ${keyCount} interop keys (mainnet), ${connections} connections`);
   const signer = await SignerProcess.start(["--interop-keys", String(keyCount)]);
   const pubkeys = await fetchPublicKeys(signer.url);
-  await sustained(signer.url, pubkeys, connections, 1); // warm-up
+  const at = (connections: number) => ({target: signer.url, pubkeys, connections});
+  await sustained(at(connections), 1); // warm-up
   const steady = await measureLoad(signer, () =>
-    sustained(signer.url, pubkeys, connections, seconds, (n) => process.stdout.write(`\r  sustained: ${fmt(n)} requests`))
+    sustained({...at(connections), onTick: (r) => process.stdout.write(`\r  sustained: ${fmt(r.requests)} requests`)}, seconds)
   );
   console.log(`\n  sustained: ${fmt(steady.requestsPerSecond)}/s = ${fmt(steady.ratioToCeiling, 2)}× ceiling (${ceilingAround(steady)}), CPU efficiency ${fmt(steady.cpuEfficiency, 2)}, p99 ${fmt(steady.latencyMs.p99, 1)} ms, errors ${steady.errors}`);
   console.log(`    CPU: ${cpuSplit(steady)}`);
   const rssAfterSustained = signer.rssBytes(); // warm by now: heaps and allocator pools have grown
 
   const burstCount = 8192;
-  const burstResult = await measureLoad(signer, () => burst(signer.url, pubkeys, 256, burstCount));
+  const burstResult = await measureLoad(signer, () => burst(at(256), burstCount));
   const describeBurst = (r: E2E) =>
     `${burstCount} attestations over 256 connections in ${fmt(r.seconds, 2)} s = ${fmt(r.seconds / idealSeconds(r, burstCount), 2)}× ideal (${fmt(idealSeconds(r, burstCount), 2)} s)`;
   console.log(`  burst: ${describeBurst(burstResult)}, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms, errors ${burstResult.errors}`);
 
-  const duty = await measureLoad(signer, () => dutyCycle(signer.url, pubkeys, 256, quick ? 1 : 2, 4));
+  const duty = await measureLoad(signer, () => dutyCycle(at(256), quick ? 1 : 2, 4));
   for (const b of duty.bursts ?? []) {
     // A lone block proposal is one request's latency; "× ideal" means something only for a burst.
     const ratio = b.requests >= 64 ? ` (${fmt(b.seconds / idealSeconds(duty, b.requests), 2)}× ideal)` : "";
@@ -147,7 +149,7 @@ async function main(): Promise<void> {
   const dbDir = mkdtempSync(join(tmpdir(), "ts3signer-bench-slashing-"));
   const protectedSigner = await SignerProcess.start(["--interop-keys", String(keyCount), "--slashing-protection", `sqlite:${join(dbDir, "slashing.sqlite")}`]);
   const protectedKeys = await fetchPublicKeys(protectedSigner.url);
-  const guarded = await measureLoad(protectedSigner, () => sustained(protectedSigner.url, protectedKeys, connections, seconds));
+  const guarded = await measureLoad(protectedSigner, () => sustained({target: protectedSigner.url, pubkeys: protectedKeys, connections}, seconds));
   await protectedSigner.stop();
   rmSync(dbDir, {recursive: true, force: true});
   console.log(`  ${fmt(guarded.requestsPerSecond)}/s = ${fmt(guarded.ratioToCeiling, 2)}× ceiling (${fmt(guarded.requestsPerSecond / steady.requestsPerSecond, 2)}× without), p99 ${fmt(guarded.latencyMs.p99, 1)} ms, errors ${guarded.errors}`);
@@ -190,7 +192,9 @@ async function main(): Promise<void> {
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
   writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
-  console.log(`\nresults: ${file.pathname}`);
+  const report = new URL(file.pathname.replace(/\.json$/, ".html"), file);
+  writeFileSync(report, renderReport(`npm run bench, ${new Date().toISOString()}`, [steady, burstResult, duty, {...guarded, profile: "sustained, slashing protection on"}]));
+  console.log(`\nresults: ${file.pathname}\nreport: ${report.pathname}`);
 }
 
 main().catch((e) => {

@@ -1,7 +1,7 @@
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {describe, expect, it} from "vitest";
-import * as R from "../dist/bench/requests.js";
-import {parseWrkSummary} from "../dist/bench/wrk.js";
+import * as R from "../dist/src/load/requests.js";
+import {parseWrkSummary} from "../dist/src/load/wrk.js";
 import {loadNetwork} from "../src/config/networks.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 import {sign, startTestSigner} from "./helpers/signer.js";
@@ -19,6 +19,8 @@ describe("load generator requests", () => {
         R.syncCommitteeMessage(slot),
         R.syncSelectionProof(slot, 2),
         R.blockHeader(slot, 3),
+        R.randaoReveal(R.BASE_EPOCH),
+        R.syncContributionAndProof(slot, 3, 9),
       ];
       const ctx = createSigningContext(loadNetwork("mainnet"));
       for (const [i, body] of bodies.entries()) {

@@ -1,4 +1,5 @@
 import {BitArray} from "@chainsafe/ssz";
+import {ssz} from "@lodestar/types";
 import {describe, expect, it} from "vitest";
 import {loadNetwork} from "../src/config/networks.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
@@ -171,18 +172,35 @@ describe("BLOCK_V2", () => {
   });
 });
 
-describe("AGGREGATE_AND_PROOF", () => {
+describe("AGGREGATE_AND_PROOF and AGGREGATE_AND_PROOF_V2", () => {
+  const electra = ssz.electra.AggregateAndProof.defaultValue();
+  electra.aggregate.data.slot = 11_649_025; // mainnet, Electra
+  electra.aggregate.committeeBits.set(5, true);
+  electra.aggregate.aggregationBits = BitArray.fromBoolArray(Array.from({length: 3000}, (_, i) => i % 3 === 0));
+  electra.aggregatorIndex = 77;
+  const electraJson = ssz.electra.AggregateAndProof.toJson(electra);
+  const electraRoot = hex(
+    computeSigningRoot(ssz.electra.AggregateAndProof.hashTreeRoot(electra), computeDomain(DOMAIN.AGGREGATE_AND_PROOF, bytes("0x05000000"), bytes(gvr)))
+  );
+  const body = (type: string, payload: unknown) =>
+    JSON.stringify({type, fork_info: forkInfo("0x04000000", "0x05000000", "364032"), aggregate_and_proof: payload});
+
   // Lighthouse (signing_method/src/web3signer.rs), Teku (ExternalSigner.java) and Grandine
   // (signer/src/web3signer/types.rs) send the unversioned type with Electra's shape after Electra.
-  it("signs Electra's shape (with committee_bits) sent as the unversioned type", async () => {
-    const {ssz} = await import("@lodestar/types");
-    const value = ssz.electra.AggregateAndProof.defaultValue();
-    value.aggregate.data.slot = 11_649_025; // mainnet, Electra
-    value.aggregate.committeeBits.set(5, true);
-    value.aggregate.aggregationBits = BitArray.fromBoolArray(Array.from({length: 3000}, (_, i) => i % 3 === 0));
-    value.aggregatorIndex = 77;
-    const body = {type: "AGGREGATE_AND_PROOF", fork_info: forkInfo("0x04000000", "0x05000000", "364032"), aggregate_and_proof: ssz.electra.AggregateAndProof.toJson(value)};
-    const domain = computeDomain(DOMAIN.AGGREGATE_AND_PROOF, bytes("0x05000000"), bytes(gvr));
-    expect(rootOf("mainnet", JSON.stringify(body))).toBe(hex(computeSigningRoot(ssz.electra.AggregateAndProof.hashTreeRoot(value), domain)));
+  it("signs Electra's shape (with committee_bits) sent as the unversioned type", () => {
+    expect(rootOf("mainnet", body("AGGREGATE_AND_PROOF", electraJson))).toBe(electraRoot);
+  });
+
+  // Web3Signer's AggregateAndProofV2Deserializer reads both types, in either form.
+  it("takes either form under either type", () => {
+    expect(rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", electraJson))).toBe(electraRoot);
+    expect(rootOf("mainnet", body("AGGREGATE_AND_PROOF", {version: "ELECTRA", data: electraJson}))).toBe(electraRoot);
+    expect(rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {version: "ELECTRA", data: electraJson}))).toBe(electraRoot);
+  });
+
+  it("names what a versioned form lacks", () => {
+    expect(() => rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {version: "ELECTRA"}))).toThrow(/aggregate_and_proof\.data: missing/);
+    expect(() => rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {data: electraJson}))).toThrow(/aggregate_and_proof\.version: missing/);
+    expect(() => rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {version: "DENEB", data: electraJson}))).toThrow(/aggregate_and_proof\.data\.aggregate\.aggregation_bits/);
   });
 });

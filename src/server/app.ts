@@ -1,12 +1,13 @@
 import type {HttpRequest, HttpResponse, TemplatedApp} from "uWebSockets.js";
 import type {AppContext} from "./context.js";
 import {uWS} from "./engine.js";
+import {faultRoutes} from "./faultRoutes.js";
 import {keymanagerRoutes} from "./keymanagerRoutes.js";
 import {type Exchange, exchange, reply, replyError, replyJson} from "./reply.js";
 import {signHandler} from "./signRoute.js";
 
 type Handler = (res: HttpResponse, req: HttpRequest) => void;
-type Method = "get" | "post" | "delete";
+type Method = "get" | "post" | "put" | "delete";
 
 /** The signing API's routes (Web3Signer eth2 paths). */
 export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): TemplatedApp {
@@ -19,6 +20,9 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
 
   const keymanagerDisabled = simple((ex) =>
     replyError(ex, "NOT_FOUND", "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
+  );
+  const faultsApiDisabled = simple((ex) =>
+    replyError(ex, "NOT_FOUND", "the faults API needs the Keymanager token; start the signer with --data-dir DIR to enable it")
   );
   const routes: Record<string, Partial<Record<Method, Handler>>> = {
     "/api/v1/eth2/sign/:identifier": {post: signHandler(ctx)},
@@ -35,6 +39,9 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
     "/eth/v1/keystores": ctx.keymanager
       ? keymanagerRoutes(ctx.keymanager.km, ctx.keymanager.token, ctx.lifecycle)
       : {get: keymanagerDisabled, post: keymanagerDisabled, delete: keymanagerDisabled},
+    "/ts3signer/v1/faults": ctx.keymanager
+      ? faultRoutes(ctx.faults, ctx.keymanager.token, ctx.lifecycle, ctx.log)
+      : {get: faultsApiDisabled, put: faultsApiDisabled},
   };
 
   for (const [path, methods] of Object.entries(routes)) {

@@ -4,6 +4,7 @@ import type {Reloader} from "../keys/reloader.js";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
 import type {SignerPool} from "../pool.js";
+import type {Faults} from "./faults.js";
 import type {Lifecycle} from "./lifecycle.js";
 import type {RequestTimeouts} from "./requestTimeouts.js";
 
@@ -19,6 +20,8 @@ export type AppContext = {
   /** Requests received and not yet answered, past which new sign requests get a 503. */
   maxInFlight: number;
   timeouts: RequestTimeouts;
+  /** Injected faults (--faults, or set at run time); off when it holds no rule. */
+  faults: Faults;
   /** Present when the Keymanager API is enabled (--data-dir). */
   keymanager?: {km: KeyManager; token: string};
 };

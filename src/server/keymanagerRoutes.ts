@@ -16,29 +16,8 @@ type Handler = (res: HttpResponse, req: HttpRequest) => void;
  * Request bodies are checked for shape here; the key work is KeyManager's.
  */
 export function keymanagerRoutes(km: KeyManager, token: string, lifecycle: Lifecycle): {get: Handler; post: Handler; delete: Handler} {
-  const guarded = (handle: (ex: Exchange) => void): Handler => (res, req) => {
-    const auth = req.getHeader("authorization");
-    const ex = exchange(res, req, lifecycle);
-    // Answer before reading any body, and close: nothing an unauthenticated client sends is kept.
-    if (!authorized(auth, token)) return replyError(ex, "UNAUTHORIZED", "missing or wrong bearer token (Authorization: Bearer <token>)");
-    handle(ex);
-  };
-  const withJsonBody = (ex: Exchange, handle: (body: Record<string, unknown>) => void) =>
-    readBody(
-      ex,
-      MAX_KEYMANAGER_BODY,
-      (raw) => {
-        let body: unknown;
-        try {
-          body = JSON.parse(raw.toString("utf8"));
-        } catch (e) {
-          return replyError(ex, "BAD_REQUEST", `malformed JSON: ${(e as Error).message}`);
-        }
-        if (typeof body !== "object" || body === null || Array.isArray(body)) return replyError(ex, "BAD_REQUEST", "the body must be a JSON object");
-        handle(body as Record<string, unknown>);
-      },
-      () => replyError(ex, "TOO_LARGE", `the request body is over the ${MAX_KEYMANAGER_BODY}-byte limit`)
-    );
+  const guarded = bearerGuard(token, lifecycle);
+  const withJsonBody = (ex: Exchange, handle: (body: Record<string, unknown>) => void) => readJsonObject(ex, MAX_KEYMANAGER_BODY, handle);
 
   return {
     get: guarded((ex) => replyJson(ex, 200, {data: km.list()})),
@@ -68,6 +47,39 @@ export function keymanagerRoutes(km: KeyManager, token: string, lifecycle: Lifec
       })
     ),
   };
+}
+
+/**
+ * Wraps a handler of the token-guarded APIs (Keymanager, faults): 401 without the bearer token.
+ * It answers before reading any body, and closes: nothing an unauthenticated client sends is kept.
+ */
+export function bearerGuard(token: string, lifecycle: Lifecycle) {
+  return (handle: (ex: Exchange) => void): Handler =>
+    (res, req) => {
+      const auth = req.getHeader("authorization");
+      const ex = exchange(res, req, lifecycle);
+      if (!authorized(auth, token)) return replyError(ex, "UNAUTHORIZED", "missing or wrong bearer token (Authorization: Bearer <token>)");
+      handle(ex);
+    };
+}
+
+/** Reads a body that must be one JSON object; 400 or 413 otherwise. */
+export function readJsonObject(ex: Exchange, maxBytes: number, handle: (body: Record<string, unknown>) => void): void {
+  readBody(
+    ex,
+    maxBytes,
+    (raw) => {
+      let body: unknown;
+      try {
+        body = JSON.parse(raw.toString("utf8"));
+      } catch (e) {
+        return replyError(ex, "BAD_REQUEST", `malformed JSON: ${(e as Error).message}`);
+      }
+      if (typeof body !== "object" || body === null || Array.isArray(body)) return replyError(ex, "BAD_REQUEST", "the body must be a JSON object");
+      handle(body as Record<string, unknown>);
+    },
+    () => replyError(ex, "TOO_LARGE", `the request body is over the ${maxBytes}-byte limit`)
+  );
 }
 
 const isStringArray = (v: unknown): v is string[] => Array.isArray(v) && v.every((x) => typeof x === "string");

@@ -1,3 +1,4 @@
+import {STATUS_CODES} from "node:http";
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import {type ErrorCode, closesConnection, statusOf} from "../errors.js";
 import type {Lifecycle} from "./lifecycle.js";
@@ -74,7 +75,7 @@ export function reply(ex: Exchange, status: number, contentType: string, body: s
   // Skipped when the client has gone: writing to an aborted uWS response throws.
   if (!close(ex, "answered")) return;
   ex.res.cork(() => {
-    ex.res.writeStatus(statusLines[status] ?? String(status)).writeHeader("content-type", contentType);
+    ex.res.writeStatus(statusLines[status] ?? `${status} ${STATUS_CODES[status] ?? "Error"}`).writeHeader("content-type", contentType);
     // A body after a HEAD answer would be read as the start of the next response on the connection.
     // The length goes in as a plain header: given to endWithoutBody, uWS would wait for that many
     // bytes and never answer the connection's next request. (No argument at all: an explicit

@@ -15,7 +15,7 @@ export class RequestTimeouts {
   private readonly tickMs: number;
 
   constructor(
-    private readonly timeoutMs: number,
+    readonly timeoutMs: number,
     private readonly onTimeout: () => void
   ) {
     this.tickMs = Math.min(1000, timeoutMs);

@@ -4,7 +4,8 @@ import {signRecorder} from "../metrics/metrics.js";
 import {isRequestType} from "../signing/requestTypeNames.js";
 import type {AppContext} from "./context.js";
 import {readBody} from "./body.js";
-import {type Exchange, exchange, reply, replyError} from "./reply.js";
+import type {FaultKind} from "./faults.js";
+import {type Exchange, drop, exchange, isOpen, reply, replyError, replyJson} from "./reply.js";
 
 /**
  * POST /api/v1/eth2/sign/{identifier}. The main thread only routes: it reads the body, checks the
@@ -12,7 +13,7 @@ import {type Exchange, exchange, reply, replyError} from "./reply.js";
  * validation, the signing root and the signature happen in a worker.
  */
 export function signHandler(ctx: AppContext) {
-  const {keys, pool, metrics, lifecycle, maxBodyBytes, maxInFlight, timeouts} = ctx;
+  const {keys, pool, metrics, lifecycle, maxBodyBytes, maxInFlight, timeouts, faults} = ctx;
 
   const record = signRecorder(metrics);
   const seconds = (ex: Exchange) => (performance.now() - ex.startedMs) / 1000;
@@ -42,28 +43,57 @@ export function signHandler(ctx: AppContext) {
     readBody(
       ex,
       maxBodyBytes,
-      (body) => {
-        const key = keys.get(identifier);
-        if (!key) {
-          const type = typeIn(body);
-          if (lifecycle.loading) return fail(ex, type, "NOT_READY", "keys are still loading; try again shortly");
-          return fail(ex, type, "UNKNOWN_KEY", unknownKeyMessage(identifier));
-        }
-        pool.sign(key, body).then((result) => {
-          if ("signature" in result) {
-            if (wantsJson) signed(ex, result.type, "application/json", `{"signature":"${result.signature}"}`);
-            else signed(ex, result.type, "text/plain", result.signature);
-          } else {
-            if (result.code === "INTERNAL") ctx.log.error("signing failed", {error: result.message});
-            // A key removed while its request waited: named as the client named it.
-            fail(ex, result.type, result.code, result.code === "UNKNOWN_KEY" ? unknownKeyMessage(identifier) : result.message);
-          }
-        });
-      },
+      (body) => (faults.on ? withFaults(ex, identifier, body, wantsJson) : handle(ex, identifier, body, wantsJson)),
       () => tooLarge(ex),
       timeouts
     );
   };
+
+  function handle(ex: Exchange, identifier: string, body: Buffer, wantsJson: boolean) {
+    const key = keys.get(identifier);
+    if (!key) {
+      const type = typeIn(body);
+      if (lifecycle.loading) return fail(ex, type, "NOT_READY", "keys are still loading; try again shortly");
+      return fail(ex, type, "UNKNOWN_KEY", unknownKeyMessage(identifier));
+    }
+    pool.sign(key, body).then((result) => {
+      if ("signature" in result) {
+        if (wantsJson) signed(ex, result.type, "application/json", `{"signature":"${result.signature}"}`);
+        else signed(ex, result.type, "text/plain", result.signature);
+      } else {
+        if (result.code === "INTERNAL") ctx.log.error("signing failed", {error: result.message});
+        // A key removed while its request waited: named as the client named it.
+        fail(ex, result.type, result.code, result.code === "UNKNOWN_KEY" ? unknownKeyMessage(identifier) : result.message);
+      }
+    });
+  }
+
+  /** The request after the injected faults (--faults): delayed, then handled, failed, dropped or left hanging. */
+  function withFaults(ex: Exchange, identifier: string, body: Buffer, wantsJson: boolean) {
+    const type = typeIn(body);
+    const {delayMs, outcome} = faults.plan(type, identifier.toLowerCase());
+    const count = (kind: FaultKind) => metrics.faultsInjected.inc({kind, type});
+    if (delayMs > 0) count("delay");
+    const act = () => {
+      if (!isOpen(ex)) return; // the client gave up while it was delayed: sign nothing for it
+      if (outcome === "pass") return handle(ex, identifier, body, wantsJson);
+      if (outcome === "drop") {
+        count("drop");
+        return drop(ex);
+      }
+      if (outcome === "timeout") {
+        count("timeout");
+        // No answer until the client gives up, or --request-timeout ends it.
+        return faults.hold(timeouts.timeoutMs, () => drop(ex));
+      }
+      count("error");
+      // Any status the SPEC names, not one of the signer's own codes: replied as is.
+      replyJson(ex, outcome.status, {message: `injected fault: a ${outcome.status} made on purpose (ts3signer --faults)`});
+      record(type, outcome.status, seconds(ex));
+    };
+    if (delayMs > 0) faults.hold(delayMs, act);
+    else act();
+  }
 
   function tooLarge(ex: Exchange) {
     fail(ex, "unknown", "TOO_LARGE", `the request body is over the ${maxBodyBytes}-byte limit`);

@@ -53,9 +53,25 @@ const isObject = (json: unknown): json is Record<string, unknown> => typeof json
 /** Whether `obj` holds `key` (or its camelCase spelling), as requireField would find it. */
 const hasField = (obj: unknown, key: string) => isObject(obj) && (obj[key] ?? obj[snakeToCamel(key)]) != null;
 
-/** Any fork's AggregateAndProof: its root, and the aggregate's slot picks the fork version. */
-function aggregateAndProofMessage(type: AggregateAndProofType, value: ValueOf<AggregateAndProofType>, spe: bigint): Message {
-  return forkMessage(type.hashTreeRoot(value), epochAt(value.aggregate.data.slot, spe));
+/**
+ * AGGREGATE_AND_PROOF and AGGREGATE_AND_PROOF_V2 read alike, as Web3Signer reads them (its
+ * AggregateAndProofV2Deserializer serves both): `{version, data}` (either key present means this
+ * form, so a missing one is named), where the version names the shape (EIP-7549 changed it in
+ * Electra), or the bare AggregateAndProof, whose shape shows it: an aggregate with committee_bits is
+ * Electra's. Lighthouse, Teku and Grandine send Electra's bare shape under the unversioned type.
+ */
+function aggregateAndProofRow(): RequestTypeRow {
+  return {
+    field: "aggregate_and_proof",
+    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
+    message(payload, t, spe) {
+      const versioned = hasField(payload, "version") || hasField(payload, "data");
+      const fork: ForkName = versioned ? readVersion(payload) : hasField(requireField(payload, "aggregate"), "committee_bits") ? "electra" : "phase0";
+      const type: AggregateAndProofType = t.byFork[fork].AggregateAndProof;
+      const value = versioned ? fieldFromJson(type, payload, "data") : fromJson(type, payload);
+      return forkMessage(type.hashTreeRoot(value), epochAt(value.aggregate.data.slot, spe));
+    },
+  };
 }
 
 /** The SSZ types that are one container for every fork (those that change live in `byFork`). */
@@ -93,26 +109,8 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return forkMessage(t.Uint64.hashTreeRoot(slot), epochAt(slot, spe));
     },
   },
-  AGGREGATE_AND_PROOF: {
-    field: "aggregate_and_proof",
-    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
-    message(payload, t, spe) {
-      // Lighthouse, Teku and Grandine keep this unversioned type after Electra and send Electra's
-      // shape in it (Web3Signer reads it with the network's fork at the aggregate's slot), so the
-      // shape decides: an aggregate with committee_bits is Electra's.
-      const fork: ForkName = hasField(requireField(payload, "aggregate"), "committee_bits") ? "electra" : "phase0";
-      const type = t.byFork[fork].AggregateAndProof;
-      return aggregateAndProofMessage(type, fromJson(type, payload), spe);
-    },
-  },
-  AGGREGATE_AND_PROOF_V2: {
-    field: "aggregate_and_proof",
-    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
-    message(payload, t, spe) {
-      const type = t.byFork[readVersion(payload)].AggregateAndProof;
-      return aggregateAndProofMessage(type, fieldFromJson(type, payload, "data"), spe);
-    },
-  },
+  AGGREGATE_AND_PROOF: aggregateAndProofRow(),
+  AGGREGATE_AND_PROOF_V2: aggregateAndProofRow(),
   ATTESTATION: container("attestation", D.DOMAIN_BEACON_ATTESTER, "AttestationData", {
     epoch: (v) => v.target.epoch,
     slashable: (v) => ({source: v.source.epoch, target: v.target.epoch}),

@@ -1,18 +1,36 @@
 /**
- * What a validator signs on mainnet in each fork, as Lodestar's SSZ values, with the signing root
- * the consensus specs give for it, computed here with Lodestar's config and types: the signer shares
- * no code with them, so a signature that verifies against this root is the right one.
+ * What a validator signs in each fork, as Lodestar's SSZ values, with the signing root the consensus
+ * specs give for it, computed here with Lodestar's config and types: the signer shares no code with
+ * them, so a signature that verifies against this root is the right one.
+ *
+ * The chain is mainnet, or with Lodestar's minimal preset (LODESTAR_PRESET=minimal, read by Lodestar
+ * at import) a devnet with a fork every two epochs, as test networks are set up.
  */
 import {createBeaconConfig} from "@lodestar/config";
-import {chainConfig} from "@lodestar/config/default";
+import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
 import * as P from "@lodestar/params";
 import {ssz} from "@lodestar/types";
 import type {Type} from "@chainsafe/ssz";
 import {randomValue} from "../helpers/oracle.js";
 import {computeDomain, hex, rng} from "../helpers/reference.js";
 
-export const genesisValidatorsRootHex = "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";
+const devnet = P.ACTIVE_PRESET === "minimal";
+const chainConfig = devnet
+  ? {...minimalChainConfig, ALTAIR_FORK_EPOCH: 2, BELLATRIX_FORK_EPOCH: 4, CAPELLA_FORK_EPOCH: 6, DENEB_FORK_EPOCH: 8, ELECTRA_FORK_EPOCH: 10, FULU_FORK_EPOCH: 12}
+  : mainnetChainConfig;
+const genesisValidatorsRootHex = devnet ? "0x" + "5e".repeat(32) : "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";
 export const config = createBeaconConfig(chainConfig, Buffer.from(genesisValidatorsRootHex.slice(2), "hex"));
+
+/** The signer's `--network` for this chain: `mainnet`, or the devnet's config YAML. */
+export const networkYaml = devnet
+  ? [
+      "PRESET_BASE: minimal",
+      ...(["GENESIS", "ALTAIR", "BELLATRIX", "CAPELLA", "DENEB", "ELECTRA", "FULU"] as const).flatMap((name) => [
+        `${name}_FORK_VERSION: ${hex(chainConfig[`${name}_FORK_VERSION`])}`,
+        ...(name === "GENESIS" ? [] : [`${name}_FORK_EPOCH: ${chainConfig[`${name}_FORK_EPOCH`]}`]),
+      ]),
+    ].join("\n") + "\n"
+  : undefined;
 export const SLOTS_PER_EPOCH = P.SLOTS_PER_EPOCH;
 
 export const forks = ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"] as const;
@@ -50,8 +68,8 @@ const epochOf = (slot: number) => Math.floor(slot / SLOTS_PER_EPOCH);
 const signingRoot = (objectRoot: Uint8Array, domain: Uint8Array) => ssz.phase0.SigningData.hashTreeRoot({objectRoot, domain});
 const random = <T>(type: Type<T>, r: ReturnType<typeof rng>) => randomValue(type as Type<unknown>, r) as T;
 
-/** A slot in the first epoch of each fork (phase0: epoch 3), so fork boundaries are crossed. */
-export const slotIn = (fork: Fork) => Math.max(config.forks[fork].epoch, 3) * SLOTS_PER_EPOCH + 5;
+/** A slot in the first epoch of each fork (phase0: epoch 1), so fork boundaries are crossed. */
+export const slotIn = (fork: Fork) => (fork === "phase0" ? 1 : config.forks[fork].epoch) * SLOTS_PER_EPOCH + 5;
 
 /** Every duty a validator may sign at `fork`, one of each, from a seeded generator. */
 export function dutiesAt(fork: Fork, seed = forkIndex(fork) + 1): Duty[] {
@@ -60,7 +78,7 @@ export function dutiesAt(fork: Fork, seed = forkIndex(fork) + 1): Duty[] {
   const epoch = epochOf(slot);
   const out: Duty[] = [];
   const add = (kind: DutyKind, value: any, root: Uint8Array, name: string = kind) => out.push({name: `${name} (${fork})`, kind, fork, slot, value, root});
-  const domain = (type: Uint8Array, messageSlot = slot) => config.getDomain(slot, type, messageSlot);
+  const domain = (type: Uint8Array) => config.getDomain(slot, type);
   const types = ssz[fork];
 
   add("randao", epoch, signingRoot(ssz.Epoch.hashTreeRoot(epoch), domain(P.DOMAIN_RANDAO)));

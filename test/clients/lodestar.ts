@@ -86,4 +86,4 @@ function readJsonAnyType(res: WireResponse): any {
 }
 
 export const lodestarCurrent = lodestar("Lodestar", "1.18 – 1.4x", ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"], true);
-export const lodestarOld = lodestar("Lodestar (before 1.18)", "1.10 – 1.17", ["phase0", "altair", "bellatrix", "capella", "deneb"], false);
+export const lodestarOld = lodestar("Lodestar (before 1.18)", "≤ 1.17", ["phase0", "altair", "bellatrix", "capella", "deneb"], false);

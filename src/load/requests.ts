@@ -55,6 +55,18 @@ export const syncSelectionProof = (slot: number, subcommittee: number) => ({
   sync_aggregator_selection_data: {slot: String(slot), subcommittee_index: String(subcommittee)},
 });
 
+export const syncContributionAndProof = (slot: number, subcommittee: number, aggregator: number) => ({
+  type: "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF",
+  fork_info: forkInfo,
+  contribution_and_proof: {
+    aggregator_index: String(aggregator),
+    contribution: {slot: String(slot), beacon_block_root: hex32(slot), subcommittee_index: String(subcommittee), aggregation_bits: "0x" + "ff".repeat(16), signature: SIG},
+    selection_proof: SIG,
+  },
+});
+
+export const randaoReveal = (epoch: number) => ({type: "RANDAO_REVEAL", fork_info: forkInfo, randao_reveal: {epoch: String(epoch)}});
+
 export const blockHeader = (slot: number, proposer: number) => ({
   type: "BLOCK_V2",
   fork_info: forkInfo,
