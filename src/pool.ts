@@ -43,7 +43,12 @@ export class SignerPool implements KeyDeriver {
   readonly workers: number;
   /** Slashing protection is on: blocks and attestations go in their own lane (see sign()). */
   readonly slashingProtection: boolean;
-  private readonly piscina: Piscina;
+  private piscina: Piscina;
+  private readonly startPiscina: () => Piscina;
+  /** Wait before starting a fresh set of workers after Piscina gave up on its own (doubles to 30 s). */
+  private restartDelayMs = 100;
+  private restarting = false;
+  private closing = false;
   private readonly maxBatch: number;
   private readonly maxTasksInFlight: number;
   private readonly onBatch?: (size: number) => void;
@@ -60,18 +65,39 @@ export class SignerPool implements KeyDeriver {
     this.onBatch = opts.onBatch;
     this.onWorkerFailure = opts.onWorkerFailure;
     const workerData: SignerWorkerData = {network: opts.network, keyTable: opts.keyTable, slashingProtection: opts.slashingProtection};
-    this.piscina = new Piscina({
-      filename: new URL("../workers/signer.js", import.meta.url).href,
-      minThreads: this.workers,
-      maxThreads: this.workers,
-      concurrentTasksPerWorker: opts.slashingProtection ? 2 * tasksPerWorker : tasksPerWorker,
-      idleTimeout: Number.POSITIVE_INFINITY,
-      // Between tasks a worker waits with Atomics.waitAsync, not a blocking Atomics.wait, so its
-      // event loop turns: Node runs the Node-API finalizers that free blst's native objects there.
-      // With the blocking wait they never ran and memory grew ~550 bytes per signature, forever.
-      atomics: "async",
-      workerData,
-    });
+    this.startPiscina = () => {
+      const piscina = new Piscina({
+        filename: new URL("../workers/signer.js", import.meta.url).href,
+        minThreads: this.workers,
+        maxThreads: this.workers,
+        concurrentTasksPerWorker: opts.slashingProtection ? 2 * tasksPerWorker : tasksPerWorker,
+        idleTimeout: Number.POSITIVE_INFINITY,
+        // Between tasks a worker waits with Atomics.waitAsync, not a blocking Atomics.wait, so its
+        // event loop turns: Node runs the Node-API finalizers that free blst's native objects there.
+        // With the blocking wait they never ran and memory grew ~550 bytes per signature, forever.
+        atomics: "async",
+        workerData,
+      });
+      // Piscina replaces a worker that dies, except when one has died before it was up: from then
+      // on it starts no worker at all, and the tasks it holds would wait forever. Start afresh.
+      piscina.on("workerDestroy", () => setImmediate(() => this.restartIfAbandoned(piscina)));
+      return piscina;
+    };
+    this.piscina = this.startPiscina();
+  }
+
+  private restartIfAbandoned(piscina: Piscina): void {
+    if (piscina !== this.piscina || this.closing || this.restarting || piscina.threads.length >= this.workers) return;
+    this.restarting = true;
+    this.onWorkerFailure?.(new Error(`signing workers stopped being replaced; starting new ones in ${this.restartDelayMs} ms`));
+    setTimeout(() => {
+      this.restarting = false;
+      if (this.closing) return;
+      this.piscina = this.startPiscina();
+      this.restartDelayMs = Math.min(30_000, this.restartDelayMs * 2);
+      // What the old pool still holds is rejected: retried once on the new workers, else a 503.
+      void piscina.destroy();
+    }, this.restartDelayMs).unref();
   }
 
   /** Requests accepted but not yet answered by a worker. */
@@ -186,6 +212,7 @@ export class SignerPool implements KeyDeriver {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     await this.piscina.destroy();
   }
 }

@@ -66,6 +66,26 @@ describe("signing pool", () => {
     for (const r of results) expect("signature" in r || ("code" in r && r.code === "UNAVAILABLE")).toBe(true);
   });
 
+  it("starts new workers when Piscina stops replacing them (a worker killed while starting up)", async () => {
+    let failures = 0;
+    const {pool, ref, pubkey} = poolWithKey({workers: 1, onWorkerFailure: () => failures++});
+    let settled = 0;
+    const all = Promise.all(Array.from({length: 100}, () => pool.sign(ref, body).finally(() => settled++)));
+    // Kill whatever worker there is, ready or not, a few times in a row.
+    for (let kills = 0; kills < 5; kills++) {
+      await pool.threads[0]?.terminate();
+      await new Promise((r) => setTimeout(r, 2));
+    }
+    const results = await all; // before the guard, these never settled
+    expect(settled).toBe(100);
+    for (const r of results) expect("signature" in r || ("code" in r && r.code === "UNAVAILABLE")).toBe(true);
+    expect(failures).toBeGreaterThan(0);
+    // And the pool signs again afterwards.
+    const after = await pool.sign(ref, body);
+    if (!("signature" in after)) throw new Error(`not signed: ${after.message}`);
+    expect(verify(root, pubkey, Signature.fromHex(after.signature))).toBe(true);
+  });
+
   it("moves secrets to the worker instead of copying them: the caller's buffer is detached", async () => {
     const {pool} = poolWithKey({workers: 1});
     const secrets = new Uint8Array(64);
