@@ -17,7 +17,9 @@ export function openSqlite(path: string): SlashingBackend {
   db.defaultSafeIntegers(true);
   db.pragma("journal_mode = WAL");
   db.pragma("synchronous = FULL"); // a record must be on disk before its signature leaves
-  db.pragma("busy_timeout = 10000");
+  // A worker waiting for the write lock blocks its thread (better-sqlite3 is synchronous), every
+  // request on it included: wait well inside a request's deadline (SLASHING_DEADLINE_MS), not past it.
+  db.pragma("busy_timeout = 2000");
   db.exec(SCHEMA);
   const p = (sql: string) => db.prepare(sql);
   const q = {
