@@ -187,6 +187,22 @@ describe("Keymanager API", () => {
     expect(readdirSync(join(dataDir, "keystores")).filter((f) => f.endsWith(".tmp"))).toEqual([]);
   });
 
+  it("says so when an import brings slashing protection history and this signer keeps none", async () => {
+    const k = await keystoreOf(24, "p24");
+    const history = {metadata: {interchange_format_version: "5", genesis_validators_root: "0x" + "00".repeat(32)}, data: []};
+    const reply = await keymanager("POST", {keystores: [k.json], passwords: ["p24"], slashing_protection: JSON.stringify(history)});
+    expect(reply.status).toBe(200);
+    expect(reply.json().data).toEqual([{status: "imported", message: expect.stringMatching(/history was not kept: this signer runs without slashing protection/)}]);
+    expect(s.lines.some((l) => l.includes("slashing_protection sent with an import was not kept"))).toBe(true);
+    // A document that is not an interchange is still refused, and nothing is imported.
+    const other = await keystoreOf(25, "p25");
+    const bad = await keymanager("POST", {keystores: [other.json], passwords: ["p25"], slashing_protection: "{"});
+    expect(bad.status).toBe(400);
+    expect(await signsWith(s, other.pubkey)).toBe(false);
+    // Leave the signer's keys as the tests below expect them.
+    expect((await keymanager("DELETE", {pubkeys: [k.pubkey]})).json().data).toEqual([{status: "deleted"}]);
+  });
+
   it("rejects malformed bodies with 400", async () => {
     expect((await keymanager("POST", {keystores: ["a"], passwords: []})).json().message).toMatch(/differ in length/);
     expect((await keymanager("POST", {keystores: "a", passwords: []})).status).toBe(400);

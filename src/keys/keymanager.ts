@@ -54,8 +54,17 @@ export class KeyManager {
         this.log.warn("imported slashing protection history is slashable; all of it was kept, so nothing conflicting with it will be signed", {pubkey, findings});
       }
     }
+    // Without slashing protection there is nowhere to keep the history: say so rather than drop it quietly.
+    const notKept = slashingProtection !== undefined && !this.slashing;
+    if (notKept) {
+      parseInterchange(slashingProtection); // still refused (400) when it is not an interchange document
+      this.log.warn("slashing_protection sent with an import was not kept: slashing protection is off (--slashing-protection)");
+    }
     const statuses = await this.importKeystores(keystores, passwords);
     return statuses.map(({pubkey, ...status}) => {
+      if (notKept && status.status === "imported") {
+        return {...status, message: "imported; its slashing_protection history was not kept: this signer runs without slashing protection"};
+      }
       const findings = pubkey && slashable.get(pubkey);
       if (!findings) return status;
       const warning = `its slashing protection history is slashable (${findings.join("; ")}); all of it was kept, so nothing conflicting with it will be signed`;
