@@ -1,5 +1,5 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
-import {signRecorder} from "../metrics/metrics.js";
+import {pointCacheRecorder, signRecorder} from "../metrics/metrics.js";
 import {isRequestType} from "../signing/requestTypes.js";
 import type {AppContext} from "./app.js";
 import {readBody} from "./body.js";
@@ -15,6 +15,7 @@ export function signHandler(ctx: AppContext) {
   const {keys, pool, metrics, lifecycle, maxBodyBytes, maxInFlight, timeouts} = ctx;
 
   const record = signRecorder(metrics);
+  const recordPointCache = pointCacheRecorder(metrics);
   const finish = (ex: Exchange, type: string, status: number, contentType: string, body: string) => {
     reply(ex, status, contentType, body, status === 413);
     record(type, status, (performance.now() - ex.startedMs) / 1000);
@@ -48,6 +49,7 @@ export function signHandler(ctx: AppContext) {
         }
         pool.sign(key, body).then((result) => {
           if ("signature" in result) {
+            recordPointCache(result.cacheHit);
             if (wantsJson) finish(ex, result.type, 200, "application/json", `{"signature":"${result.signature}"}`);
             else finish(ex, result.type, 200, "text/plain", result.signature);
           } else {

@@ -16,9 +16,12 @@ export type SignerWorkerData = {
 /** One batch of requests: the n-th request is `bodies[ends[n-1] .. ends[n])`, signed with key `refs[2n]` (slot) / `refs[2n+1]` (state). */
 export type SignTask = {refs: Int32Array; bodies: Uint8Array; ends: Uint32Array};
 
-/** `type` is the request type when it could be read (for metrics), else "unknown". */
+/**
+ * `type` is the request type when it could be read (for metrics), else "unknown". `cacheHit`: whether
+ * H(signing root) came from the worker's cache (src/signing/fastSign.ts); absent with the fallback.
+ */
 export type SignResult =
-  | {type: string; signature: string}
+  | {type: string; signature: string; cacheHit?: boolean}
   | {type: string; code: SignErrorCode; message: string};
 
 /** Public keys (48 bytes each) of secret keys (32 bytes each), derived in a worker. */
