@@ -2,6 +2,8 @@
  * HTTP load against any Web3Signer-compatible signer: sustained attestation load, one attestation
  * burst, or a validator duty cycle. Run on its own:
  *   node dist/bench/load.js --target http://127.0.0.1:9000 [--profile sustained|burst|duty] …
+ * `--roots committee|shared|unique` sets how many keys share each signing root in a sustained load;
+ * `--validators N` (default 10,000) sizes the duty profile.
  * With `--generator wrk`, wrk sends the sustained and burst loads instead (see wrk.ts).
  */
 import {parseArgs} from "node:util";
@@ -81,8 +83,8 @@ function signRequest(target: string, pubkey: string, body: object): Buffer {
   return buildRequest(url.host, `/api/v1/eth2/sign/${pubkey}`, JSON.stringify(body));
 }
 
-function attestationWork(target: string, pubkeys: string[], count: number, epochOffset = 0): Buffer[] {
-  return R.attestations(pubkeys, count, epochOffset).map(({pubkey, body}) => signRequest(target, pubkey, body));
+function attestationWork(target: string, pubkeys: string[], count: number, epochOffset = 0, roots?: R.RootSharing): Buffer[] {
+  return R.attestations(pubkeys, count, epochOffset, roots).map(({pubkey, body}) => signRequest(target, pubkey, body));
 }
 
 function summarize(profile: string, runner: Runner, seconds: number, cpu: NodeJS.CpuUsage): LoadResult {
@@ -99,9 +101,13 @@ function summarize(profile: string, runner: Runner, seconds: number, cpu: NodeJS
   };
 }
 
-/** Keeps `connections` requests in flight for `seconds`. */
-export async function sustained(target: string, pubkeys: string[], connections: number, seconds: number, onProgress?: (done: number) => void): Promise<LoadResult> {
-  const pool = attestationWork(target, pubkeys, Math.max(pubkeys.length * 8, 8192));
+/**
+ * Keeps `connections` requests in flight for `seconds`, cycling over a pool of requests. With
+ * unique roots the pool is large enough that no root comes back while a signer could still hold
+ * its H(root) (a few thousand roots per worker).
+ */
+export async function sustained(target: string, pubkeys: string[], connections: number, seconds: number, onProgress?: (done: number) => void, roots: R.RootSharing = "committee"): Promise<LoadResult> {
+  const pool = attestationWork(target, pubkeys, roots === "unique" ? 65_536 : Math.max(pubkeys.length * 8, 8192), 0, roots);
   const runner = await Runner.open(target, connections);
   let i = 0;
   const cpu0 = process.cpuUsage();
@@ -129,14 +135,15 @@ export async function burst(target: string, pubkeys: string[], connections: numb
 }
 
 /**
- * A validator client's per-slot traffic for all the keys: a block at the slot start; attestations
- * and sync committee messages at 1/3; aggregation selection proofs, aggregates, and sync selection
- * proofs at 2/3. Reports how long each burst took to complete.
+ * A devnet's per-slot traffic for `validators` validators (R.dutySlot, Electra-shaped): RANDAO and
+ * the block at the slot start; attestations and sync committee messages at 1/3; aggregation
+ * selection proofs, aggregates, and sync selection proofs at 2/3. Reports how long each burst took
+ * to complete; `slotSeconds` 0 runs the slots back to back (compressed in time).
  */
-export async function dutyCycle(target: string, pubkeys: string[], connections: number, slots: number, slotSeconds: number): Promise<LoadResult> {
+export async function dutyCycle(target: string, pubkeys: string[], connections: number, slots: number, slotSeconds: number, validators = 10_000): Promise<LoadResult> {
   const runner = await Runner.open(target, connections);
   const bursts: {name: string; requests: number; seconds: number}[] = [];
-  const syncCommittee = pubkeys.slice(0, 512);
+  const requests = (duties: R.DutyRequest[]) => duties.map(({pubkey, body}) => signRequest(target, pubkey, body));
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   const run = async (name: string, requests: Buffer[]) => {
@@ -146,22 +153,15 @@ export async function dutyCycle(target: string, pubkeys: string[], connections: 
     bursts.push({name, requests: requests.length, seconds: (performance.now() - start) / 1000});
   };
   for (let s = 0; s < slots; s++) {
-    const epoch = R.BASE_EPOCH + 2000 + s;
-    const slot = epoch * 32;
+    const slot = (R.BASE_EPOCH + 2000) * 32 + s;
+    const duties = R.dutySlot(slot, validators, pubkeys);
     const slotStart = performance.now();
     const at = (fraction: number) => new Promise((r) => setTimeout(r, Math.max(0, slotStart + fraction * slotSeconds * 1000 - performance.now())));
-    await run(`slot ${s} block`, [signRequest(target, pubkeys[s % pubkeys.length], R.blockHeader(slot, s))]);
+    await run(`slot ${s} RANDAO + block`, requests(duties.start));
     await at(1 / 3);
-    await run(`slot ${s} attestations + sync messages`, [
-      ...pubkeys.map((pk, k) => signRequest(target, pk, R.attestation(epoch, k % 32, k % 64))),
-      ...syncCommittee.map((pk) => signRequest(target, pk, R.syncCommitteeMessage(slot))),
-    ]);
+    await run(`slot ${s} attestations + sync messages`, requests(duties.third));
     await at(2 / 3);
-    await run(`slot ${s} aggregation`, [
-      ...pubkeys.map((pk) => signRequest(target, pk, R.aggregationSlot(slot))),
-      ...pubkeys.filter((_, k) => k % 16 === 0).map((pk, k) => signRequest(target, pk, R.aggregateAndProof(slot, k))),
-      ...syncCommittee.map((pk, k) => signRequest(target, pk, R.syncSelectionProof(slot, k % 4))),
-    ]);
+    await run(`slot ${s} aggregation`, requests(duties.twoThirds));
     await at(1);
   }
   const result = summarize("duty", runner, (performance.now() - t0) / 1000, process.cpuUsage(cpu0));
@@ -181,6 +181,8 @@ async function main(): Promise<void> {
       slots: {type: "string", default: "3"},
       "slot-seconds": {type: "string", default: "12"},
       keys: {type: "string"},
+      roots: {type: "string", default: "committee"},
+      validators: {type: "string", default: "10000"},
       generator: {type: "string", default: "node"},
     },
   });
@@ -191,6 +193,8 @@ async function main(): Promise<void> {
   const connections = Number(values.connections);
   const wrk = values.generator === "wrk";
   if (wrk && values.profile === "duty") throw new Error("the duty profile needs the built-in generator");
+  const roots = values.roots as R.RootSharing;
+  if (!R.rootSharings.includes(roots)) throw new Error(`--roots: one of ${R.rootSharings.join(", ")}`);
   console.log(`${values.profile} load on ${target}: ${pubkeys.length} keys, ${connections} connections${wrk ? ", sent by wrk" : ""}`);
   const result = wrk
     ? values.profile === "burst"
@@ -199,8 +203,8 @@ async function main(): Promise<void> {
     : values.profile === "burst"
       ? await burst(target, pubkeys, connections, Number(values.count))
       : values.profile === "duty"
-        ? await dutyCycle(target, pubkeys, connections, Number(values.slots), Number(values["slot-seconds"]))
-        : await sustained(target, pubkeys, connections, Number(values.seconds), (n) => process.stdout.write(`\r${n} requests…`));
+        ? await dutyCycle(target, pubkeys, connections, Number(values.slots), Number(values["slot-seconds"]), Number(values.validators))
+        : await sustained(target, pubkeys, connections, Number(values.seconds), (n) => process.stdout.write(`\r${n} requests…`), roots);
   console.log("\n" + JSON.stringify(result, null, 2));
 }
 

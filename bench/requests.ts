@@ -8,7 +8,8 @@ const FORK_EPOCH = 364032; // mainnet Electra
 const forkInfo = {fork: {previous_version: "0x04000000", current_version: "0x05000000", epoch: String(FORK_EPOCH)}, genesis_validators_root: GVR};
 const SIG = "0x" + "ab".repeat(96);
 
-export function attestation(epoch: number, slotInEpoch: number, committee: number): object {
+/** An attestation; `blockRoot` (default: one per slot) lets every request have a root of its own. */
+export function attestation(epoch: number, slotInEpoch: number, committee: number, blockRoot?: number): object {
   const slot = epoch * 32 + slotInEpoch;
   return {
     type: "ATTESTATION",
@@ -16,7 +17,7 @@ export function attestation(epoch: number, slotInEpoch: number, committee: numbe
     attestation: {
       slot: String(slot),
       index: String(committee),
-      beacon_block_root: hex32(slot),
+      beacon_block_root: hex32(blockRoot ?? slot),
       source: {epoch: String(epoch - 1), root: hex32(epoch - 1)},
       target: {epoch: String(epoch), root: hex32(epoch)},
     },
@@ -64,14 +65,64 @@ export const blockHeader = (slot: number, proposer: number) => ({
   },
 });
 
+export const randaoReveal = (epoch: number) => ({type: "RANDAO_REVEAL", fork_info: forkInfo, randao_reveal: {epoch: String(epoch)}});
+
 /** The epoch the load runs sign at: past the mainnet Electra fork. */
 export const BASE_EPOCH = FORK_EPOCH + 10;
 
+/**
+ * How many keys sign each signing root in an attestation load:
+ * - `committee`: one root per (slot, committee index), 16 keys each with 1,024 keys (before Electra);
+ * - `shared`: every round over the keys signs one AttestationData (Electra: committee index 0, all on one head);
+ * - `unique`: every request its own root (a block root per request).
+ */
+export type RootSharing = "committee" | "shared" | "unique";
+export const rootSharings: readonly RootSharing[] = ["committee", "shared", "unique"];
+
 /** `count` attestation requests round-robin over the keys, each key's target epoch rising. */
-export function attestations(pubkeys: string[], count: number, epochOffset = 0): {pubkey: string; body: object}[] {
+export function attestations(pubkeys: string[], count: number, epochOffset = 0, roots: RootSharing = "committee"): {pubkey: string; body: object}[] {
   return Array.from({length: count}, (_, i) => {
     const key = i % pubkeys.length;
-    const round = Math.floor(i / pubkeys.length);
-    return {pubkey: pubkeys[key], body: attestation(BASE_EPOCH + epochOffset + round, key % 32, key % 64)};
+    const epoch = BASE_EPOCH + epochOffset + Math.floor(i / pubkeys.length);
+    const body =
+      roots === "committee" ? attestation(epoch, key % 32, key % 64) : roots === "shared" ? attestation(epoch, 0, 0) : attestation(epoch, key % 32, 0, 2 ** 40 + i);
+    return {pubkey: pubkeys[key], body};
   });
+}
+
+/** Validator v of a duty load signs with `pubkeys[v % pubkeys.length]`. */
+export type DutyRequest = {pubkey: string; body: object};
+
+/**
+ * One slot of a devnet's duties for `validators` validators on mainnet's Electra rules, all on one
+ * head: each validator attests once an epoch, so the slot's attesters (one in 32) all sign one
+ * AttestationData, and all of them sign the slot's selection proof to learn whether they
+ * aggregate; 16 aggregators per committee sign their aggregates; the sync committee (512) signs
+ * the slot's block root and one of 4 subcommittee selection proofs; the proposer signs its RANDAO
+ * reveal and the block. Unique roots per slot: about 41 with 10,000 validators, against ~1,700
+ * requests; the hash-to-G2 work follows the roots, not the validators.
+ */
+export function dutySlot(slot: number, validators: number, pubkeys: string[]): {start: DutyRequest[]; third: DutyRequest[]; twoThirds: DutyRequest[]} {
+  const key = (v: number) => pubkeys[v % pubkeys.length];
+  const epoch = Math.floor(slot / 32);
+  const attesters = Array.from({length: Math.ceil((validators - (slot % 32)) / 32)}, (_, k) => k * 32 + (slot % 32));
+  const committees = Math.max(1, Math.min(64, Math.floor(validators / 32 / 128)));
+  const aggregators = attesters.slice(0, 16 * committees);
+  const syncCommittee = Array.from({length: Math.min(512, validators)}, (_, k) => k);
+  const proposer = slot % validators;
+  return {
+    start: [
+      {pubkey: key(proposer), body: randaoReveal(epoch)},
+      {pubkey: key(proposer), body: blockHeader(slot, proposer)},
+    ],
+    third: [
+      ...attesters.map((v) => ({pubkey: key(v), body: attestation(epoch, slot % 32, 0)})),
+      ...syncCommittee.map((v) => ({pubkey: key(v), body: syncCommitteeMessage(slot)})),
+    ],
+    twoThirds: [
+      ...attesters.map((v) => ({pubkey: key(v), body: aggregationSlot(slot)})),
+      ...aggregators.map((v) => ({pubkey: key(v), body: aggregateAndProof(slot, v)})),
+      ...syncCommittee.map((v, k) => ({pubkey: key(v), body: syncSelectionProof(slot, Math.floor(k / 128))})),
+    ],
+  };
 }

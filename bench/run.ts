@@ -3,7 +3,7 @@
  * started signer, each figure set beside the ceiling measured in the same run. Results are printed
  * as a table and written to bench/results/<time>.json.
  *
- *   npm run bench -- [--quick] [--connections 64] [--seconds 15] [--keys 1024] [--skip-memory]
+ *   npm run bench -- [--quick] [--connections 64] [--seconds 15] [--keys 1024] [--validators 10000] [--skip-memory]
  */
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {availableParallelism, tmpdir} from "node:os";
@@ -11,9 +11,14 @@ import {join} from "node:path";
 import {parseArgs} from "node:util";
 import {measureCeiling} from "./ceiling.js";
 import {keystoreBench} from "./keystores.js";
+import {PublicKey, Signature, verify} from "@chainsafe/blst";
+import {loadNetwork} from "../src/config/networks.js";
+import {POINT_CACHE_ROOTS, createSigner, signEngine, signingKey} from "../src/signing/fastSign.js";
+import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "./load.js";
 import {type MicroResult, runMicro} from "./micro.js";
 import {machineIdleSeconds} from "./procStat.js";
+import * as R from "./requests.js";
 import {SignerProcess} from "./signerProcess.js";
 import {wrkAvailable, wrkBurst, wrkSustained} from "./wrk.js";
 
@@ -23,6 +28,7 @@ const {values} = parseArgs({
     connections: {type: "string", default: "64"},
     seconds: {type: "string"},
     keys: {type: "string", default: "1024"},
+    validators: {type: "string", default: "10000"},
     "skip-memory": {type: "boolean", default: false},
   },
 });
@@ -30,6 +36,7 @@ const quick = values.quick!;
 const seconds = Number(values.seconds ?? (quick ? 5 : 15));
 const connections = Number(values.connections);
 const keyCount = Number(values.keys);
+const validators = Number(values.validators);
 const cores = availableParallelism();
 const ceilingSeconds = quick ? 1 : 2;
 
@@ -88,6 +95,49 @@ const ceilingAround = (r: E2E) => `ceiling ${fmt(r.ceiling.before)}/s before, ${
 const cpuSplit = (r: E2E) =>
   `HTTP thread ${fmt(r.httpThreadCores, 2)}, workers and the rest ${fmt(r.signerCpuCores - r.httpThreadCores, 2)}, load generator ${fmt(r.generatorCores, 2)}, idle ${fmt(r.idleCores, 2)} cores`;
 
+/** Point-cache hits and misses the signer has counted so far. */
+async function pointCache(signer: SignerProcess): Promise<{hits: number; misses: number}> {
+  return {hits: await signer.metric("ts3signer_point_cache_total", 'result="hit"'), misses: await signer.metric("ts3signer_point_cache_total", 'result="miss"')};
+}
+
+/** A load with the signer's point-cache hits and misses during it. */
+async function withPointCache(signer: SignerProcess, run: () => Promise<E2E>): Promise<E2E & {cacheHits: number; cacheMisses: number}> {
+  const before = await pointCache(signer);
+  const result = await run();
+  const after = await pointCache(signer);
+  return {...result, cacheHits: after.hits - before.hits, cacheMisses: after.misses - before.misses};
+}
+
+/** Signs `count` requests of a load's kind and checks each signature with blst against the root computed here. */
+async function verifiedSignatures(url: string, pubkeys: string[], roots: R.RootSharing, count = 32): Promise<{verified: number; count: number}> {
+  const ctx = createSigningContext(loadNetwork("mainnet"));
+  const work = R.attestations(pubkeys, count * 97, 0, roots).filter((_, i) => i % 97 === 0);
+  let verified = 0;
+  for (const {pubkey, body} of work) {
+    const res = await fetch(`${url}/api/v1/eth2/sign/${pubkey}`, {method: "POST", headers: {"content-type": "application/json", accept: "application/json"}, body: JSON.stringify(body)});
+    if (res.status !== 200) continue;
+    const parsed = parseRequestBody(JSON.stringify(body));
+    const root = signingRootOf(parsed, requestTypeOf(parsed), ctx);
+    if (verify(root, PublicKey.fromHex(pubkey), Signature.fromHex(((await res.json()) as {signature: string}).signature))) verified++;
+  }
+  return {verified, count: work.length};
+}
+
+/** What the point cache of one worker holds in memory at its cap (measured in this process). */
+function pointCacheMemory(): {roots: number; rssBytes: number; externalBytes: number} | undefined {
+  if (signEngine !== "native-point-cache") return undefined;
+  const sign = createSigner();
+  const key = signingKey(Buffer.alloc(32, 7));
+  const root = new Uint8Array(32);
+  const before = process.memoryUsage();
+  for (let i = 0; i < POINT_CACHE_ROOTS + 16; i++) {
+    new DataView(root.buffer).setUint32(0, i);
+    sign(key, root);
+  }
+  const after = process.memoryUsage();
+  return {roots: POINT_CACHE_ROOTS, rssBytes: after.rss - before.rss, externalBytes: after.arrayBuffers - before.arrayBuffers};
+}
+
 async function main(): Promise<void> {
   console.log(`ts3signer bench: ${cores} cores, Node ${process.version}${quick ? ", quick" : ""}`);
 
@@ -117,12 +167,26 @@ async function main(): Promise<void> {
     `${burstCount} attestations over 256 connections in ${fmt(r.seconds, 2)} s = ${fmt(r.seconds / idealSeconds(r, burstCount), 2)}× ideal (${fmt(idealSeconds(r, burstCount), 2)} s)`;
   console.log(`  burst: ${describeBurst(burstResult)}, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms, errors ${burstResult.errors}`);
 
-  const duty = await measureLoad(signer, () => dutyCycle(signer.url, pubkeys, 256, quick ? 1 : 2, 4));
-  for (const b of duty.bursts ?? []) {
-    // A lone block proposal is one request's latency; "× ideal" means something only for a burst.
-    const ratio = b.requests >= 64 ? ` (${fmt(b.seconds / idealSeconds(duty, b.requests), 2)}× ideal)` : "";
-    console.log(`  duty ${b.name.padEnd(36)} ${String(b.requests).padStart(5)} requests in ${fmt(b.seconds * 1000, 1)} ms${ratio}`);
+  // Shared roots (every round over the keys signs one AttestationData, as from Electra) and unique
+  // roots (none repeats), on this signer and on one that signs with @chainsafe/blst's sign() per
+  // request (the fallback engine: what every signer that calls sign() per request does), alternated.
+  const fallback = await SignerProcess.start(["--interop-keys", String(keyCount)], 120_000, {...process.env, TS3SIGNER_SIGN_ENGINE: "blst-sign"});
+  const fallbackKeys = await fetchPublicKeys(fallback.url);
+  await sustained(fallback.url, fallbackKeys, connections, 1); // warm-up
+  type RootsRun = E2E & {cacheHits: number; cacheMisses: number; verified: number; checked: number};
+  const rootsRuns: Record<string, RootsRun> = {};
+  for (const roots of ["shared", "unique"] as const) {
+    for (const [engine, s, keys] of [[signEngine, signer, pubkeys], ["sign() per request", fallback, fallbackKeys]] as const) {
+      const r = await withPointCache(s, () => measureLoad(s, () => sustained(s.url, keys, connections, seconds, undefined, roots)));
+      const {verified, count} = await verifiedSignatures(s.url, keys, roots);
+      const run = (rootsRuns[`${roots}/${s === signer ? "signer" : "sign()"}`] = {...r, verified, checked: count});
+      const hitRate = run.cacheHits + run.cacheMisses ? ` cache hits ${fmt((100 * run.cacheHits) / (run.cacheHits + run.cacheMisses), 1)}%,` : "";
+      console.log(
+        `  ${roots} roots, ${engine.padEnd(18)} ${fmt(r.requestsPerSecond).padStart(6)}/s = ${fmt(r.ratioToCeiling, 2)}× ceiling (${ceilingAround(r)}), CPU efficiency ${fmt(r.cpuEfficiency, 2)},${hitRate} p99 ${fmt(r.latencyMs.p99, 1)} ms, errors ${r.errors}, ${verified}/${count} signatures verified`
+      );
+    }
   }
+  await fallback.stop();
 
   // The same figures from a generic load generator, where one is installed.
   let wrk: {sustained: E2E; burst: E2E} | undefined;
@@ -138,10 +202,30 @@ async function main(): Promise<void> {
   }
   const rss1k = signer.rssBytes();
   // A leak shows as RSS that keeps rising with the requests served (the loads above).
-  const served = [burstResult, duty, wrk?.sustained, wrk?.burst].reduce((n, r) => n + (r?.requests ?? 0), 0);
+  const served = [burstResult, rootsRuns["shared/signer"], rootsRuns["unique/signer"], wrk?.sustained, wrk?.burst].reduce((n, r) => n + (r?.requests ?? 0), 0);
   const rssGrowth = {requests: served, beforeBytes: rssAfterSustained, afterBytes: rss1k};
   console.log(`  RSS ${fmt(rssAfterSustained / 2 ** 20, 1)} MiB after the sustained load, ${fmt(rss1k / 2 ** 20, 1)} MiB after ${fmt(served)} more requests (${fmt((rss1k - rssAfterSustained) / served, 1)} bytes per request)`);
   await signer.stop();
+
+  // A devnet's duties, slots back to back, with one key per validator.
+  const dutySlots = quick ? 4 : 12;
+  step(`duty cycle: ${fmt(validators)} validators (one interop key each), ${dutySlots} slots back to back`);
+  const dutySigner = await SignerProcess.start(["--interop-keys", String(validators)]);
+  const dutyKeys = await fetchPublicKeys(dutySigner.url);
+  await dutyCycle(dutySigner.url, dutyKeys, 256, 1, 0, validators); // warm-up, at another slot than the measured ones
+  const duty = await withPointCache(dutySigner, () => measureLoad(dutySigner, () => dutyCycle(dutySigner.url, dutyKeys, 256, dutySlots, 0, validators)));
+  await dutySigner.stop();
+  const dutyRoots = new Set(Object.values(R.dutySlot(0, validators, dutyKeys)).flat().map((d) => JSON.stringify(d.body))).size;
+  console.log(
+    `  ${fmt(duty.requestsPerSecond)}/s = ${fmt(duty.ratioToCeiling, 2)}× ceiling (${ceilingAround(duty)}), CPU efficiency ${fmt(duty.cpuEfficiency, 2)}, errors ${duty.errors}; ${fmt(duty.requests / dutySlots)} requests and ${dutyRoots} unique roots a slot: ${fmt(duty.cacheMisses / dutySlots, 1)} hashed to G2 a slot, cache hits ${fmt((100 * duty.cacheHits) / Math.max(1, duty.cacheHits + duty.cacheMisses), 1)}%`
+  );
+  for (const b of (duty.bursts ?? []).filter((b) => b.name.startsWith("slot 0 "))) {
+    console.log(`    ${b.name.padEnd(36)} ${String(b.requests).padStart(5)} requests in ${fmt(b.seconds * 1000, 1)} ms${b.requests >= 64 ? ` (${fmt(b.seconds / idealSeconds(duty, b.requests), 2)}× ideal)` : ""}`);
+  }
+  const cacheMemory = pointCacheMemory();
+  if (cacheMemory) {
+    console.log(`  point cache at its cap (${fmt(cacheMemory.roots)} roots, one worker): RSS +${fmt(cacheMemory.rssBytes / 2 ** 20, 2)} MiB, points ${fmt(cacheMemory.externalBytes / 2 ** 20, 2)} MiB`);
+  }
 
   step("sustained load with slashing protection (SQLite, EIP-3076 checks per attestation)");
   const dbDir = mkdtempSync(join(tmpdir(), "ts3signer-bench-slashing-"));
@@ -179,6 +263,15 @@ async function main(): Promise<void> {
           [`burst of ${burstCount}, wrk`, `${fmt(wrk.burst.seconds, 2)} s`, `${fmt(wrk.burst.seconds / idealSeconds(wrk.burst, burstCount), 2)}× ideal, errors ${wrk.burst.errors}`],
         ] as [string, string, string][])
       : []),
+    ...(["shared", "unique"] as const).flatMap((roots) => {
+      const fast = rootsRuns[`${roots}/signer`];
+      const slow = rootsRuns[`${roots}/sign()`];
+      return [
+        [`${roots} roots`, `${fmt(fast.requestsPerSecond)}/s`, `${fmt(fast.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(fast.cpuEfficiency, 2)}, cache hits ${fmt((100 * fast.cacheHits) / Math.max(1, fast.cacheHits + fast.cacheMisses), 1)}%`],
+        [`  sign() per request`, `${fmt(slow.requestsPerSecond)}/s`, `${fmt(slow.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(slow.cpuEfficiency, 2)}`],
+      ] as [string, string, string][];
+    }),
+    [`duty, ${fmt(validators)} validators`, `${fmt(duty.requestsPerSecond)}/s`, `${fmt(duty.ratioToCeiling, 2)}× ceiling, ${fmt(duty.cacheMisses / dutySlots, 1)} roots hashed a slot (${dutyRoots} unique)`],
     ["with slashing protection", `${fmt(guarded.requestsPerSecond)}/s`, `${fmt(guarded.ratioToCeiling, 2)}× ceiling, errors ${guarded.errors}`],
     ["RSS growth under load", `${fmt((rssGrowth.afterBytes - rssGrowth.beforeBytes) / 2 ** 20, 1)} MiB`, `over ${fmt(rssGrowth.requests)} requests after the sustained load`],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
@@ -189,7 +282,7 @@ async function main(): Promise<void> {
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
+  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
   console.log(`\nresults: ${file.pathname}`);
 }
 

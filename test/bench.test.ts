@@ -19,6 +19,9 @@ describe("load generator requests", () => {
         R.syncCommitteeMessage(slot),
         R.syncSelectionProof(slot, 2),
         R.blockHeader(slot, 3),
+        R.randaoReveal(R.BASE_EPOCH),
+        ...R.attestations(pubkeys, 2, 0, "shared").map((a) => a.body),
+        ...R.attestations(pubkeys, 2, 0, "unique").map((a) => a.body),
       ];
       const ctx = createSigningContext(loadNetwork("mainnet"));
       for (const [i, body] of bodies.entries()) {
@@ -39,6 +42,33 @@ describe("load generator requests", () => {
     const targets = (key: string) => work.filter((w) => w.pubkey === key).map((w) => Number((w.body as any).attestation.target.epoch));
     expect(targets("0xa")).toEqual([R.BASE_EPOCH, R.BASE_EPOCH + 1, R.BASE_EPOCH + 2]);
     expect(targets("0xb")).toEqual([R.BASE_EPOCH, R.BASE_EPOCH + 1, R.BASE_EPOCH + 2]);
+  });
+});
+
+describe("signing roots shared between keys", () => {
+  const keys = Array.from({length: 64}, (_, i) => `0x${i}`);
+  const roots = (sharing: R.RootSharing) => new Set(R.attestations(keys, 256, 0, sharing).map((w) => JSON.stringify(w.body))).size;
+
+  it("shared: every round over the keys signs one AttestationData (committee index 0)", () => {
+    expect(roots("shared")).toBe(4);
+    expect(R.attestations(keys, 64, 0, "shared").every((w) => (w.body as any).attestation.index === "0")).toBe(true);
+  });
+  it("unique: no two requests share a root; committee: 16 keys a root with 1,024 keys", () => {
+    expect(roots("unique")).toBe(256);
+    expect(new Set(R.attestations(Array.from({length: 1024}, (_, i) => `0x${i}`), 1024).map((w) => JSON.stringify(w.body))).size).toBe(64);
+  });
+
+  it("duty: a slot of 10,000 validators is ~1,700 requests over 41 roots, each validator attesting once an epoch", () => {
+    const pubkeys = Array.from({length: 10_000}, (_, i) => `0x${i}`);
+    const attesters = new Set<string>();
+    for (let slot = 32 * R.BASE_EPOCH; slot < 32 * (R.BASE_EPOCH + 1); slot++) {
+      const {start, third, twoThirds} = R.dutySlot(slot, 10_000, pubkeys);
+      const all = [...start, ...third, ...twoThirds];
+      expect(new Set(all.map((d) => JSON.stringify(d.body))).size).toBe(41); // 1 + 1 + 1 + 32 + 4 + 2
+      expect(all.length).toBeGreaterThan(1_650);
+      for (const d of third) if ((d.body as any).type === "ATTESTATION") attesters.add(d.pubkey);
+    }
+    expect(attesters.size).toBe(10_000);
   });
 });
 
