@@ -13,10 +13,11 @@ import {measureCeiling} from "./ceiling.js";
 import {keystoreBench} from "./keystores.js";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {loadNetwork} from "../src/config/networks.js";
-import {POINT_CACHE_ROOTS, createSigner, signEngine, signingKey} from "../src/signing/fastSign.js";
+import {signEngine} from "../src/signing/fastSign.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "./load.js";
 import {type MicroResult, runMicro} from "./micro.js";
+import {measurePointCacheMemory} from "./pointCacheMemory.js";
 import {machineIdleSeconds} from "./procStat.js";
 import * as R from "./requests.js";
 import {SignerProcess} from "./signerProcess.js";
@@ -123,21 +124,6 @@ async function verifiedSignatures(url: string, pubkeys: string[], roots: R.RootS
   return {verified, count: work.length};
 }
 
-/** What the point cache of one worker holds in memory at its cap (measured in this process). */
-function pointCacheMemory(): {roots: number; rssBytes: number; externalBytes: number} | undefined {
-  if (signEngine !== "native-point-cache") return undefined;
-  const sign = createSigner();
-  const key = signingKey(Buffer.alloc(32, 7));
-  const root = new Uint8Array(32);
-  const before = process.memoryUsage();
-  for (let i = 0; i < POINT_CACHE_ROOTS + 16; i++) {
-    new DataView(root.buffer).setUint32(0, i);
-    sign(key, root);
-  }
-  const after = process.memoryUsage();
-  return {roots: POINT_CACHE_ROOTS, rssBytes: after.rss - before.rss, externalBytes: after.arrayBuffers - before.arrayBuffers};
-}
-
 async function main(): Promise<void> {
   console.log(`ts3signer bench: ${cores} cores, Node ${process.version}${quick ? ", quick" : ""}`);
 
@@ -222,9 +208,10 @@ async function main(): Promise<void> {
   for (const b of (duty.bursts ?? []).filter((b) => b.name.startsWith("slot 0 "))) {
     console.log(`    ${b.name.padEnd(36)} ${String(b.requests).padStart(5)} requests in ${fmt(b.seconds * 1000, 1)} ms${b.requests >= 64 ? ` (${fmt(b.seconds / idealSeconds(duty, b.requests), 2)}× ideal)` : ""}`);
   }
-  const cacheMemory = pointCacheMemory();
+  const cacheMemory = measurePointCacheMemory();
   if (cacheMemory) {
-    console.log(`  point cache at its cap (${fmt(cacheMemory.roots)} roots, one worker): RSS +${fmt(cacheMemory.rssBytes / 2 ** 20, 2)} MiB, points ${fmt(cacheMemory.externalBytes / 2 ** 20, 2)} MiB`);
+    const mib = (n: number) => fmt(n / 2 ** 20, 2);
+    console.log(`  point cache at its cap (${fmt(cacheMemory.roots)} roots, one worker): RSS +${mib(cacheMemory.rssBytes)} MiB (points ${mib(cacheMemory.pointBytes)} MiB, map ${mib(cacheMemory.heapBytes)} MiB of heap)`);
   }
 
   step("sustained load with slashing protection (SQLite, EIP-3076 checks per attestation)");

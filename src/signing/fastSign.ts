@@ -35,7 +35,7 @@ export const signEngine: SignEngine = addon ? "native-point-cache" : "blst-sign"
 /** Why the fallback is in use (for the start-up log), when it is. */
 export const signEngineFallbackReason: string | undefined = reason;
 
-/** H(root) for this many roots per worker: 288 bytes a point, about 1.6 MB with the map at the cap (npm run bench). */
+/** H(root) for this many roots per worker: 288 bytes a point; at the cap 2.8–3.4 MiB of RSS per worker (npm run bench). */
 export const POINT_CACHE_ROOTS = 4096;
 
 /** A deserialized secret key: its 32 big-endian bytes for the addon, a SecretKey for the fallback. */
