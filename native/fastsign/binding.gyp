@@ -1,6 +1,7 @@
 # The fast signing addon (fastsign.c), compiled at `npm ci` from the blst C sources that ship in
-# the @chainsafe/blst-swig package (src/server.c is blst's single-file build). Where this cannot
-# be built, the signer signs with @chainsafe/blst's sign() (src/signing/fastSign.ts).
+# the @chainsafe/blst-swig package (src/server.c is blst's single-file build). That package is an
+# optional dependency (its own install script fails where it has no prebuilt binary); where it or a
+# C compiler is missing, the signer signs with @chainsafe/blst's sign() (src/signing/fastSign.ts).
 {
   "variables": {
     "blst": "<!(node -p \"require('path').relative('.', require('path').dirname(require.resolve('@chainsafe/blst-swig/package.json')))\")/blst",
