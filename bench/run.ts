@@ -9,19 +9,21 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {availableParallelism, tmpdir} from "node:os";
 import {join} from "node:path";
 import {parseArgs} from "node:util";
-import {measureCeiling} from "./ceiling.js";
-import {keystoreBench} from "./keystores.js";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {loadNetwork} from "../src/config/networks.js";
 import {signEngine} from "../src/signing/fastSign.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
-import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "./load.js";
-import {type MicroResult, runMicro} from "./micro.js";
+import {devnet} from "../src/load/devnet.js";
+import * as R from "../src/load/requests.js";
+import {measureCeiling} from "./ceiling.js";
 import {measurePointCacheMemory} from "./pointCacheMemory.js";
-import {machineIdleSeconds} from "./procStat.js";
-import * as R from "./requests.js";
+import {keystoreBench} from "./keystores.js";
+import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "../src/load/load.js";
+import {type MicroResult, runMicro} from "./micro.js";
+import {machineIdleSeconds} from "../src/load/procStat.js";
+import {renderReport} from "../src/load/report.js";
 import {SignerProcess} from "./signerProcess.js";
-import {wrkAvailable, wrkBurst, wrkSustained} from "./wrk.js";
+import {wrkAvailable, wrkBurst, wrkSustained} from "../src/load/wrk.js";
 
 const {values} = parseArgs({
   options: {
@@ -112,6 +114,8 @@ async function withPointCache(signer: SignerProcess, run: () => Promise<E2E>): P
   return {...result, cacheHits: after.hits - before.hits, cacheMisses: after.misses - before.misses};
 }
 
+const hitRate = (r: {cacheHits: number; cacheMisses: number}) => `${fmt((100 * r.cacheHits) / Math.max(1, r.cacheHits + r.cacheMisses), 1)}%`;
+
 /** Signs `count` requests of a load's kind and checks each signature with blst against the root computed here. */
 async function verifiedSignatures(url: string, pubkeys: string[], roots: R.RootSharing, count = 32): Promise<{verified: number; count: number}> {
   const ctx = createSigningContext(loadNetwork("mainnet"));
@@ -142,7 +146,8 @@ async function main(): Promise<void> {
   step(`end-to-end: signer with ${keyCount} interop keys (mainnet), ${connections} connections`);
   const signer = await SignerProcess.start(["--interop-keys", String(keyCount)]);
   const pubkeys = await fetchPublicKeys(signer.url);
-  await sustained(signer.url, pubkeys, connections, 1); // warm-up
+  const at = (connections: number) => ({target: signer.url, pubkeys, connections});
+  await sustained(at(connections), 1); // warm-up
 
   // Shared roots (every round over the keys signs one AttestationData, as from Electra) and unique
   // roots (none repeats), on this signer and on one that signs with @chainsafe/blst's sign() per
@@ -151,37 +156,44 @@ async function main(): Promise<void> {
   // below, so a rise after it is growth per request, not the (bounded) caches filling.
   const fallback = await SignerProcess.start(["--interop-keys", String(keyCount)], 120_000, {...process.env, TS3SIGNER_SIGN_ENGINE: "blst-sign"});
   const fallbackKeys = await fetchPublicKeys(fallback.url);
-  await sustained(fallback.url, fallbackKeys, connections, 1); // warm-up
+  await sustained({target: fallback.url, pubkeys: fallbackKeys, connections}, 1); // warm-up
   type RootsRun = E2E & {cacheHits: number; cacheMisses: number; verified: number; checked: number};
   const rootsRuns: Record<string, RootsRun> = {};
   const compareEngines = async (roots: R.RootSharing) => {
     for (const [engine, s, keys] of [[signEngine, signer, pubkeys], ["sign() per request", fallback, fallbackKeys]] as const) {
-      const r = await withPointCache(s, () => measureLoad(s, () => sustained(s.url, keys, connections, seconds, undefined, roots)));
+      const r = await withPointCache(s, () => measureLoad(s, () => sustained({target: s.url, pubkeys: keys, connections}, seconds, roots)));
       const {verified, count} = await verifiedSignatures(s.url, keys, roots);
       const run = (rootsRuns[`${roots}/${s === signer ? "signer" : "sign()"}`] = {...r, verified, checked: count});
-      const hitRate = run.cacheHits + run.cacheMisses ? ` cache hits ${fmt((100 * run.cacheHits) / (run.cacheHits + run.cacheMisses), 1)}%,` : "";
+      const hits = run.cacheHits + run.cacheMisses ? ` cache hits ${hitRate(run)},` : "";
       console.log(
-        `  ${roots} roots, ${engine.padEnd(18)} ${fmt(r.requestsPerSecond).padStart(6)}/s = ${fmt(r.ratioToCeiling, 2)}× ceiling (${ceilingAround(r)}), CPU efficiency ${fmt(r.cpuEfficiency, 2)} (${fmt(r.signerCpuMicrosPerSignature)} µs of signer CPU a signature),${hitRate} p99 ${fmt(r.latencyMs.p99, 1)} ms, errors ${r.errors}, ${verified}/${count} signatures verified`
+        `  ${roots} roots, ${engine.padEnd(18)} ${fmt(r.requestsPerSecond).padStart(6)}/s = ${fmt(r.ratioToCeiling, 2)}× ceiling (${ceilingAround(r)}), CPU efficiency ${fmt(r.cpuEfficiency, 2)} (${fmt(r.signerCpuMicrosPerSignature)} µs of signer CPU a signature),${hits} p99 ${fmt(r.latencyMs.p99, 1)} ms, errors ${r.errors}, ${verified}/${count} signatures verified`
       );
     }
   };
   await compareEngines("unique");
 
   const steady = await measureLoad(signer, () =>
-    sustained(signer.url, pubkeys, connections, seconds, (n) => process.stdout.write(`\r  sustained: ${fmt(n)} requests`))
+    sustained({...at(connections), onTick: (r) => process.stdout.write(`\r  sustained: ${fmt(r.requests)} requests`)}, seconds)
   );
   console.log(`\n  sustained: ${fmt(steady.requestsPerSecond)}/s = ${fmt(steady.ratioToCeiling, 2)}× ceiling (${ceilingAround(steady)}), CPU efficiency ${fmt(steady.cpuEfficiency, 2)}, p99 ${fmt(steady.latencyMs.p99, 1)} ms, errors ${steady.errors}`);
   console.log(`    CPU: ${cpuSplit(steady)}`);
   const rssAfterSustained = signer.rssBytes(); // warm by now: heaps and allocator pools have grown
 
   const burstCount = 8192;
-  const burstResult = await measureLoad(signer, () => burst(signer.url, pubkeys, 256, burstCount));
+  const burstResult = await measureLoad(signer, () => burst(at(256), burstCount));
   const describeBurst = (r: E2E) =>
     `${burstCount} attestations over 256 connections in ${fmt(r.seconds, 2)} s = ${fmt(r.seconds / idealSeconds(r, burstCount), 2)}× ideal (${fmt(idealSeconds(r, burstCount), 2)} s)`;
   console.log(`  burst: ${describeBurst(burstResult)}, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms, errors ${burstResult.errors}`);
 
   await compareEngines("shared");
   await fallback.stop();
+
+  const duty = await measureLoad(signer, () => dutyCycle(at(256), quick ? 1 : 2, 4));
+  for (const b of duty.bursts ?? []) {
+    // A lone block proposal is one request's latency; "× ideal" means something only for a burst.
+    const ratio = b.requests >= 64 ? ` (${fmt(b.seconds / idealSeconds(duty, b.requests), 2)}× ideal)` : "";
+    console.log(`  duty ${b.name.padEnd(36)} ${String(b.requests).padStart(5)} requests in ${fmt(b.seconds * 1000, 1)} ms${ratio}`);
+  }
 
   // The same figures from a generic load generator, where one is installed.
   let wrk: {sustained: E2E; burst: E2E} | undefined;
@@ -197,26 +209,24 @@ async function main(): Promise<void> {
   }
   const rss1k = signer.rssBytes();
   // A leak shows as RSS that keeps rising with the requests served (the loads above).
-  const served = [burstResult, rootsRuns["shared/signer"], wrk?.sustained, wrk?.burst].reduce((n, r) => n + (r?.requests ?? 0), 0);
+  const served = [burstResult, rootsRuns["shared/signer"], duty, wrk?.sustained, wrk?.burst].reduce((n, r) => n + (r?.requests ?? 0), 0);
   const rssGrowth = {requests: served, beforeBytes: rssAfterSustained, afterBytes: rss1k};
   console.log(`  RSS ${fmt(rssAfterSustained / 2 ** 20, 1)} MiB after the sustained load, ${fmt(rss1k / 2 ** 20, 1)} MiB after ${fmt(served)} more requests (${fmt((rss1k - rssAfterSustained) / served, 1)} bytes per request)`);
   await signer.stop();
 
-  // A devnet's duties, slots back to back, with one key per validator.
+  // A devnet's duties with one key per validator, time compressed so the signer is always busy:
+  // the hashing to G2 follows the distinct roots of a slot, not its validators.
   const dutySlots = quick ? 4 : 12;
-  step(`duty cycle: ${fmt(validators)} validators (one interop key each), ${dutySlots} slots back to back`);
+  const slotSeconds = 0.25;
+  step(`devnet duties: ${fmt(validators)} validators (one interop key each), ${dutySlots} slots of ${slotSeconds} s`);
   const dutySigner = await SignerProcess.start(["--interop-keys", String(validators)]);
-  const dutyKeys = await fetchPublicKeys(dutySigner.url);
-  await dutyCycle(dutySigner.url, dutyKeys, 256, 1, 0, validators); // warm-up, at another slot than the measured ones
-  const duty = await withPointCache(dutySigner, () => measureLoad(dutySigner, () => dutyCycle(dutySigner.url, dutyKeys, 256, dutySlots, 0, validators)));
+  const dutyTarget = {target: dutySigner.url, pubkeys: await fetchPublicKeys(dutySigner.url), connections: 256};
+  await devnet(dutyTarget, {slots: 1, slotSeconds}); // warm-up
+  const duties = await withPointCache(dutySigner, () => measureLoad(dutySigner, () => devnet(dutyTarget, {slots: dutySlots, slotSeconds})));
   await dutySigner.stop();
-  const dutyRoots = new Set(Object.values(R.dutySlot(0, validators, dutyKeys)).flat().map((d) => JSON.stringify(d.body))).size;
   console.log(
-    `  ${fmt(duty.requestsPerSecond)}/s = ${fmt(duty.ratioToCeiling, 2)}× ceiling (${ceilingAround(duty)}), CPU efficiency ${fmt(duty.cpuEfficiency, 2)}, errors ${duty.errors}; ${fmt(duty.requests / dutySlots)} requests and ${dutyRoots} unique roots a slot: ${fmt(duty.cacheMisses / dutySlots, 1)} hashed to G2 a slot, cache hits ${fmt((100 * duty.cacheHits) / Math.max(1, duty.cacheHits + duty.cacheMisses), 1)}%`
+    `  ${fmt(duties.requestsPerSecond)}/s = ${fmt(duties.ratioToCeiling, 2)}× ceiling (${ceilingAround(duties)}), CPU efficiency ${fmt(duties.cpuEfficiency, 2)} (${fmt(duties.signerCpuMicrosPerSignature)} µs of signer CPU a signature), errors ${duties.errors}; ${fmt(duties.requests / dutySlots)} requests a slot, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed to G2 a slot, cache hits ${hitRate(duties)}`
   );
-  for (const b of (duty.bursts ?? []).filter((b) => b.name.startsWith("slot 0 "))) {
-    console.log(`    ${b.name.padEnd(36)} ${String(b.requests).padStart(5)} requests in ${fmt(b.seconds * 1000, 1)} ms${b.requests >= 64 ? ` (${fmt(b.seconds / idealSeconds(duty, b.requests), 2)}× ideal)` : ""}`);
-  }
   const cacheMemory = measurePointCacheMemory();
   if (cacheMemory) {
     const mib = (n: number) => fmt(n / 2 ** 20, 2);
@@ -227,7 +237,7 @@ async function main(): Promise<void> {
   const dbDir = mkdtempSync(join(tmpdir(), "ts3signer-bench-slashing-"));
   const protectedSigner = await SignerProcess.start(["--interop-keys", String(keyCount), "--slashing-protection", `sqlite:${join(dbDir, "slashing.sqlite")}`]);
   const protectedKeys = await fetchPublicKeys(protectedSigner.url);
-  const guarded = await measureLoad(protectedSigner, () => sustained(protectedSigner.url, protectedKeys, connections, seconds));
+  const guarded = await measureLoad(protectedSigner, () => sustained({target: protectedSigner.url, pubkeys: protectedKeys, connections}, seconds));
   await protectedSigner.stop();
   rmSync(dbDir, {recursive: true, force: true});
   console.log(`  ${fmt(guarded.requestsPerSecond)}/s = ${fmt(guarded.ratioToCeiling, 2)}× ceiling (${fmt(guarded.requestsPerSecond / steady.requestsPerSecond, 2)}× without), p99 ${fmt(guarded.latencyMs.p99, 1)} ms, errors ${guarded.errors}`);
@@ -263,11 +273,11 @@ async function main(): Promise<void> {
       const fast = rootsRuns[`${roots}/signer`];
       const slow = rootsRuns[`${roots}/sign()`];
       return [
-        [`${roots} roots`, `${fmt(fast.requestsPerSecond)}/s`, `${fmt(fast.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(fast.cpuEfficiency, 2)}, ${fmt(fast.signerCpuMicrosPerSignature)} µs CPU a signature, cache hits ${fmt((100 * fast.cacheHits) / Math.max(1, fast.cacheHits + fast.cacheMisses), 1)}%`],
+        [`${roots} roots`, `${fmt(fast.requestsPerSecond)}/s`, `${fmt(fast.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(fast.cpuEfficiency, 2)}, ${fmt(fast.signerCpuMicrosPerSignature)} µs CPU a signature, cache hits ${hitRate(fast)}`],
         [`  sign() per request`, `${fmt(slow.requestsPerSecond)}/s`, `${fmt(slow.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(slow.cpuEfficiency, 2)}, ${fmt(slow.signerCpuMicrosPerSignature)} µs CPU a signature`],
       ] as [string, string, string][];
     }),
-    [`duty, ${fmt(validators)} validators`, `${fmt(duty.requestsPerSecond)}/s`, `${fmt(duty.ratioToCeiling, 2)}× ceiling, ${fmt(duty.cacheMisses / dutySlots, 1)} roots hashed a slot (${dutyRoots} unique)`],
+    [`devnet, ${fmt(validators)} validators`, `${fmt(duties.requestsPerSecond)}/s`, `${fmt(duties.ratioToCeiling, 2)}× ceiling, ${fmt(duties.signerCpuMicrosPerSignature)} µs CPU a signature, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed a slot`],
     ["with slashing protection", `${fmt(guarded.requestsPerSecond)}/s`, `${fmt(guarded.ratioToCeiling, 2)}× ceiling, errors ${guarded.errors}`],
     ["RSS growth under load", `${fmt((rssGrowth.afterBytes - rssGrowth.beforeBytes) / 2 ** 20, 1)} MiB`, `over ${fmt(rssGrowth.requests)} requests after the sustained load`],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
@@ -278,8 +288,10 @@ async function main(): Promise<void> {
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
-  console.log(`\nresults: ${file.pathname}`);
+  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, devnet: duties, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
+  const report = new URL(file.pathname.replace(/\.json$/, ".html"), file);
+  writeFileSync(report, renderReport(`npm run bench, ${new Date().toISOString()}`, [steady, burstResult, {...rootsRuns["shared/signer"], profile: "sustained, shared roots"}, {...rootsRuns["unique/signer"], profile: "sustained, unique roots"}, duty, duties, {...guarded, profile: "sustained, slashing protection on"}]));
+  console.log(`\nresults: ${file.pathname}\nreport: ${report.pathname}`);
 }
 
 main().catch((e) => {

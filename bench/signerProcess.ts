@@ -1,5 +1,5 @@
 import {type ChildProcess, spawn} from "node:child_process";
-import {mainThreadCpuSeconds, processCpuSeconds, rssBytes} from "./procStat.js";
+import {mainThreadCpuSeconds, processCpuSeconds, rssBytes} from "../src/load/procStat.js";
 
 /** A signer started from the built CLI in its own process, so its CPU and memory can be read apart. */
 export class SignerProcess {

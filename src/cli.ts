@@ -5,6 +5,7 @@ import {exampleCurl} from "./server/example.js";
 import {startSigner} from "./signer.js";
 
 async function main(): Promise<void> {
+  if (process.argv[2] === "load") return load(process.argv.slice(3));
   let parsed: ReturnType<typeof configFromArgs>;
   try {
     parsed = configFromArgs(process.argv.slice(2));
@@ -32,6 +33,17 @@ async function main(): Promise<void> {
     log.info(`ready with ${signer.keys.size} keys; try:\n${exampleCurl(signer.network, `http://${host}:${signer.port}`, first)}`);
   } else {
     log.info("ready with no keys loaded");
+  }
+}
+
+/** `ts3signer load …`: the load generator, loaded only when asked for. */
+async function load(args: string[]): Promise<void> {
+  const {loadMain} = await import("./load/cli.js");
+  try {
+    await loadMain(args);
+  } catch (e) {
+    process.stderr.write(`ts3signer load: ${(e as Error).message}\nRun ts3signer load --help for the flags.\n`);
+    process.exit(2);
   }
 }
 

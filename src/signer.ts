@@ -14,6 +14,8 @@ import {type Metrics, createMetrics} from "./metrics/metrics.js";
 import {createMetricsServer} from "./metrics/server.js";
 import {SignerPool} from "./pool.js";
 import {createApp} from "./server/app.js";
+import {logFaults} from "./server/faultRoutes.js";
+import {Faults} from "./server/faults.js";
 import {httpEngine, uWS} from "./server/engine.js";
 import {Lifecycle} from "./server/lifecycle.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
@@ -44,6 +46,12 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error("TLS needs both --tls-cert and --tls-key");
   const network = loadNetwork(config.network);
   validateKeySources(config);
+  const faults = new Faults();
+  try {
+    faults.set(config.faults ?? "");
+  } catch (e) {
+    throw new Error(`--faults: ${(e as Error).message}`);
+  }
   if (config.keymanagerTokenFile && !config.dataDir) throw new Error("--keymanager-token-file needs --data-dir (the Keymanager API is enabled by it)");
   // Opened here first: a bad URL fails the start, and the schema exists before workers open it.
   const slashing = config.slashingProtection ? await SlashingStore.open(config.slashingProtection, {setUp: true}) : undefined;
@@ -61,7 +69,7 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
     },
   });
   try {
-    return await serve(config, log, network, metrics, keys, pool, slashing);
+    return await serve(config, log, network, metrics, keys, pool, slashing, faults);
   } catch (e) {
     await pool.close(); // its threads would keep the process alive
     await slashing?.close();
@@ -76,7 +84,8 @@ async function serve(
   metrics: Metrics,
   keys: KeyStore,
   pool: SignerPool,
-  slashing: SlashingStore | undefined
+  slashing: SlashingStore | undefined,
+  faults: Faults
 ): Promise<Signer> {
   const lifecycle = new Lifecycle();
   const reloader = new Reloader(config, keys, pool, metrics, log);
@@ -108,7 +117,7 @@ async function serve(
     log.warn(`the signing API listens on ${config.host} WITHOUT TLS and without authentication: anyone who can reach it can sign with every key. Use --tls-cert/--tls-key, or keep it on loopback.`);
   }
   const app = createApp(
-    {keys, pool, metrics, log, lifecycle, reloader, keymanager, timeouts, maxBodyBytes: config.maxBodyBytes, maxInFlight: config.maxInFlight},
+    {keys, pool, metrics, log, lifecycle, reloader, keymanager, timeouts, faults, maxBodyBytes: config.maxBodyBytes, maxInFlight: config.maxInFlight},
     tls
   );
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
@@ -129,6 +138,7 @@ async function serve(
   log.info(`metrics on http://${hostForUrl(config.metricsHost)}:${metricsPort}/metrics`);
   if (slashing) log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: redactUrl(config.slashingProtection!)});
   else log.warn("slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH or postgres://…)");
+  logFaults(log, faults, false);
 
   const ready = Promise.all([reloader.start(), keymanager?.km.loadPersisted()]).then(() => {
     lifecycle.loading = false;
@@ -140,6 +150,7 @@ async function serve(
       lifecycle.stopping = true;
       uWS.us_listen_socket_close(listenSocket);
       timeouts.stop();
+      faults.close(); // held requests go on (delayed) or are dropped (hung) now, so shutdown need not wait for them
       await lifecycle.idle();
       const metricsClosed = new Promise((resolve) => metricsServer.close(resolve));
       metricsServer.closeAllConnections();

@@ -48,6 +48,7 @@ describe("ts3signer CLI", () => {
     [["--log-level", "loud"], /--log-level: expected debug, info, warn or error/],
     [["--interop-keys", "a:b"], /--interop-keys: expected N or START:COUNT/],
     [["--network", "atlantis"], /unknown network "atlantis"/],
+    [["--faults", "delay=10ms;drop=often"], /--faults: rule 2 \("drop=often"\): drop: expected a rate from 0 to 1/],
   ])("refuses %j with a message", (args, message) => {
     const out = spawnSync(process.execPath, [cli, "--port", "0", "--metrics-port", "0", "--log-format", "pretty", ...args], {
       encoding: "utf8",

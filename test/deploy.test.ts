@@ -44,8 +44,10 @@ describe("docker compose: signer + Prometheus + Grafana", () => {
 
   it("builds the CLI the image starts", () => {
     const dockerfile = file("Dockerfile");
-    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "dist\/src\/cli.js"\]/);
-    expect(existsSync(new URL("../dist/src/cli.js", import.meta.url))).toBe(true);
+    // The image starts the file package.json names as the CLI, which the TypeScript build emits.
+    const bin = JSON.parse(file("package.json")).bin.ts3signer;
+    expect(dockerfile).toContain(`ENTRYPOINT ["node", "${bin}"]`);
+    expect(existsSync(new URL(`../${bin.replace(/^dist\//, "").replace(/\.js$/, ".ts")}`, import.meta.url))).toBe(true);
   });
 });
 

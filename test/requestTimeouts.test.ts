@@ -7,7 +7,8 @@ import {RequestTimeouts} from "../dist/src/server/requestTimeouts.js";
 function fakeExchange(lifecycle: Lifecycle): Exchange & {closed: () => boolean} {
   let closed = false;
   const res = {onAborted: () => res, close: () => ((closed = true), res)};
-  return Object.assign(exchange(res as never, lifecycle), {closed: () => closed});
+  const req = {getMethod: () => "post"};
+  return Object.assign(exchange(res as never, req as never, lifecycle), {closed: () => closed});
 }
 
 describe("request body timeouts", () => {

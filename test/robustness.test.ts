@@ -6,7 +6,7 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {describe, expect, it} from "vitest";
-import {Connection, buildRequest} from "../dist/bench/httpClient.js";
+import {Connection, buildRequest} from "../dist/src/load/httpClient.js";
 import {rng} from "./helpers/reference.js";
 import {request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
 

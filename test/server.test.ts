@@ -1,7 +1,7 @@
 import {readFileSync} from "node:fs";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {type TestSigner, request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {type TestSigner, rawHttp, request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
 
 type Vector = {name: string; request: Record<string, any>; signing_root: string; pubkey: string; signature: string};
 const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));
@@ -42,15 +42,56 @@ describe("signing server", () => {
     }
   });
 
-  it("answers text/plain unless the client accepts JSON", async () => {
-    for (const accept of ["text/plain", "*/*", ""]) {
+  it("answers JSON when Accept lists application/json or */*, as Web3Signer does; text/plain otherwise", async () => {
+    const jsonAccepts = ["*/*", "application/json", "APPLICATION/JSON; charset=utf-8", "text/html, application/json;q=0.9", "application/json;q=0.9, */*", "text/plain, */*;q=0.1"];
+    for (const accept of jsonAccepts) {
       const reply = await sign(s.url, attestation.pubkey, attestation.request, accept);
-      expect(reply.status).toBe(200);
-      expect(reply.contentType).toContain("text/plain");
+      expect([accept, reply.status, reply.contentType]).toEqual([accept, 200, "application/json"]);
+      expect(reply.json()).toEqual({signature: attestation.signature});
+    }
+    for (const accept of ["text/plain", "text/html, application/xml", "application/jsonp"]) {
+      const reply = await sign(s.url, attestation.pubkey, attestation.request, accept);
+      expect([accept, reply.status, reply.contentType]).toEqual([accept, 200, "text/plain"]);
       expect(reply.text).toBe(attestation.signature);
     }
-    const json = await sign(s.url, attestation.pubkey, attestation.request, "text/html, application/json;q=0.9");
-    expect(json.json()).toEqual({signature: attestation.signature});
+  });
+
+  it("answers text/plain to a request with no Accept header at all", async () => {
+    const body = JSON.stringify(attestation.request);
+    const raw = await rawHttp(
+      s.signer.port,
+      `POST /api/v1/eth2/sign/${attestation.pubkey} HTTP/1.1\r\nHost: signer\r\nContent-Type: application/json\r\n` +
+        `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`
+    );
+    expect(raw).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+    expect(raw.toLowerCase()).toContain("content-type: text/plain\r\n");
+    expect(raw.endsWith(`\r\n\r\n${attestation.signature}`)).toBe(true);
+  });
+
+  it("answers HEAD with the GET's status and headers and no body, so the connection stays usable", async () => {
+    const cases: [string, number, string][] = [
+      ["/upcheck", 200, "text/plain"],
+      ["/healthcheck", 200, "application/json"],
+      ["/api/v1/eth2/publicKeys", 200, "application/json"],
+      ["/reload", 200, "application/json"],
+      [`/api/v1/eth2/sign/${attestation.pubkey}`, 405, "application/json"], // POST only
+      ["/no/such/path", 404, "application/json"],
+    ];
+    for (const [path, status, contentType] of cases) {
+      // HEAD, then a GET on the same connection: a body after the HEAD answer would corrupt the second answer.
+      const raw = await rawHttp(s.signer.port, `HEAD ${path} HTTP/1.1\r\nHost: signer\r\n\r\nGET /upcheck HTTP/1.1\r\nHost: signer\r\nConnection: close\r\n\r\n`);
+      const headEnd = raw.indexOf("\r\n\r\n") + 4;
+      const headAnswer = raw.slice(0, headEnd).toLowerCase();
+      expect(headAnswer.split("\r\n")[0], path).toMatch(new RegExp(`^http/1\\.1 ${status} `));
+      expect(headAnswer, path).toContain(`content-type: ${contentType}`);
+      const second = raw.slice(headEnd);
+      expect(second, path).toMatch(/^HTTP\/1\.1 200 OK\r\n/);
+      expect(second.endsWith("\r\n\r\nOK"), path).toBe(true);
+    }
+    // The GET of the same route sends the length HEAD announced.
+    const get = await request(`${s.url}/upcheck`);
+    const head = await fetch(`${s.url}/upcheck`, {method: "HEAD"});
+    expect(head.headers.get("content-length")).toBe(String(get.text.length));
   });
 
   it("answers many concurrent requests, each with its own signature", async () => {

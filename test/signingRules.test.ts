@@ -1,3 +1,5 @@
+import {BitArray} from "@chainsafe/ssz";
+import {ssz} from "@lodestar/types";
 import {describe, expect, it} from "vitest";
 import {loadNetwork} from "../src/config/networks.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
@@ -61,10 +63,11 @@ describe("uint64 fields", () => {
 });
 
 describe("VOLUNTARY_EXIT (EIP-7044)", () => {
-  const exit = (epoch: bigint) =>
+  // fork_info as a client at Electra sends it, unless given.
+  const exit = (epoch: bigint, info = forkInfo("0x04000000", "0x05000000", "364032")) =>
     JSON.stringify({
       type: "VOLUNTARY_EXIT",
-      fork_info: forkInfo("0x04000000", "0x05000000", "364032"),
+      fork_info: info,
       voluntary_exit: {epoch: String(epoch), validator_index: "7"},
     });
   const exitRoot = (epoch: bigint) => merkleize([uint64Chunk(epoch), uint64Chunk(7n)]);
@@ -78,8 +81,16 @@ describe("VOLUNTARY_EXIT (EIP-7044)", () => {
   });
 
   it("uses the fork_info version before Deneb (mainnet)", () => {
-    // Epoch before fork_info's epoch → previous_version.
-    expect(rootOf("mainnet", exit(MAINNET_DENEB - 1n))).toBe(withVersion(MAINNET_DENEB - 1n, "0x04000000"));
+    // A chain at Capella: an epoch before fork_info's epoch → previous_version, else current_version.
+    const atCapella = forkInfo("0x02000000", "0x03000000", "194048");
+    expect(rootOf("mainnet", exit(194047n, atCapella))).toBe(withVersion(194047n, "0x02000000"));
+    expect(rootOf("mainnet", exit(MAINNET_DENEB - 1n, atCapella))).toBe(withVersion(MAINNET_DENEB - 1n, "0x03000000"));
+  });
+
+  it("uses the Capella version for an earlier epoch's exit signed on a chain past Deneb (mainnet)", () => {
+    // Deneb's process_voluntary_exit verifies every exit over CAPELLA_FORK_VERSION, whatever its epoch.
+    expect(rootOf("mainnet", exit(MAINNET_DENEB - 1n))).toBe(withVersion(MAINNET_DENEB - 1n, "0x03000000"));
+    expect(rootOf("mainnet", exit(5n))).toBe(withVersion(5n, "0x03000000"));
   });
 
   it("follows fork_info where Deneb is not scheduled (minimal)", () => {
@@ -140,5 +151,56 @@ describe("fork version selection", () => {
       randaoReveal: {epoch: "99"},
     };
     expect(rootOf("mainnet", JSON.stringify(body))).toBe(expected(99n, "0x0a000000"));
+  });
+});
+
+describe("BLOCK_V2", () => {
+  const header = {slot: "40", proposer_index: "3", parent_root: "0x" + "11".repeat(32), state_root: "0x" + "22".repeat(32), body_root: "0x" + "33".repeat(32)};
+  const headerRoot = merkleize([uint64Chunk(40n), uint64Chunk(3n), bytes(header.parent_root), bytes(header.state_root), bytes(header.body_root)]);
+  const expected = hex(computeSigningRoot(headerRoot, computeDomain(DOMAIN.BEACON_PROPOSER, bytes("0x00000001"), bytes(gvr))));
+
+  // A block's root is its header's root, so the header alone is enough for any version; Nimbus sends
+  // only the header whatever the fork (eth2_rest_serialization.nim, v24.9, Web3SignerForkedBeaconBlock).
+  it.each(["PHASE0", "ALTAIR", "BELLATRIX", "FULU"])("signs a block_header sent with version %s", (version) => {
+    const body = {type: "BLOCK_V2", fork_info: forkInfo("0x00000001", "0x00000001", "0"), beacon_block: {version, block_header: header}};
+    expect(rootOf("mainnet", JSON.stringify(body))).toBe(expected);
+  });
+
+  it("still names the missing field when PHASE0 has neither block nor block_header", () => {
+    const body = {type: "BLOCK_V2", fork_info: forkInfo("0x00000001", "0x00000001", "0"), beacon_block: {version: "PHASE0"}};
+    expect(() => rootOf("mainnet", JSON.stringify(body))).toThrow(/beacon_block\.block: missing/);
+  });
+});
+
+describe("AGGREGATE_AND_PROOF and AGGREGATE_AND_PROOF_V2", () => {
+  const electra = ssz.electra.AggregateAndProof.defaultValue();
+  electra.aggregate.data.slot = 11_649_025; // mainnet, Electra
+  electra.aggregate.committeeBits.set(5, true);
+  electra.aggregate.aggregationBits = BitArray.fromBoolArray(Array.from({length: 3000}, (_, i) => i % 3 === 0));
+  electra.aggregatorIndex = 77;
+  const electraJson = ssz.electra.AggregateAndProof.toJson(electra);
+  const electraRoot = hex(
+    computeSigningRoot(ssz.electra.AggregateAndProof.hashTreeRoot(electra), computeDomain(DOMAIN.AGGREGATE_AND_PROOF, bytes("0x05000000"), bytes(gvr)))
+  );
+  const body = (type: string, payload: unknown) =>
+    JSON.stringify({type, fork_info: forkInfo("0x04000000", "0x05000000", "364032"), aggregate_and_proof: payload});
+
+  // Lighthouse (signing_method/src/web3signer.rs), Teku (ExternalSigner.java) and Grandine
+  // (signer/src/web3signer/types.rs) send the unversioned type with Electra's shape after Electra.
+  it("signs Electra's shape (with committee_bits) sent as the unversioned type", () => {
+    expect(rootOf("mainnet", body("AGGREGATE_AND_PROOF", electraJson))).toBe(electraRoot);
+  });
+
+  // Web3Signer's AggregateAndProofV2Deserializer reads both types, in either form.
+  it("takes either form under either type", () => {
+    expect(rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", electraJson))).toBe(electraRoot);
+    expect(rootOf("mainnet", body("AGGREGATE_AND_PROOF", {version: "ELECTRA", data: electraJson}))).toBe(electraRoot);
+    expect(rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {version: "ELECTRA", data: electraJson}))).toBe(electraRoot);
+  });
+
+  it("names what a versioned form lacks", () => {
+    expect(() => rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {version: "ELECTRA"}))).toThrow(/aggregate_and_proof\.data: missing/);
+    expect(() => rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {data: electraJson}))).toThrow(/aggregate_and_proof\.version: missing/);
+    expect(() => rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {version: "DENEB", data: electraJson}))).toThrow(/aggregate_and_proof\.data\.aggregate\.aggregation_bits/);
   });
 });

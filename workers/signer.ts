@@ -4,12 +4,13 @@
  * KeyTable, which the main thread updates.
  */
 import {workerData} from "node:worker_threads";
+import {move} from "piscina";
 import {SecretKey} from "@chainsafe/blst";
 import {KeyTable} from "../src/keys/keyTable.js";
-import {SignError} from "../src/signing/errors.js";
+import {SignerError, unknownKeyMessage} from "../src/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
-import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
+import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
 import {type SigningKey, createSigner, signingKey, wipeSigningKey} from "../src/signing/fastSign.js";
 import {bytesToHex} from "../src/signing/hex.js";
@@ -60,7 +61,7 @@ function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (S
     const key = secretKeyFor(task.refs[2 * i], task.refs[2 * i + 1]);
     results[i] = key
       ? {type: message.type, ...sign(key, message.signingRoot)}
-      : {type: message.type, code: "UNKNOWN_KEY", message: "no key with that public key is loaded"};
+      : {type: message.type, code: "UNKNOWN_KEY", message: unknownKeyMessage("this public key")}; // removed while it waited; the HTTP thread names it
   }
   return results as SignResult[];
 }
@@ -73,7 +74,7 @@ function prepare(text: string): Prepared | Extract<SignResult, {code: string}> {
     type = requestTypeOf(body);
     return {type, ...signingMessageOf(body, type as never, ctx)};
   } catch (e) {
-    if (e instanceof SignError) return {type, code: e.code, message: e.message};
+    if (e instanceof SignerError) return {type, code: e.code, message: e.message};
     // A bug, not bad input; the message is ours (never a key) and the main thread logs it.
     return {type, code: "INTERNAL", message: `internal error: ${(e as Error)?.message ?? String(e)}`};
   }
@@ -136,12 +137,21 @@ export function derivePublicKeys(task: DeriveTask): Uint8Array {
   return out;
 }
 
-/** Key loading: interop or mnemonic keys, secret and public, for a range of validator indices. */
-export function generateKeys(task: GenerateTask): GeneratedKeys {
-  const secretKeys = new Uint8Array(task.count * 32);
-  for (let i = 0; i < task.count; i++) {
+/**
+ * Key loading: interop or mnemonic keys for a range of validator indices, as one buffer of the
+ * secret keys (32 bytes each) then the public keys (48 bytes each). The buffer is moved to the
+ * main thread, so no copy of the secrets stays in this worker.
+ */
+export function generateKeys(task: GenerateTask): ReturnType<typeof move> {
+  const n = task.count;
+  const out = new Uint8Array(n * (32 + 48));
+  const secretKeys = out.subarray(0, n * 32);
+  for (let i = 0; i < n; i++) {
     const index = task.start + i;
-    secretKeys.set(task.kind === "interop" ? interopSecretKey(index) : deriveSecretKey(task.seed, signingKeyPath(index)), i * 32);
+    const secret = task.kind === "interop" ? interopSecretKey(index) : deriveSecretKey(task.seed, signingKeyPath(index));
+    secretKeys.set(secret, i * 32);
+    secret.fill(0);
   }
-  return {secretKeys, publicKeys: derivePublicKeys({secretKeys: secretKeys.slice()})};
+  out.set(derivePublicKeys({secretKeys: secretKeys.slice()}), n * 32);
+  return move(out.buffer);
 }

@@ -7,6 +7,7 @@ export const help = `ts3signer: a fast remote BLS signer for Ethereum consensus 
 For devnets, tests and benchmarks: keys are held in process memory.
 
 Usage: ts3signer [flags]
+       ts3signer load [flags]   HTTP load against a signer (ts3signer load --help)
 
   --host ADDR                      signing API address (default 127.0.0.1)
   --port N                         signing API port, 0 picks a free one (default 9000)
@@ -30,6 +31,11 @@ Usage: ts3signer [flags]
   --require-native-http            refuse to start on uWebSockets.js's slow JavaScript fallback
   --slashing-protection URL        EIP-3076 slashing protection for blocks and attestations (412 when refused):
                                    sqlite:PATH, or postgres://USER:PASSWORD@HOST/DB shared by several signers
+  --faults SPEC                    misbehave on purpose, for testing validator clients: ;-separated rules of
+                                   delay=50ms..400ms, error=RATE:STATUS, drop=RATE, timeout=RATE, scoped
+                                   by types=ATTESTATION,… and keys=0xPUBKEY,… or keys=FRACTION
+                                   (e.g. "delay=50ms..400ms,types=ATTESTATION;error=0.05:503");
+                                   changed at run time with PUT /ts3signer/v1/faults (needs --data-dir)
   --log-level LEVEL                debug, info, warn, error (default info)
   --log-format FORMAT              json or pretty (default pretty on a TTY, json otherwise)
   --help                           this text
@@ -51,6 +57,7 @@ const flags = {
   "data-dir": {type: "string"},
   "keymanager-token-file": {type: "string"},
   "slashing-protection": {type: "string"},
+  faults: {type: "string"},
   "request-timeout": {type: "string"},
   "max-in-flight": {type: "string"},
   "tls-cert": {type: "string"},
@@ -105,6 +112,7 @@ export function configFromArgs(args: string[]): {config: SignerConfig; logLevel:
     tlsKey: values["tls-key"],
     requireNativeHttp: values["require-native-http"],
     slashingProtection: values["slashing-protection"],
+    faults: values.faults,
   };
   return {config, logLevel, logFormat};
 }

@@ -16,10 +16,12 @@ export type SignerConfig = KeySources & {
   /** TLS for the signing API: both or neither. */
   tlsCert?: string;
   tlsKey?: string;
-  /** EIP-3076 slashing protection database: `sqlite:PATH`. */
+  /** EIP-3076 slashing protection database: `sqlite:PATH`, or `postgres://…` shared by several signers. */
   slashingProtection?: string;
   /** Refuse to start on uWebSockets.js's JavaScript fallback. */
   requireNativeHttp?: boolean;
+  /** Fault injection SPEC (src/server/faults.ts); off when absent or empty. */
+  faults?: string;
   /** Enables the Keymanager API; imported keys persist here. */
   dataDir?: string;
   /** Bearer token file; default DATA_DIR/api-token.txt. */

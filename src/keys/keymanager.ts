@@ -1,7 +1,7 @@
 import {mkdirSync, unlinkSync} from "node:fs";
 import {join} from "node:path";
 import type {Logger} from "../log.js";
-import type {SignerPool} from "../pool.js";
+import type {KeyDeriver} from "./deriver.js";
 import {bytesToHex} from "../signing/hex.js";
 import {readSecretFile, writeFileAtomic} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
@@ -24,7 +24,7 @@ export class KeyManager {
   constructor(
     dataDir: string,
     private readonly keys: KeyStore,
-    private readonly pool: SignerPool,
+    private readonly deriver: KeyDeriver,
     private readonly log: Logger,
     /** The network's, where known; otherwise taken from the keys' records. */
     private readonly genesisValidatorsRoot: string | undefined,
@@ -41,7 +41,7 @@ export class KeyManager {
     const {keys, errors} = await loadKeystores(
       this.keystoresDir,
       (file) => readSecretFile(join(this.passwordsDir, file.replace(/\.json$/, ".txt"))),
-      this.pool,
+      this.deriver,
       this.log
     );
     let loaded = 0;
@@ -71,7 +71,7 @@ export class KeyManager {
     }
     // Decrypt in parallel (the KDFs run on the libuv pool), then add in request order so that a
     // key listed twice is imported once and reported as a duplicate the second time.
-    const opened = await Promise.allSettled(keystores.map((text, i) => openKeystore(text, () => passwords[i], this.pool)));
+    const opened = await Promise.allSettled(keystores.map((text, i) => openKeystore(text, () => passwords[i], this.deriver)));
     return opened.map((result, i): ImportStatus => {
       if (result.status === "rejected") return {status: "error", message: (result.reason as Error).message};
       const {keystore, secretKey, publicKey} = result.value;

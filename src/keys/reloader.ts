@@ -1,6 +1,6 @@
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
-import type {SignerPool} from "../pool.js";
+import type {KeyDeriver} from "./deriver.js";
 import type {KeyStore} from "./keyStore.js";
 import {type KeySources, loadKeySources} from "./sources.js";
 
@@ -25,7 +25,7 @@ export class Reloader {
   constructor(
     private readonly sources: KeySources,
     private readonly keys: KeyStore,
-    private readonly pool: SignerPool,
+    private readonly deriver: KeyDeriver,
     private readonly metrics: Metrics,
     private readonly log: Logger
   ) {}
@@ -47,7 +47,7 @@ export class Reloader {
     const endTimer = this.metrics.keyLoadSeconds.startTimer();
     const startedMs = performance.now();
     try {
-      const result = await loadKeySources(this.sources, this.keys, this.pool, this.log);
+      const result = await loadKeySources(this.sources, this.keys, this.deriver, this.log);
       let removed = 0;
       for (const entry of [...this.keys.entries()]) {
         if (entry.readonly && !result.pubkeys.has(entry.pubkeyHex)) {

@@ -2,7 +2,7 @@ import {readFile, readdir} from "node:fs/promises";
 import {availableParallelism} from "node:os";
 import {basename, join} from "node:path";
 import type {Logger} from "../log.js";
-import type {SignerPool} from "../pool.js";
+import type {KeyDeriver} from "./deriver.js";
 import {KdfCache, type Keystore, decryptKeystore, parseKeystore} from "./eip2335.js";
 import {bytesToHex} from "../signing/hex.js";
 import {readSecretFile} from "./files.js";
@@ -49,7 +49,7 @@ const DERIVE_CHUNK = 512;
  * Loads every configured start-up source into the store (read-only keys). Derivations run in the
  * worker pool and keystore KDFs on the libuv pool, so loading uses every core.
  */
-export async function loadKeySources(sources: KeySources, keys: KeyStore, pool: SignerPool, log: Logger): Promise<LoadResult> {
+export async function loadKeySources(sources: KeySources, keys: KeyStore, deriver: KeyDeriver, log: Logger): Promise<LoadResult> {
   const result: LoadResult = {loaded: 0, duplicates: 0, errors: 0, pubkeys: new Set()};
   const info: KeyInfo = {source: "", readonly: true};
   const add = (source: string, secretKeys: Uint8Array, publicKeys: Uint8Array, path?: (i: number) => string) =>
@@ -58,7 +58,7 @@ export async function loadKeySources(sources: KeySources, keys: KeyStore, pool: 
   if (sources.interopKeys) {
     const {start, count} = parseInteropRange(sources.interopKeys);
     log.warn("loading INSECURE interop keys: their secret keys are public; use them on devnets and in tests only", {start, count});
-    await inChunks(start, count, (first, n) => pool.generateKeys({kind: "interop", start: first, count: n}).then((k) => add("interop", k.secretKeys, k.publicKeys)));
+    await inChunks(start, count, (first, n) => deriver.generateKeys({kind: "interop", start: first, count: n}).then((k) => add("interop", k.secretKeys, k.publicKeys)));
   }
 
   if (sources.mnemonicFile) {
@@ -67,7 +67,7 @@ export async function loadKeySources(sources: KeySources, keys: KeyStore, pool: 
     const count = sources.mnemonicCount ?? 0;
     const progress = new Progress(log, "deriving mnemonic keys", count);
     await inChunks(start, count, (first, n) =>
-      pool.generateKeys({kind: "mnemonic", seed, start: first, count: n}).then((k) => {
+      deriver.generateKeys({kind: "mnemonic", seed, start: first, count: n}).then((k) => {
         add("mnemonic", k.secretKeys, k.publicKeys, (i) => signingKeyPath(first + i));
         progress.add(k.publicKeys.length / 48);
       }), 64);
@@ -80,7 +80,7 @@ export async function loadKeySources(sources: KeySources, keys: KeyStore, pool: 
     const shared = passwordFile === undefined ? undefined : readSecretFile(passwordFile);
     const passwordFor = (file: string) =>
       shared ?? readSecretFile(join(sources.keystoresPasswordsPath as string, basename(file, ".json") + ".txt"));
-    const loaded = await loadKeystores(sources.keystoresPath, passwordFor, pool, log);
+    const loaded = await loadKeystores(sources.keystoresPath, passwordFor, deriver, log);
     result.errors += loaded.errors;
     for (const k of loaded.keys) addKeys(keys, result, k.secretKey, k.publicKey, {source: "keystore", readonly: true, derivationPath: k.keystore.path});
   }
@@ -115,13 +115,13 @@ export type OpenedKeystore = {secretKey: Uint8Array; publicKey: Uint8Array; keys
 export type LoadedKeystore = OpenedKeystore & {file: string};
 
 /**
- * Parses and decrypts a keystore, derives its public key in the pool and checks the keystore's own.
+ * Parses and decrypts a keystore, derives its public key in a worker and checks the keystore's own.
  * The password is fetched after parsing, so a broken file is reported as such.
  */
-export async function openKeystore(text: string, password: () => string, pool: SignerPool, kdfCache?: KdfCache): Promise<OpenedKeystore> {
+export async function openKeystore(text: string, password: () => string, deriver: KeyDeriver, kdfCache?: KdfCache): Promise<OpenedKeystore> {
   const keystore = parseKeystore(text);
   const secretKey = await decryptKeystore(keystore, password(), kdfCache);
-  const publicKey = await pool.derivePublicKeys(secretKey.slice());
+  const publicKey = await deriver.derivePublicKeys(secretKey.slice());
   if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== bytesToHex(publicKey)) {
     secretKey.fill(0);
     throw new Error("its pubkey does not match its secret key");
@@ -136,7 +136,7 @@ export async function openKeystore(text: string, password: () => string, pool: S
 export async function loadKeystores(
   dir: string,
   passwordFor: (file: string) => string,
-  pool: SignerPool,
+  deriver: KeyDeriver,
   log: Logger
 ): Promise<{keys: LoadedKeystore[]; errors: number}> {
   const files = (await readdir(dir)).filter((f) => f.endsWith(".json")).sort();
@@ -160,7 +160,7 @@ export async function loadKeystores(
               throw new Error("no password file for it");
             }
           };
-          keys.push({file, ...(await openKeystore(text, password, pool, kdfCache))});
+          keys.push({file, ...(await openKeystore(text, password, deriver, kdfCache))});
         } catch (e) {
           errors++;
           log.error("skipping keystore", {file, error: (e as Error).message});

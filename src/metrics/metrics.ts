@@ -47,6 +47,12 @@ export function createMetrics(registry = new Registry()) {
       help: "Clients dropped for not sending their request body within --request-timeout",
       registers,
     }),
+    faultsInjected: new Counter({
+      name: "ts3signer_faults_injected_total",
+      help: "Faults injected on purpose (--faults), by kind (delay, error, drop, timeout) and request type",
+      labelNames: ["kind", "type"] as const,
+      registers,
+    }),
     keysLoaded: new Gauge({name: "ts3signer_keys_loaded", help: "Keys available for signing", registers}),
     workers: new Gauge({name: "ts3signer_workers", help: "Threads in the signing pool", registers}),
     queueDepth: new Gauge({

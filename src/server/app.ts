@@ -1,34 +1,13 @@
 import type {HttpRequest, HttpResponse, TemplatedApp} from "uWebSockets.js";
-import type {KeyStore} from "../keys/keyStore.js";
-import type {KeyManager} from "../keys/keymanager.js";
-import type {Reloader} from "../keys/reloader.js";
-import type {Logger} from "../log.js";
-import type {Metrics} from "../metrics/metrics.js";
-import type {SignerPool} from "../pool.js";
+import type {AppContext} from "./context.js";
 import {uWS} from "./engine.js";
-import type {Lifecycle} from "./lifecycle.js";
+import {faultRoutes} from "./faultRoutes.js";
 import {keymanagerRoutes} from "./keymanagerRoutes.js";
-import type {RequestTimeouts} from "./requestTimeouts.js";
 import {type Exchange, exchange, reply, replyError, replyJson} from "./reply.js";
 import {signHandler} from "./signRoute.js";
 
-export type AppContext = {
-  keys: KeyStore;
-  pool: SignerPool;
-  metrics: Metrics;
-  log: Logger;
-  lifecycle: Lifecycle;
-  reloader: Reloader;
-  maxBodyBytes: number;
-  /** Requests received and not yet answered, past which new sign requests get a 503. */
-  maxInFlight: number;
-  timeouts: RequestTimeouts;
-  /** Present when the Keymanager API is enabled (--data-dir). */
-  keymanager?: {km: KeyManager; token: string};
-};
-
 type Handler = (res: HttpResponse, req: HttpRequest) => void;
-type Method = "get" | "post" | "delete";
+type Method = "get" | "post" | "put" | "delete";
 
 /** The signing API's routes (Web3Signer eth2 paths). */
 export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): TemplatedApp {
@@ -36,11 +15,14 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
   /** A handler that needs nothing from the request but to answer it. */
   const simple =
     (fn: (ex: Exchange) => void): Handler =>
-    (res) =>
-      fn(exchange(res, ctx.lifecycle));
+    (res, req) =>
+      fn(exchange(res, req, ctx.lifecycle));
 
   const keymanagerDisabled = simple((ex) =>
-    replyError(ex, 404, "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
+    replyError(ex, "NOT_FOUND", "the Keymanager API is disabled; start the signer with --data-dir DIR to enable it")
+  );
+  const faultsApiDisabled = simple((ex) =>
+    replyError(ex, "NOT_FOUND", "the faults API needs the Keymanager token; start the signer with --data-dir DIR to enable it")
   );
   const routes: Record<string, Partial<Record<Method, Handler>>> = {
     "/api/v1/eth2/sign/:identifier": {post: signHandler(ctx)},
@@ -57,15 +39,20 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
     "/eth/v1/keystores": ctx.keymanager
       ? keymanagerRoutes(ctx.keymanager.km, ctx.keymanager.token, ctx.lifecycle)
       : {get: keymanagerDisabled, post: keymanagerDisabled, delete: keymanagerDisabled},
+    "/ts3signer/v1/faults": ctx.keymanager
+      ? faultRoutes(ctx.faults, ctx.keymanager.token, ctx.lifecycle, ctx.log)
+      : {get: faultsApiDisabled, put: faultsApiDisabled},
   };
 
   for (const [path, methods] of Object.entries(routes)) {
     for (const [method, handler] of Object.entries(methods) as [Method, Handler][]) app[method === "delete" ? "del" : method](path, handler);
+    // HEAD runs the GET handler; its exchange knows to leave the body out.
+    if (methods.get) app.head(path, methods.get);
     // uWS prefers a method's own route over `any`, so this only sees the other methods.
-    const allowed = Object.keys(methods).map((m) => m.toUpperCase()).join(", ");
-    app.any(path, simple((ex) => replyError(ex, 405, `method not allowed; use ${allowed}`)));
+    const allowed = [...Object.keys(methods), ...(methods.get ? ["head"] : [])].map((m) => m.toUpperCase()).join(", ");
+    app.any(path, simple((ex) => replyError(ex, "METHOD_NOT_ALLOWED", `method not allowed; use ${allowed}`)));
   }
-  app.any("/*", simple((ex) => replyError(ex, 404, "not found")));
+  app.any("/*", simple((ex) => replyError(ex, "NOT_FOUND", "not found")));
   return app;
 }
 

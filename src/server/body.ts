@@ -29,6 +29,7 @@ export function readBody(
     const copy = Buffer.from(new Uint8Array(chunk)); // Buffer.from(Uint8Array) copies
     if (isLast) {
       timeouts?.done(ex);
+      ex.state = "queued"; // read: now it waits for its answer
       onBody(chunks ? Buffer.concat([...chunks, copy], length) : copy);
     } else {
       (chunks ??= []).push(copy);

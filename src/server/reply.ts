@@ -1,4 +1,6 @@
-import type {HttpResponse} from "uWebSockets.js";
+import {STATUS_CODES} from "node:http";
+import type {HttpRequest, HttpResponse} from "uWebSockets.js";
+import {type ErrorCode, closesConnection, statusOf} from "../errors.js";
 import type {Lifecycle} from "./lifecycle.js";
 
 const statusLines: Record<number, string> = {
@@ -15,67 +17,76 @@ const statusLines: Record<number, string> = {
 };
 
 /**
+ * Where a request is in its life: its body being read, then queued for its answer (a worker, the
+ * Keymanager), then answered; or aborted from either of the first two (the client went away, or
+ * was dropped for stalling). Only `reading` and `queued` count as in flight: shutdown waits for
+ * them and --max-in-flight counts them.
+ */
+export type ExchangeState = "reading" | "queued" | "answered" | "aborted";
+
+/**
  * One request, from its first callback to its answer: the state that outlives uWS's HttpRequest
  * (which is gone after the first callback). Every field is set up front, so all requests share
  * one object shape.
  */
 export type Exchange = {
   res: HttpResponse;
-  /** The response may no longer be written: answered already, or the client is gone. */
-  aborted: boolean;
+  state: ExchangeState;
   /** When the request started (performance.now()), for the latency histogram. */
   startedMs: number;
-  /** Still counted by the lifecycle (shutdown waits for it; --max-in-flight counts it). */
-  inFlight: boolean;
-  /** While the body is being read: the RequestTimeouts bucket holding this exchange, and where. */
-  readingIn: Exchange[] | undefined;
-  readingIndex: number;
   lifecycle: Lifecycle;
+  /** A HEAD request: answered with the status and headers its GET would have, and no body (RFC 9110). */
+  head: boolean;
+  /** RequestTimeouts' bookkeeping while the body is read: the bucket holding this exchange, and where. */
+  timeoutBucket: Exchange[] | undefined;
+  timeoutIndex: number;
 };
 
-export function exchange(res: HttpResponse, lifecycle: Lifecycle): Exchange {
-  const ex: Exchange = {res, aborted: false, startedMs: performance.now(), inFlight: true, readingIn: undefined, readingIndex: 0, lifecycle};
+/** The request still wants an answer: nothing has been written and the client is still there. */
+export const isOpen = (ex: Exchange): boolean => ex.state === "reading" || ex.state === "queued";
+
+/** Starts an exchange; call it while `req` is still valid (in the route handler itself). */
+export function exchange(res: HttpResponse, req: HttpRequest, lifecycle: Lifecycle): Exchange {
+  const head = req.getMethod() === "head";
+  const ex: Exchange = {res, state: "reading", startedMs: performance.now(), lifecycle, head, timeoutBucket: undefined, timeoutIndex: 0};
   lifecycle.requestStarted();
-  res.onAborted(() => {
-    ex.aborted = true;
-    settle(ex);
-  });
+  res.onAborted(() => close(ex, "aborted"));
   return ex;
 }
 
-/** The request no longer needs an answer (answered, or its client gone). */
-function settle(ex: Exchange): void {
-  if (!ex.inFlight) return;
-  ex.inFlight = false;
+/** Leaves the in-flight states for good; false if it had already left them. */
+function close(ex: Exchange, state: "answered" | "aborted"): boolean {
+  if (!isOpen(ex)) return false;
+  ex.state = state;
   ex.lifecycle.requestDone();
+  return true;
 }
 
 /** Drops the connection without an answer (a client that stalled). */
 export function drop(ex: Exchange): void {
-  if (ex.aborted) return;
-  ex.aborted = true;
-  ex.res.close();
-  settle(ex);
+  if (close(ex, "aborted")) ex.res.close();
 }
 
 /**
- * Writes a whole response. Corked, because a write after an await would otherwise go out in
- * several syscalls; skipped when the client has gone (writing to an aborted uWS response throws).
+ * Writes a whole response, once. Corked, because a write after an await would otherwise go out in
+ * several syscalls.
  */
 export function reply(ex: Exchange, status: number, contentType: string, body: string, closeConnection = false): void {
-  if (ex.aborted) return;
-  ex.aborted = true; // answered: nothing may be written after this
+  // Skipped when the client has gone: writing to an aborted uWS response throws.
+  if (!close(ex, "answered")) return;
   ex.res.cork(() => {
-    ex.res
-      .writeStatus(statusLines[status] ?? String(status))
-      .writeHeader("content-type", contentType)
-      .end(body, closeConnection);
+    ex.res.writeStatus(statusLines[status] ?? `${status} ${STATUS_CODES[status] ?? "Error"}`).writeHeader("content-type", contentType);
+    // A body after a HEAD answer would be read as the start of the next response on the connection.
+    // The length goes in as a plain header: given to endWithoutBody, uWS would wait for that many
+    // bytes and never answer the connection's next request. (No argument at all: an explicit
+    // undefined becomes a bogus length. A HEAD has no body to refuse, so the connection stays.)
+    if (ex.head) ex.res.writeHeader("content-length", String(Buffer.byteLength(body))).endWithoutBody();
+    else ex.res.end(body, closeConnection);
   });
-  settle(ex);
 }
 
 export const replyJson = (ex: Exchange, status: number, value: unknown, closeConnection = false) =>
   reply(ex, status, "application/json", JSON.stringify(value), closeConnection);
 
-export const replyError = (ex: Exchange, status: number, message: string, closeConnection = false) =>
-  replyJson(ex, status, {message}, closeConnection);
+/** Every refusal and failure goes out here: the code decides the status and whether the connection closes. */
+export const replyError = (ex: Exchange, code: ErrorCode, message: string) => replyJson(ex, statusOf[code], {message}, closesConnection(code));

@@ -15,7 +15,7 @@ export class RequestTimeouts {
   private readonly tickMs: number;
 
   constructor(
-    private readonly timeoutMs: number,
+    readonly timeoutMs: number,
     private readonly onTimeout: () => void
   ) {
     this.tickMs = Math.min(1000, timeoutMs);
@@ -29,19 +29,19 @@ export class RequestTimeouts {
       bucket = {since: now, exchanges: []};
       this.buckets.push(bucket);
     }
-    ex.readingIn = bucket.exchanges;
-    ex.readingIndex = bucket.exchanges.push(ex) - 1;
+    ex.timeoutBucket = bucket.exchanges;
+    ex.timeoutIndex = bucket.exchanges.push(ex) - 1;
   }
 
   done(ex: Exchange): void {
-    const list = ex.readingIn;
+    const list = ex.timeoutBucket;
     if (!list) return;
     const last = list.pop()!;
     if (last !== ex) {
-      list[ex.readingIndex] = last;
-      last.readingIndex = ex.readingIndex;
+      list[ex.timeoutIndex] = last;
+      last.timeoutIndex = ex.timeoutIndex;
     }
-    ex.readingIn = undefined;
+    ex.timeoutBucket = undefined;
   }
 
   /** Exchanges still reading (for tests). */
@@ -54,8 +54,8 @@ export class RequestTimeouts {
     while (this.buckets.length && this.buckets[0].since <= cutoff) {
       // Whatever is left in an expired bucket has been reading its body for timeoutMs or more.
       for (const ex of this.buckets.shift()!.exchanges) {
-        ex.readingIn = undefined;
-        if (ex.aborted) continue;
+        ex.timeoutBucket = undefined;
+        if (ex.state !== "reading") continue; // the client left already
         drop(ex);
         this.onTimeout();
       }

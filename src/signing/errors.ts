@@ -1,20 +1,7 @@
-/**
- * Why a signing request failed. Crosses from worker to main thread as plain data (class instances
- * do not survive postMessage); src/server/errors.ts maps each code to its HTTP status.
- */
-export type SignErrorCode = "BAD_REQUEST" | "UNKNOWN_KEY" | "SLASHING" | "UNAVAILABLE" | "INTERNAL";
-
-export class SignError extends Error {
-  constructor(
-    readonly code: SignErrorCode,
-    message: string
-  ) {
-    super(message);
-  }
-}
+import {SignerError} from "../errors.js";
 
 /** A field of the request body is missing or wrong; `path` grows as the error leaves nested objects. */
-export class FieldError extends SignError {
+export class FieldError extends SignerError {
   constructor(
     public path: string,
     readonly problem: string
@@ -30,4 +17,4 @@ export class FieldError extends SignError {
   }
 }
 
-export const badRequest = (message: string) => new SignError("BAD_REQUEST", message);
+export const badRequest = (message: string) => new SignerError("BAD_REQUEST", message);

@@ -1,5 +1,5 @@
 import type {NetworkConfig} from "../config/networks.js";
-import type {SignErrorCode} from "./errors.js";
+import type {ErrorCode} from "../errors.js";
 
 /**
  * The protocol between the main thread and the signing workers (workers/signer.ts): plain data
@@ -22,11 +22,12 @@ export type SignTask = {refs: Int32Array; bodies: Uint8Array; ends: Uint32Array}
  */
 export type SignResult =
   | {type: string; signature: string; cacheHit?: boolean}
-  | {type: string; code: SignErrorCode; message: string};
+  | {type: string; code: ErrorCode; message: string};
 
 /** Public keys (48 bytes each) of secret keys (32 bytes each), derived in a worker. */
 export type DeriveTask = {secretKeys: Uint8Array};
 
 /** Keys generated in a worker: interop keys, or EIP-2334 signing keys of a mnemonic's seed. */
 export type GenerateTask = {kind: "interop"; start: number; count: number} | {kind: "mnemonic"; seed: Uint8Array; start: number; count: number};
+/** What generateKeys yields on the main thread (the worker moves one buffer: secret keys, then public keys). */
 export type GeneratedKeys = {secretKeys: Uint8Array; publicKeys: Uint8Array};

@@ -1,92 +1,96 @@
-import type {ForkName} from "../config/networks.js";
+import {type ForkName, forkNames} from "../config/networks.js";
 import * as D from "./domain.js";
 import {FieldError} from "./errors.js";
-import {describe, fieldFromJson, fromJson, requireField} from "./json.js";
-import type {SszTypes} from "./sszTypes.js";
+import {describe, fieldFromJson, fromJson, requireField, snakeToCamel} from "./json.js";
+import type {RequestType} from "./requestTypeNames.js";
+import type {AggregateAndProofType, SszTypes} from "./sszTypes.js";
 import type {Type, ValueOf} from "@chainsafe/ssz";
 
+/** What slashing protection checks: a block's slot, an attestation's epochs. */
+export type Slashable = {slot: bigint} | {source: bigint; target: bigint};
+
 /**
- * How the domain of a request type is found:
- * - `fork`: the type's domain type, the fork version that `fork_info` gives for the message's epoch,
- *   and `fork_info.genesis_validators_root` (get_domain in the consensus specs);
- * - `voluntaryExit`: as `fork`, except that from the network's Deneb epoch on the version is pinned
- *   to CAPELLA_FORK_VERSION (EIP-7044);
+ * What a request's payload yields: the message root, and what its domain rule needs to find the
+ * domain. One variant per rule:
+ * - `fork`: the type's domain type, the fork version that `fork_info` gives for `epoch`, and
+ *   `fork_info.genesis_validators_root` (get_domain in the consensus specs);
+ * - `voluntaryExit`: as `fork`, except that past the network's Deneb fork the version is pinned to
+ *   CAPELLA_FORK_VERSION (EIP-7044);
  * - `deposit`: DOMAIN_DEPOSIT with the request's own genesis_fork_version and a zero root;
  * - `builder`: DOMAIN_APPLICATION_BUILDER with the network's GENESIS_FORK_VERSION and a zero root
  *   (builder-specs, compute_builder_domain).
  */
-export type DomainRule = "fork" | "voluntaryExit" | "deposit" | "builder";
-
-/** What a request type's payload yields: the message root and what picks its domain. */
-export type Message = {
-  objectRoot: Uint8Array;
-  /** The epoch that picks the fork version (`fork` and `voluntaryExit` rules). */
-  epoch?: bigint;
-  /** `deposit` rule: the version sent in the request. */
-  forkVersion?: Uint8Array;
-  /** What slashing protection checks: a block's slot, an attestation's epochs. */
-  slashable?: {slot: bigint} | {source: bigint; target: bigint};
-};
+export type Message =
+  | {domainRule: "fork" | "voluntaryExit"; objectRoot: Uint8Array; epoch: bigint; slashable?: Slashable}
+  | {domainRule: "deposit"; objectRoot: Uint8Array; forkVersion: Uint8Array}
+  | {domainRule: "builder"; objectRoot: Uint8Array};
 
 export type RequestTypeRow = {
   /** The request body key that holds the payload. */
   field: string;
-  domainRule: DomainRule;
   domainType: D.DomainType;
   message(payload: unknown, t: SszTypes, slotsPerEpoch: bigint): Message;
 };
-
-export const requestTypeNames = [
-  "AGGREGATION_SLOT",
-  "AGGREGATE_AND_PROOF",
-  "AGGREGATE_AND_PROOF_V2",
-  "ATTESTATION",
-  "BLOCK",
-  "BLOCK_V2",
-  "DEPOSIT",
-  "RANDAO_REVEAL",
-  "VOLUNTARY_EXIT",
-  "SYNC_COMMITTEE_MESSAGE",
-  "SYNC_COMMITTEE_SELECTION_PROOF",
-  "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF",
-  "VALIDATOR_REGISTRATION",
-] as const;
-export type RequestType = (typeof requestTypeNames)[number];
 
 /** The `version` of BLOCK_V2 and AGGREGATE_AND_PROOF_V2 payloads, as Web3Signer spells it. */
 function readVersion(payload: unknown): ForkName {
   const version = requireField(payload, "version");
   if (typeof version !== "string") throw new FieldError("version", `expected a fork name, got ${describe(version)}`);
   const fork = version.toLowerCase().replace(/\s+/g, "") as ForkName;
-  if (!versionedForks.includes(fork)) {
-    throw new FieldError("version", `unknown fork "${version.slice(0, 40)}" (known: ${versionedForks.map((f) => f.toUpperCase()).join(", ")})`);
+  if (!forkNames.includes(fork)) {
+    throw new FieldError("version", `unknown fork "${version.slice(0, 40)}" (known: ${forkNames.map((f) => f.toUpperCase()).join(", ")})`);
   }
   return fork;
 }
-const versionedForks: readonly ForkName[] = ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"];
-
 
 const epochAt = (slot: bigint, slotsPerEpoch: bigint) => slot / slotsPerEpoch;
 
-/** A row whose payload is one SSZ container, signed as is; `epoch` picks the fork version. */
-function container<K extends keyof SszTypes>(
+/** A message signed with the fork version `fork_info` gives for `epoch`. */
+const forkMessage = (objectRoot: Uint8Array, epoch: bigint, slashable?: Slashable): Message => ({domainRule: "fork", objectRoot, epoch, slashable});
+
+const isObject = (json: unknown): json is Record<string, unknown> => typeof json === "object" && json !== null && !Array.isArray(json);
+
+/** Whether `obj` holds `key` (or its camelCase spelling), as requireField would find it. */
+const hasField = (obj: unknown, key: string) => isObject(obj) && (obj[key] ?? obj[snakeToCamel(key)]) != null;
+
+/**
+ * AGGREGATE_AND_PROOF and AGGREGATE_AND_PROOF_V2 read alike, as Web3Signer reads them (its
+ * AggregateAndProofV2Deserializer serves both): `{version, data}` (either key present means this
+ * form, so a missing one is named), where the version names the shape (EIP-7549 changed it in
+ * Electra), or the bare AggregateAndProof, whose shape shows it: an aggregate with committee_bits is
+ * Electra's. Lighthouse, Teku and Grandine send Electra's bare shape under the unversioned type.
+ */
+function aggregateAndProofRow(): RequestTypeRow {
+  return {
+    field: "aggregate_and_proof",
+    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
+    message(payload, t, spe) {
+      const versioned = hasField(payload, "version") || hasField(payload, "data");
+      const fork: ForkName = versioned ? readVersion(payload) : hasField(requireField(payload, "aggregate"), "committee_bits") ? "electra" : "phase0";
+      const type: AggregateAndProofType = t.byFork[fork].AggregateAndProof;
+      const value = versioned ? fieldFromJson(type, payload, "data") : fromJson(type, payload);
+      return forkMessage(type.hashTreeRoot(value), epochAt(value.aggregate.data.slot, spe));
+    },
+  };
+}
+
+/** The SSZ types that are one container for every fork (those that change live in `byFork`). */
+type ForkFreeTypes = Omit<SszTypes, "byFork">;
+
+/** A row whose payload is one SSZ container signed as is, with the fork version of `epoch`. */
+function container<K extends keyof ForkFreeTypes>(
   field: string,
   domainType: D.DomainType,
   typeName: K,
-  rules: {
-    epoch?: (value: ValueOf<SszTypes[K]>, slotsPerEpoch: bigint) => bigint;
-    domainRule?: DomainRule;
-    slashable?: (value: ValueOf<SszTypes[K]>) => Message["slashable"];
-  }
+  rules: {epoch: (value: ValueOf<ForkFreeTypes[K]>, slotsPerEpoch: bigint) => bigint; slashable?: (value: ValueOf<ForkFreeTypes[K]>) => Slashable}
 ): RequestTypeRow {
   return {
     field,
-    domainRule: rules.domainRule ?? "fork",
     domainType,
     message(payload, t, spe) {
-      const type = t[typeName] as unknown as Type<ValueOf<SszTypes[K]>>;
+      const type = t[typeName] as unknown as Type<ValueOf<ForkFreeTypes[K]>>;
       const value = fromJson(type, payload);
-      return {objectRoot: type.hashTreeRoot(value), epoch: rules.epoch?.(value, spe), slashable: rules.slashable?.(value)};
+      return forkMessage(type.hashTreeRoot(value), rules.epoch(value, spe), rules.slashable?.(value));
     },
   };
 }
@@ -99,79 +103,73 @@ function container<K extends keyof SszTypes>(
 export const requestTypes: Record<RequestType, RequestTypeRow> = {
   AGGREGATION_SLOT: {
     field: "aggregation_slot",
-    domainRule: "fork",
     domainType: D.DOMAIN_SELECTION_PROOF,
     message(payload, t, spe) {
       const {slot} = fromJson(t.Slot, payload);
-      return {objectRoot: t.Uint64.hashTreeRoot(slot), epoch: epochAt(slot, spe)};
+      return forkMessage(t.Uint64.hashTreeRoot(slot), epochAt(slot, spe));
     },
   },
-  AGGREGATE_AND_PROOF: container("aggregate_and_proof", D.DOMAIN_AGGREGATE_AND_PROOF, "AggregateAndProof", {
-    epoch: (v, spe) => epochAt(v.aggregate.data.slot, spe),
-  }),
-  AGGREGATE_AND_PROOF_V2: {
-    field: "aggregate_and_proof",
-    domainRule: "fork",
-    domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
-    message(payload, t, spe) {
-      const fork = readVersion(payload);
-      // EIP-7549 changed the aggregate's shape in Electra.
-      const type = fork === "electra" || fork === "fulu" ? t.ElectraAggregateAndProof : t.AggregateAndProof;
-      const value = fieldFromJson<{aggregate: {data: {slot: bigint}}}>(type as never, payload, "data");
-      return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.aggregate.data.slot, spe)};
-    },
-  },
+  AGGREGATE_AND_PROOF: aggregateAndProofRow(),
+  AGGREGATE_AND_PROOF_V2: aggregateAndProofRow(),
   ATTESTATION: container("attestation", D.DOMAIN_BEACON_ATTESTER, "AttestationData", {
     epoch: (v) => v.target.epoch,
     slashable: (v) => ({source: v.source.epoch, target: v.target.epoch}),
   }),
-  BLOCK: container("block", D.DOMAIN_BEACON_PROPOSER, "Phase0BeaconBlock", {
-    epoch: (v, spe) => epochAt(v.slot, spe),
-    slashable: (v) => ({slot: v.slot}),
-  }),
-  BLOCK_V2: {
-    field: "beacon_block",
-    domainRule: "fork",
+  BLOCK: {
+    field: "block",
     domainType: D.DOMAIN_BEACON_PROPOSER,
     message(payload, t, spe) {
-      const fork = readVersion(payload);
-      // A block's root equals its header's root; from Bellatrix on clients send only the header.
-      if (fork === "phase0" || fork === "altair") {
-        const type = fork === "phase0" ? t.Phase0BeaconBlock : t.AltairBeaconBlock;
-        const value = fieldFromJson<{slot: bigint}>(type as never, payload, "block");
-        return {objectRoot: type.hashTreeRoot(value as never), epoch: epochAt(value.slot, spe), slashable: {slot: value.slot}};
+      const type = t.byFork.phase0.BeaconBlock!;
+      const block = fromJson(type, payload);
+      return forkMessage(type.hashTreeRoot(block), epochAt(block.slot, spe), {slot: block.slot});
+    },
+  },
+  BLOCK_V2: {
+    field: "beacon_block",
+    domainType: D.DOMAIN_BEACON_PROPOSER,
+    message(payload, t, spe) {
+      // A block's root equals its header's root; from Bellatrix on clients send only the header,
+      // and Nimbus sends the header for every version, so forks with full blocks take either.
+      const blockType = t.byFork[readVersion(payload)].BeaconBlock;
+      if (blockType && !hasField(payload, "block_header")) {
+        const block = fieldFromJson(blockType, payload, "block");
+        return forkMessage(blockType.hashTreeRoot(block), epochAt(block.slot, spe), {slot: block.slot});
       }
       const header = fieldFromJson(t.BeaconBlockHeader, payload, "block_header");
-      return {objectRoot: t.BeaconBlockHeader.hashTreeRoot(header), epoch: epochAt(header.slot, spe), slashable: {slot: header.slot}};
+      return forkMessage(t.BeaconBlockHeader.hashTreeRoot(header), epochAt(header.slot, spe), {slot: header.slot});
     },
   },
   DEPOSIT: {
     field: "deposit",
-    domainRule: "deposit",
     domainType: D.DOMAIN_DEPOSIT,
     message(payload, t) {
       const {genesis_fork_version, ...depositMessage} = fromJson(t.DepositRequestData, payload);
-      return {objectRoot: t.DepositMessage.hashTreeRoot(depositMessage), forkVersion: genesis_fork_version};
+      return {domainRule: "deposit", objectRoot: t.DepositMessage.hashTreeRoot(depositMessage), forkVersion: genesis_fork_version};
     },
   },
   RANDAO_REVEAL: {
     field: "randao_reveal",
-    domainRule: "fork",
     domainType: D.DOMAIN_RANDAO,
     message(payload, t) {
       const {epoch} = fromJson(t.Epoch, payload);
-      return {objectRoot: t.Uint64.hashTreeRoot(epoch), epoch};
+      return forkMessage(t.Uint64.hashTreeRoot(epoch), epoch);
     },
   },
-  VOLUNTARY_EXIT: container("voluntary_exit", D.DOMAIN_VOLUNTARY_EXIT, "VoluntaryExit", {epoch: (v) => v.epoch, domainRule: "voluntaryExit"}),
+  VOLUNTARY_EXIT: {
+    field: "voluntary_exit",
+    domainType: D.DOMAIN_VOLUNTARY_EXIT,
+    message(payload, t) {
+      const exit = fromJson(t.VoluntaryExit, payload);
+      return {domainRule: "voluntaryExit", objectRoot: t.VoluntaryExit.hashTreeRoot(exit), epoch: exit.epoch};
+    },
+  },
   SYNC_COMMITTEE_MESSAGE: {
     field: "sync_committee_message",
-    domainRule: "fork",
     domainType: D.DOMAIN_SYNC_COMMITTEE,
     message(payload, t, spe) {
       // The signed object is the block root itself; the slot only picks the domain.
       const {beacon_block_root, slot} = fromJson(t.SyncCommitteeMessage, payload);
-      return {objectRoot: t.Bytes32.hashTreeRoot(beacon_block_root), epoch: epochAt(slot, spe)};
+      return forkMessage(t.Bytes32.hashTreeRoot(beacon_block_root), epochAt(slot, spe));
     },
   },
   SYNC_COMMITTEE_SELECTION_PROOF: container("sync_aggregator_selection_data", D.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF, "SyncAggregatorSelectionData", {
@@ -180,9 +178,11 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
   SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: container("contribution_and_proof", D.DOMAIN_CONTRIBUTION_AND_PROOF, "ContributionAndProof", {
     epoch: (v, spe) => epochAt(v.contribution.slot, spe),
   }),
-  VALIDATOR_REGISTRATION: container("validator_registration", D.DOMAIN_APPLICATION_BUILDER, "ValidatorRegistration", {domainRule: "builder"}),
+  VALIDATOR_REGISTRATION: {
+    field: "validator_registration",
+    domainType: D.DOMAIN_APPLICATION_BUILDER,
+    message(payload, t) {
+      return {domainRule: "builder", objectRoot: t.ValidatorRegistration.hashTreeRoot(fromJson(t.ValidatorRegistration, payload))};
+    },
+  },
 };
-
-export function isRequestType(type: unknown): type is RequestType {
-  return typeof type === "string" && Object.hasOwn(requestTypes, type);
-}

@@ -1,9 +1,10 @@
 import type {NetworkConfig} from "../config/networks.js";
-import {DomainCache, ZERO_ROOT, computeSigningRoot} from "./domain.js";
+import {DomainCache, type DomainType, ZERO_ROOT, computeSigningRoot} from "./domain.js";
 import {FieldError, badRequest} from "./errors.js";
 import {bytesToHex} from "./hex.js";
 import {describe, fieldFromJson, parseHex, parseJsonExact, requireField} from "./json.js";
-import {type Message, type RequestType, type RequestTypeRow, isRequestType, requestTypeNames, requestTypes} from "./requestTypes.js";
+import {type RequestType, isRequestType, requestTypeNames} from "./requestTypeNames.js";
+import {type Message, requestTypes} from "./requestTypes.js";
 import "./hasher.js";
 import type {SlashingCheck} from "../slashing/rules.js";
 import {type SszTypes, createSszTypes} from "./sszTypes.js";
@@ -63,8 +64,8 @@ export function signingMessageOf(body: Record<string, unknown>, type: RequestTyp
   } catch (e) {
     throw e instanceof FieldError ? e.within(row.field) : e;
   }
-  const forkInfo = row.domainRule === "fork" || row.domainRule === "voluntaryExit" ? readForkInfo(body, ctx) : undefined;
-  const signingRoot = computeSigningRoot(message.objectRoot, domainOf(row, message, forkInfo, ctx));
+  const {domain, forkInfo} = domainOf(row.domainType, message, body, ctx);
+  const signingRoot = computeSigningRoot(message.objectRoot, domain);
 
   const supplied = body.signing_root ?? body.signingRoot;
   if (supplied !== undefined && supplied !== null) {
@@ -81,7 +82,7 @@ export function signingMessageOf(body: Record<string, unknown>, type: RequestTyp
       );
     }
   }
-  const {slashable} = message;
+  const slashable = "slashable" in message ? message.slashable : undefined;
   if (!slashable || !forkInfo) return {signingRoot};
   const genesisValidatorsRoot = bytesToHex(forkInfo.genesis_validators_root);
   const slashing: SlashingCheck =
@@ -94,24 +95,29 @@ export const signingRootOf = (body: Record<string, unknown>, type: RequestType, 
 
 type ForkInfo = ReturnType<typeof readForkInfo>;
 
-function domainOf(row: RequestTypeRow, message: Message, forkInfo: ForkInfo | undefined, ctx: SigningContext): Uint8Array {
+/** The domain a message is signed in, by its domain rule; and the request's fork_info where the rule reads it. */
+function domainOf(domainType: DomainType, message: Message, body: object, ctx: SigningContext): {domain: Uint8Array; forkInfo?: ForkInfo} {
   const {network, domains} = ctx;
-  switch (row.domainRule) {
+  switch (message.domainRule) {
     case "deposit":
-      return domains.get(row.domainType, message.forkVersion as Uint8Array, ZERO_ROOT);
+      return {domain: domains.get(domainType, message.forkVersion, ZERO_ROOT)};
     case "builder":
-      return domains.get(row.domainType, network.forks.phase0.version, ZERO_ROOT);
+      return {domain: domains.get(domainType, network.forks.phase0.version, ZERO_ROOT)};
     case "voluntaryExit":
     case "fork": {
-      const {fork, genesis_validators_root} = forkInfo as ForkInfo;
-      const epoch = message.epoch as bigint;
-      // EIP-7044: from Deneb on, exits are signed over the Capella fork version, forever valid.
-      if (row.domainRule === "voluntaryExit" && epoch >= network.forks.deneb.epoch) {
-        return domains.get(row.domainType, network.forks.capella.version, genesis_validators_root);
+      const forkInfo = readForkInfo(body, ctx);
+      const {fork, genesis_validators_root} = forkInfo;
+      const {epoch} = message;
+      // EIP-7044: from Deneb on, exits are signed over the Capella fork version, forever valid. A
+      // chain past Deneb verifies every exit so, whatever epoch it names: an exit for an earlier
+      // epoch is pinned too when fork_info's fork is Deneb's or later (as Teku signs it, 26.8+).
+      const denebEpoch = network.forks.deneb.epoch;
+      if (message.domainRule === "voluntaryExit" && (epoch >= denebEpoch || fork.epoch >= denebEpoch)) {
+        return {domain: domains.get(domainType, network.forks.capella.version, genesis_validators_root), forkInfo};
       }
       // get_domain: the previous version before the fork epoch, the current one from it on.
       const version = epoch < fork.epoch ? fork.previous_version : fork.current_version;
-      return domains.get(row.domainType, version, genesis_validators_root);
+      return {domain: domains.get(domainType, version, genesis_validators_root), forkInfo};
     }
   }
 }

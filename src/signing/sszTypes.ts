@@ -5,9 +5,11 @@ import {
   ContainerType,
   ListBasicType,
   ListCompositeType,
+  type Type,
   UintBigintType,
   VectorCompositeType,
 } from "@chainsafe/ssz";
+import type {ForkName} from "../config/networks.js";
 import {DEPOSIT_CONTRACT_TREE_DEPTH, type Preset, SYNC_COMMITTEE_SUBNET_COUNT} from "../config/presets.js";
 
 /**
@@ -97,8 +99,36 @@ export function createSszTypes(p: Preset) {
     signature: Bytes96,
     committee_bits: new BitVectorType(p.MAX_COMMITTEES_PER_SLOT),
   });
+  const ElectraAggregateAndProof = new ContainerType({
+    aggregator_index: Uint64,
+    aggregate: ElectraAttestation,
+    selection_proof: Bytes96,
+  });
+  const Phase0BeaconBlock = beaconBlock(new ContainerType(phase0BodyFields));
+  const AltairBeaconBlock = beaconBlock(
+    new ContainerType({
+      ...phase0BodyFields,
+      sync_aggregate: new ContainerType({
+        sync_committee_bits: new BitVectorType(p.SYNC_COMMITTEE_SIZE),
+        sync_committee_signature: Bytes96,
+      }),
+    })
+  );
+
+  // The types that change with the fork, each fork built from the one before it: a new fork is
+  // one entry here (and one in forkNames) plus the types it changes.
+  // Full blocks: phase0 and Altair only; from Bellatrix on, clients send the block's header.
+  const phase0 = {AggregateAndProof: AggregateAndProof as AggregateAndProofType, BeaconBlock: Phase0BeaconBlock as BeaconBlockType | undefined};
+  const altair = {...phase0, BeaconBlock: AltairBeaconBlock};
+  const bellatrix = {...altair, BeaconBlock: undefined};
+  const capella = {...bellatrix};
+  const deneb = {...capella};
+  const electra = {...deneb, AggregateAndProof: ElectraAggregateAndProof};
+  const fulu = {...electra};
+  const byFork: Record<ForkName, typeof phase0> = {phase0, altair, bellatrix, capella, deneb, electra, fulu};
 
   return {
+    byFork,
     Uint64,
     Bytes4,
     Bytes32,
@@ -107,23 +137,7 @@ export function createSszTypes(p: Preset) {
       genesis_validators_root: Bytes32,
     }),
     AttestationData,
-    AggregateAndProof,
-    ElectraAggregateAndProof: new ContainerType({
-      aggregator_index: Uint64,
-      aggregate: ElectraAttestation,
-      selection_proof: Bytes96,
-    }),
     BeaconBlockHeader,
-    Phase0BeaconBlock: beaconBlock(new ContainerType(phase0BodyFields)),
-    AltairBeaconBlock: beaconBlock(
-      new ContainerType({
-        ...phase0BodyFields,
-        sync_aggregate: new ContainerType({
-          sync_committee_bits: new BitVectorType(p.SYNC_COMMITTEE_SIZE),
-          sync_committee_signature: Bytes96,
-        }),
-      })
-    ),
     VoluntaryExit,
     SyncCommitteeMessage: new ContainerType({beacon_block_root: Bytes32, slot: Uint64}),
     SyncAggregatorSelectionData: new ContainerType({slot: Uint64, subcommittee_index: Uint64}),
@@ -157,3 +171,7 @@ export function createSszTypes(p: Preset) {
 }
 
 export type SszTypes = ReturnType<typeof createSszTypes>;
+
+/** What every fork's aggregate and block types share: what signing needs of them. */
+export type AggregateAndProofType = Type<{aggregate: {data: {slot: bigint}}}>;
+export type BeaconBlockType = Type<{slot: bigint}>;

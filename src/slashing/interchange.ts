@@ -1,3 +1,5 @@
+import {SignerError} from "../errors.js";
+
 /**
  * EIP-3076 slashing protection interchange, format version 5: what is exchanged between signers
  * and clients (Keymanager API imports and deletes).
@@ -19,7 +21,12 @@ const pubkey = hexOf(48);
 const uint64 = {test: (v: unknown) => matcher(/^\d{1,20}$/).test(v) && BigInt(v as string) < 2n ** 64n};
 
 /** A slashing protection document that can't be imported (the Keymanager request gets a 400). */
-export class InterchangeError extends Error {}
+/** An interchange document that can't be imported: the whole import is refused (400). */
+export class InterchangeError extends SignerError {
+  constructor(message: string) {
+    super("BAD_REQUEST", message);
+  }
+}
 
 /** Parses an interchange document, or throws with a message naming what is wrong. */
 export function parseInterchange(text: string): Interchange {

@@ -27,7 +27,7 @@ export type OracleCase = {name: string; type: string; body: Record<string, unkno
 
 type Rng = ReturnType<typeof rng>;
 
-function randomValue(type: Type<unknown>, r: Rng): unknown {
+export function randomValue(type: Type<unknown>, r: Rng): unknown {
   if (type instanceof UintNumberType) return r.int(2 ** 32);
   if (type instanceof UintBigintType) return BigInt(r.int(2 ** 32));
   if (type instanceof BooleanType) return r.next() < 0.5;

@@ -1,6 +1,7 @@
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {loadNetwork} from "../../src/config/networks.js";
+import {requestTypeNames} from "../../src/signing/requestTypeNames.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../../src/signing/signingRoot.js";
 import {loadOracle} from "./oracle.js";
 import {hex} from "./reference.js";
@@ -13,6 +14,9 @@ export async function defineOracleTests(preset: "mainnet" | "minimal"): Promise<
 
   describe(`signing roots on ${preset} agree with Lodestar's SSZ types`, () => {
     const ctx = createSigningContext(loadNetwork(preset));
+    it("covers every request type the signer knows", () => {
+      expect([...new Set(cases.map((c) => c.type))].sort()).toEqual([...requestTypeNames].sort());
+    });
     it.each(cases)("$name", (c) => {
       const body = parseRequestBody(JSON.stringify(c.body));
       expect(requestTypeOf(body)).toBe(c.type);

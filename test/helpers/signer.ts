@@ -1,4 +1,5 @@
 // Integration tests run the built signer (dist/): its worker threads load compiled JavaScript.
+import {connect} from "node:net";
 import {createLogger} from "../../dist/src/log.js";
 import {type SignerConfig, defaultConfig} from "../../dist/src/config/signerConfig.js";
 import {startSigner} from "../../dist/src/signer.js";
@@ -49,4 +50,19 @@ export function sample(metricsText: string, name: string, labels: Record<string,
     if (want.every((l) => labelText.includes(l))) return Number(line.slice(line.lastIndexOf(" ") + 1));
   }
   return 0;
+}
+
+/**
+ * Sends `text` as is over one TCP connection and resolves with everything the server sent until it
+ * closed: for requests that fetch would rewrite (no Accept header, HEAD followed by another request).
+ */
+export function rawHttp(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    // write, not end: uWS drops a connection whose client half-closes it before the answer.
+    const socket = connect(port, "127.0.0.1", () => socket.write(text));
+    socket.on("data", (c) => chunks.push(c));
+    socket.on("error", reject);
+    socket.on("close", () => resolve(Buffer.concat(chunks).toString("latin1")));
+  });
 }

@@ -1,5 +1,12 @@
 import {connect, type Socket} from "node:net";
 
+/** The server closed the connection without answering, or the client gave up waiting. */
+export class NoAnswer extends Error {
+  constructor(readonly reason: "closed" | "timeout") {
+    super(reason === "closed" ? "connection closed without an answer" : "no answer within the client's timeout");
+  }
+}
+
 /**
  * A minimal HTTP/1.1 keep-alive client for load generation: requests are prebuilt byte strings,
  * responses are parsed only as far as the status and the body length. Far lighter than fetch, so
@@ -15,7 +22,7 @@ export class Connection {
     socket.setNoDelay(true);
     socket.on("data", (chunk) => this.onData(chunk));
     socket.on("error", (e) => this.fail(e));
-    socket.on("close", () => this.fail(new Error("connection closed")));
+    socket.on("close", () => this.fail(new NoAnswer("closed")));
   }
 
   static open(host: string, port: number): Promise<Connection> {
@@ -25,12 +32,31 @@ export class Connection {
     });
   }
 
-  /** Sends one request and resolves with its response. One request in flight per connection. */
-  send(request: Buffer): Promise<{status: number; body: Buffer}> {
+  /**
+   * Sends one request and resolves with its response. One request in flight per connection. With
+   * `timeoutMs`, gives up after that long: the connection is closed and the call rejects with NoAnswer.
+   */
+  send(request: Buffer, timeoutMs?: number): Promise<{status: number; body: Buffer}> {
     return new Promise((resolve, reject) => {
-      this.waiting = {resolve, reject};
+      const timer =
+        timeoutMs === undefined
+          ? undefined
+          : setTimeout(() => {
+              this.fail(new NoAnswer("timeout"));
+              this.socket.destroy();
+            }, timeoutMs);
+      const settled = () => timer && clearTimeout(timer);
+      this.waiting = {
+        resolve: (r) => (settled(), resolve(r)),
+        reject: (e) => (settled(), reject(e)),
+      };
       this.socket.write(request);
     });
+  }
+
+  /** False once the server has closed the connection (as after a `Connection: close` answer). */
+  get usable(): boolean {
+    return !this.socket.destroyed && !this.socket.readableEnded;
   }
 
   close(): void {

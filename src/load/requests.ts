@@ -56,6 +56,18 @@ export const syncSelectionProof = (slot: number, subcommittee: number) => ({
   sync_aggregator_selection_data: {slot: String(slot), subcommittee_index: String(subcommittee)},
 });
 
+export const syncContributionAndProof = (slot: number, subcommittee: number, aggregator: number) => ({
+  type: "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF",
+  fork_info: forkInfo,
+  contribution_and_proof: {
+    aggregator_index: String(aggregator),
+    contribution: {slot: String(slot), beacon_block_root: hex32(slot), subcommittee_index: String(subcommittee), aggregation_bits: "0x" + "ff".repeat(16), signature: SIG},
+    selection_proof: SIG,
+  },
+});
+
+export const randaoReveal = (epoch: number) => ({type: "RANDAO_REVEAL", fork_info: forkInfo, randao_reveal: {epoch: String(epoch)}});
+
 export const blockHeader = (slot: number, proposer: number) => ({
   type: "BLOCK_V2",
   fork_info: forkInfo,
@@ -64,8 +76,6 @@ export const blockHeader = (slot: number, proposer: number) => ({
     block_header: {slot: String(slot), proposer_index: String(proposer), parent_root: hex32(slot - 1), state_root: hex32(slot + 1), body_root: hex32(slot + 2)},
   },
 });
-
-export const randaoReveal = (epoch: number) => ({type: "RANDAO_REVEAL", fork_info: forkInfo, randao_reveal: {epoch: String(epoch)}});
 
 /** The epoch the load runs sign at: past the mainnet Electra fork. */
 export const BASE_EPOCH = FORK_EPOCH + 10;
@@ -88,41 +98,4 @@ export function attestations(pubkeys: string[], count: number, epochOffset = 0, 
       roots === "committee" ? attestation(epoch, key % 32, key % 64) : roots === "shared" ? attestation(epoch, 0, 0) : attestation(epoch, key % 32, 0, 2 ** 40 + i);
     return {pubkey: pubkeys[key], body};
   });
-}
-
-/** Validator v of a duty load signs with `pubkeys[v % pubkeys.length]`. */
-export type DutyRequest = {pubkey: string; body: object};
-
-/**
- * One slot of a devnet's duties for `validators` validators on mainnet's Electra rules, all on one
- * head: each validator attests once an epoch, so the slot's attesters (one in 32) all sign one
- * AttestationData, and all of them sign the slot's selection proof to learn whether they
- * aggregate; 16 aggregators per committee sign their aggregates; the sync committee (512) signs
- * the slot's block root and one of 4 subcommittee selection proofs; the proposer signs its RANDAO
- * reveal and the block. Unique roots per slot: about 41 with 10,000 validators, against ~1,700
- * requests; the hash-to-G2 work follows the roots, not the validators.
- */
-export function dutySlot(slot: number, validators: number, pubkeys: string[]): {start: DutyRequest[]; third: DutyRequest[]; twoThirds: DutyRequest[]} {
-  const key = (v: number) => pubkeys[v % pubkeys.length];
-  const epoch = Math.floor(slot / 32);
-  const attesters = Array.from({length: Math.ceil((validators - (slot % 32)) / 32)}, (_, k) => k * 32 + (slot % 32));
-  const committees = Math.max(1, Math.min(64, Math.floor(validators / 32 / 128)));
-  const aggregators = attesters.slice(0, 16 * committees);
-  const syncCommittee = Array.from({length: Math.min(512, validators)}, (_, k) => k);
-  const proposer = slot % validators;
-  return {
-    start: [
-      {pubkey: key(proposer), body: randaoReveal(epoch)},
-      {pubkey: key(proposer), body: blockHeader(slot, proposer)},
-    ],
-    third: [
-      ...attesters.map((v) => ({pubkey: key(v), body: attestation(epoch, slot % 32, 0)})),
-      ...syncCommittee.map((v) => ({pubkey: key(v), body: syncCommitteeMessage(slot)})),
-    ],
-    twoThirds: [
-      ...attesters.map((v) => ({pubkey: key(v), body: aggregationSlot(slot)})),
-      ...aggregators.map((v) => ({pubkey: key(v), body: aggregateAndProof(slot, v)})),
-      ...syncCommittee.map((v, k) => ({pubkey: key(v), body: syncSelectionProof(slot, Math.floor(k / 128))})),
-    ],
-  };
 }

@@ -11,7 +11,7 @@ import type {LoadResult} from "./load.js";
 import {processCpuSeconds} from "./procStat.js";
 import * as R from "./requests.js";
 
-const script = new URL("../../bench/wrk-sign.lua", import.meta.url).pathname;
+const script = new URL("../../../src/load/wrk-sign.lua", import.meta.url).pathname;
 
 export function wrkAvailable(): boolean {
   const probe = spawnSync("wrk", ["--version"], {stdio: "ignore"});
