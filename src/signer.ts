@@ -54,7 +54,7 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   }
   if (config.keymanagerTokenFile && !config.dataDir) throw new Error("--keymanager-token-file needs --data-dir (the Keymanager API is enabled by it)");
   // Opened here first: a bad URL fails the start, and the schema exists before workers open it.
-  const slashing = config.slashingProtection ? await SlashingStore.open(config.slashingProtection, {setUp: true}) : undefined;
+  const slashing = config.slashingProtection ? await SlashingStore.open(config.slashingProtection, {setUp: true, genesisValidatorsRoot: network.genesisValidatorsRoot}) : undefined;
   const metrics = createMetrics();
   const keys = new KeyStore();
   const pool = new SignerPool({

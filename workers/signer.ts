@@ -21,6 +21,9 @@ const ctx = createSigningContext(network);
 const table = KeyTable.attach(keyTable);
 const slashing = slashingProtection ? await SlashingStore.open(slashingProtection) : undefined;
 
+/** A request whose key was removed while it waited; the HTTP thread names the key. */
+const keyGone = (type: string): SignResult => ({type, code: "UNKNOWN_KEY", message: unknownKeyMessage("this public key")});
+
 /** A request ready to sign: its type (for metrics) and its signing root. */
 type Prepared = SigningMessage & {type: string};
 
@@ -61,7 +64,7 @@ function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (S
     const key = secretKeyFor(task.refs[2 * i], task.refs[2 * i + 1]);
     results[i] = key
       ? {type: message.type, ...sign(key, message.signingRoot)}
-      : {type: message.type, code: "UNKNOWN_KEY", message: unknownKeyMessage("this public key")}; // removed while it waited; the HTTP thread names it
+      : keyGone(message.type);
   }
   return results as SignResult[];
 }
@@ -83,14 +86,25 @@ function prepare(text: string): Prepared | Extract<SignResult, {code: string}> {
 /**
  * Slashing protection for a batch: every block and attestation in it is checked and recorded in
  * one transaction, before anything is signed. If the database fails, nothing slashable is signed.
+ * Each request's key is resolved first from the slot and state it was queued with: a key deleted
+ * while its request waited is not checked, so nothing is recorded under a key that took its slot.
  */
 async function checkSlashing(store: SlashingStore, task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): Promise<void> {
-  const slashable = messages.flatMap((m, i) => (m?.slashing ? [i] : []));
+  const slashable: number[] = [];
+  const pubkeys: string[] = [];
+  messages.forEach((m, i) => {
+    if (!m?.slashing) return;
+    const pubkey = table.readPubkey({slot: task.refs[2 * i], state: task.refs[2 * i + 1]});
+    if (!pubkey) {
+      results[i] = keyGone(m.type);
+      return;
+    }
+    slashable.push(i);
+    pubkeys.push(bytesToHex(pubkey));
+  });
   if (!slashable.length) return;
   try {
-    const refusals = await store.checkBatch(
-      slashable.map((i) => ({pubkey: bytesToHex(table.readPubkey(task.refs[2 * i])), check: messages[i]!.slashing!, signingRoot: bytesToHex(messages[i]!.signingRoot)}))
-    );
+    const refusals = await store.checkBatch(slashable.map((i, k) => ({pubkey: pubkeys[k], check: messages[i]!.slashing!, signingRoot: bytesToHex(messages[i]!.signingRoot)})));
     refusals.forEach((refusal, k) => {
       const i = slashable[k];
       if (refusal) results[i] = {type: messages[i]!.type, code: "SLASHING", message: `refused by slashing protection: ${refusal}`};

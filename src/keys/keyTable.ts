@@ -90,8 +90,11 @@ export class KeyTable {
     return this.state(ref.slot) === ref.state ? secret : null;
   }
 
-  readPubkey(slot: number): Uint8Array {
-    const base = slot * SLOT_BYTES + PUBKEY_OFFSET;
-    return this.bytes.slice(base, base + 48);
+  /** The public key of `ref`, or null if that key is no longer there (read like readSecret). */
+  readPubkey(ref: KeyRef): Uint8Array | null {
+    if (this.state(ref.slot) !== ref.state) return null;
+    const base = ref.slot * SLOT_BYTES + PUBKEY_OFFSET;
+    const pubkey = this.bytes.slice(base, base + 48);
+    return this.state(ref.slot) === ref.state ? pubkey : null;
   }
 }

@@ -6,7 +6,7 @@ import {bytesToHex} from "../signing/hex.js";
 import {readSecretFile, writeFileAtomic} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
 import {loadKeystores, openKeystore} from "./sources.js";
-import {type Interchange, InterchangeError, parseInterchange} from "../slashing/interchange.js";
+import {type Interchange, parseInterchange} from "../slashing/interchange.js";
 import type {SlashingStore} from "../slashing/store.js";
 
 export type ImportStatus = {status: "imported" | "duplicate" | "error"; message?: string};
@@ -26,7 +26,7 @@ export class KeyManager {
     private readonly keys: KeyStore,
     private readonly deriver: KeyDeriver,
     private readonly log: Logger,
-    /** The network's, where known; otherwise taken from the keys' records. */
+    /** The network's, where known: exports name it when the database is bound to no chain yet. */
     private readonly genesisValidatorsRoot: string | undefined,
     private readonly slashing?: SlashingStore
   ) {
@@ -59,32 +59,43 @@ export class KeyManager {
   /**
    * Imports keystores, and first their slashing protection history (EIP-3076 interchange) when
    * slashing protection is on, so no key can sign before its history is known. A bad interchange
-   * document throws, and nothing is imported.
+   * document, or one of another chain, throws, and nothing is imported. The history is imported
+   * whole, also for keys whose keystore then fails to import: it binds them whenever they come.
    */
   async import(keystores: string[], passwords: string[], slashingProtection?: string): Promise<ImportStatus[]> {
+    let slashable = new Map<string, string[]>();
     if (slashingProtection !== undefined && this.slashing) {
-      const doc = parseInterchange(slashingProtection);
-      if (this.genesisValidatorsRoot && doc.metadata.genesis_validators_root.toLowerCase() !== this.genesisValidatorsRoot.toLowerCase()) {
-        throw new InterchangeError(`slashing_protection: genesis_validators_root ${doc.metadata.genesis_validators_root} is not this network's`);
+      slashable = await this.slashing.importInterchange(parseInterchange(slashingProtection));
+      for (const [pubkey, findings] of slashable) {
+        this.log.warn("imported slashing protection history is slashable; all of it was kept, so nothing conflicting with it will be signed", {pubkey, findings});
       }
-      await this.slashing.importInterchange(doc);
     }
+    const statuses = await this.importKeystores(keystores, passwords);
+    return statuses.map(({pubkey, ...status}) => {
+      const findings = pubkey && slashable.get(pubkey);
+      if (!findings) return status;
+      const warning = `its slashing protection history is slashable (${findings.join("; ")}); all of it was kept, so nothing conflicting with it will be signed`;
+      return {...status, message: status.message ? `${status.message}; ${warning}` : warning};
+    });
+  }
+
+  private async importKeystores(keystores: string[], passwords: string[]): Promise<(ImportStatus & {pubkey?: string})[]> {
     // Decrypt in parallel (the KDFs run on the libuv pool), then add in request order so that a
     // key listed twice is imported once and reported as a duplicate the second time.
     const opened = await Promise.allSettled(keystores.map((text, i) => openKeystore(text, () => passwords[i], this.deriver)));
-    return opened.map((result, i): ImportStatus => {
+    return opened.map((result, i) => {
       if (result.status === "rejected") return {status: "error", message: (result.reason as Error).message};
       const {keystore, secretKey, publicKey} = result.value;
+      const pubkeyHex = bytesToHex(publicKey);
       try {
-        const pubkeyHex = bytesToHex(publicKey);
-        if (this.keys.get(pubkeyHex)) return {status: "duplicate"};
+        if (this.keys.get(pubkeyHex)) return {status: "duplicate", pubkey: pubkeyHex};
         writeFileAtomic(join(this.passwordsDir, `${pubkeyHex}.txt`), passwords[i]);
         writeFileAtomic(join(this.keystoresDir, `${pubkeyHex}.json`), keystores[i]);
         this.keys.add(publicKey, secretKey, {source: "keymanager", readonly: false, derivationPath: keystore.path});
         this.log.info("key imported", {pubkey: pubkeyHex});
-        return {status: "imported"};
+        return {status: "imported", pubkey: pubkeyHex};
       } catch (e) {
-        return {status: "error", message: `could not store the key: ${(e as Error).message}`};
+        return {status: "error", message: `could not store the key: ${(e as Error).message}`, pubkey: pubkeyHex};
       } finally {
         secretKey.fill(0);
       }
@@ -126,8 +137,7 @@ export class KeyManager {
 
   /** EIP-3076 interchange of the keys' history (empty lists without slashing protection). */
   private async interchangeOf(pubkeys: string[]): Promise<Interchange> {
-    const roots = (await this.slashing?.genesisRootsOf(pubkeys)) ?? [];
-    const gvr = this.genesisValidatorsRoot ?? (roots.length === 1 ? roots[0] : "0x" + "00".repeat(32));
+    const gvr = (await this.slashing?.genesisValidatorsRoot()) ?? this.genesisValidatorsRoot ?? "0x" + "00".repeat(32);
     if (this.slashing) return this.slashing.exportInterchange(pubkeys, gvr);
     return {
       metadata: {interchange_format_version: "5", genesis_validators_root: gvr},

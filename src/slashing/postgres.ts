@@ -56,6 +56,7 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
     const rows = async <T>(sql: string, params: unknown[]) => (await run(c, sql, params)).rows as T[];
     const col = (v: bigint) => toColumn(v).toString();
     const orNull = (v: string | null) => (v === null ? null : fromColumn(v));
+    const genesisRoot = async () => (await rows<{root: string}>("SELECT genesis_validators_root AS root FROM genesis WHERE id = 1", []))[0]?.root ?? null;
     return {
       blockHistory: async (pk, gvr, slot) => {
         const [row] = await rows<{roots: (string | null)[]; lowest: string | null}>(
@@ -99,9 +100,20 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
             [pk, gvr]
           )
         ).map((a) => ({source: fromColumn(a.source), target: fromColumn(a.target), signingRoot: a.root})),
-      genesisRootsOf: async (pk) =>
-        (await rows<{gvr: string}>("SELECT DISTINCT gvr FROM signed_blocks WHERE pubkey = $1 UNION SELECT DISTINCT gvr FROM signed_attestations WHERE pubkey = $1", [pk])).map((r) => r.gvr),
+      hasAttestation: async (pk, gvr, source, target, root) =>
+        (
+          await rows(
+            "SELECT 1 FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND source = $3 AND target = $4 AND signing_root IS NOT DISTINCT FROM $5",
+            [pk, gvr, col(source), col(target), root]
+          )
+        ).length > 0,
       hasHistory: async (pk) => (await rows("SELECT 1 FROM signed_blocks WHERE pubkey = $1 UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = $1 LIMIT 1", [pk])).length > 0,
+      bindGenesisRoot: async (root) => {
+        // A signer binding concurrently waits on the row's key here, then reads the winner's root.
+        await run(c, "INSERT INTO genesis (id, genesis_validators_root) VALUES (1, $1) ON CONFLICT (id) DO NOTHING", [root]);
+        return (await genesisRoot())!;
+      },
+      genesisRoot,
     };
   };
 

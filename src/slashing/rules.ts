@@ -47,7 +47,7 @@ export async function checkAndRecord(q: SlashingQueries, {pubkey, check: c, sign
   const gvr = c.genesisValidatorsRoot;
   if (c.kind === "block") {
     const h = await q.blockHistory(pubkey, gvr, c.slot);
-    if (h.rootsAtSlot.includes(signingRoot)) return null;
+    if (isRepeat(h.rootsAtSlot, signingRoot)) return null;
     if (h.rootsAtSlot.length) return `a different block was already signed at slot ${c.slot}`;
     if (h.lowestSlot !== null && c.slot <= h.lowestSlot) return `slot ${c.slot} is not above the lowest signed slot ${h.lowestSlot}`;
     await q.insertBlock(pubkey, gvr, c.slot, signingRoot);
@@ -55,12 +55,41 @@ export async function checkAndRecord(q: SlashingQueries, {pubkey, check: c, sign
   }
   if (c.source > c.target) return `source epoch ${c.source} is after target epoch ${c.target}`;
   const h = await q.attestationHistory(pubkey, gvr, c.source, c.target);
-  if (h.rootsForTarget.includes(signingRoot)) return null;
+  if (isRepeat(h.rootsForTarget, signingRoot)) return null;
   if (h.rootsForTarget.length) return `a different attestation was already signed for target epoch ${c.target}`;
   if (h.surrounding) return `surround vote with the signed attestation ${h.surrounding.source} → ${h.surrounding.target}`;
   if (h.lowestSource !== null && c.source < h.lowestSource) return `source epoch ${c.source} is below the lowest signed source ${h.lowestSource}`;
   if (h.lowestTarget !== null && c.target <= h.lowestTarget) return `target epoch ${c.target} is not above the lowest signed target ${h.lowestTarget}`;
   await q.insertAttestation(pubkey, gvr, c.source, c.target, signingRoot);
+  return null;
+}
+
+const isRepeat = (roots: (string | null)[], signingRoot: string) => roots.length > 0 && roots.every((r) => r === signingRoot);
+
+/** One record of an imported interchange (EIP-3076), uint64 values parsed, roots lowercase. */
+export type ImportedRecord =
+  | {kind: "block"; slot: bigint; signingRoot: string | null}
+  | {kind: "attestation"; source: bigint; target: bigint; signingRoot: string | null};
+
+/**
+ * Merges one imported record into a key's history. A record already there (the same slot or epochs
+ * and root) is skipped, so importing a document twice changes nothing. Every other record is kept,
+ * even one that conflicts with the history or is invalid: everything a document says was signed is
+ * taken as signed, the most restrictive reading. Returns why the record is slashable, or null.
+ */
+export async function mergeRecord(t: SlashingTables, pubkey: string, gvr: string, r: ImportedRecord): Promise<string | null> {
+  if (r.kind === "block") {
+    const {rootsAtSlot} = await t.blockHistory(pubkey, gvr, r.slot);
+    if (rootsAtSlot.includes(r.signingRoot)) return null;
+    await t.insertBlock(pubkey, gvr, r.slot, r.signingRoot);
+    return rootsAtSlot.length ? `two blocks at slot ${r.slot}` : null;
+  }
+  if (await t.hasAttestation(pubkey, gvr, r.source, r.target, r.signingRoot)) return null;
+  const h = await t.attestationHistory(pubkey, gvr, r.source, r.target);
+  await t.insertAttestation(pubkey, gvr, r.source, r.target, r.signingRoot);
+  if (r.source > r.target) return `an attestation with source epoch ${r.source} after its target epoch ${r.target}`;
+  if (h.rootsForTarget.length) return `two attestations for target epoch ${r.target}`;
+  if (h.surrounding) return `attestation ${r.source} → ${r.target} surrounds or is surrounded by ${h.surrounding.source} → ${h.surrounding.target}`;
   return null;
 }
 
@@ -70,6 +99,7 @@ CREATE TABLE IF NOT EXISTS signed_blocks (pubkey TEXT NOT NULL, gvr TEXT NOT NUL
 CREATE INDEX IF NOT EXISTS signed_blocks_by_slot ON signed_blocks (pubkey, gvr, slot);
 CREATE TABLE IF NOT EXISTS signed_attestations (pubkey TEXT NOT NULL, gvr TEXT NOT NULL, source BIGINT NOT NULL, target BIGINT NOT NULL, signing_root TEXT);
 CREATE INDEX IF NOT EXISTS signed_attestations_by_target ON signed_attestations (pubkey, gvr, target);
+CREATE TABLE IF NOT EXISTS genesis (id INTEGER PRIMARY KEY CHECK (id = 1), genesis_validators_root TEXT NOT NULL);
 `;
 
 // uint64 values live in those signed 64-bit columns: shifting by 2^63 keeps the order.
@@ -81,8 +111,13 @@ export const fromColumn = (v: bigint | string) => BigInt(v) + OFFSET;
 export interface SlashingTables extends SlashingQueries {
   blocksOf(pubkey: string, gvr: string): MaybePromise<{slot: bigint; signingRoot: string | null}[]>;
   attestationsOf(pubkey: string, gvr: string): MaybePromise<{source: bigint; target: bigint; signingRoot: string | null}[]>;
-  genesisRootsOf(pubkey: string): MaybePromise<string[]>;
+  /** Whether this exact vote (a null root matching only a null root) is recorded. */
+  hasAttestation(pubkey: string, gvr: string, source: bigint, target: bigint, signingRoot: string | null): MaybePromise<boolean>;
   hasHistory(pubkey: string): MaybePromise<boolean>;
+  /** The chain the database is bound to: `root` if it was bound to none, else the one it was. */
+  bindGenesisRoot(root: string): MaybePromise<string>;
+  /** The chain the database is bound to, if any. */
+  genesisRoot(): MaybePromise<string | null>;
 }
 
 /** A database behind slashing protection: its tables, reached inside one transaction at a time. */

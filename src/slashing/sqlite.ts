@@ -30,8 +30,10 @@ export function openSqlite(path: string): SlashingBackend {
     insertAttestation: p("INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES (?, ?, ?, ?, ?)"),
     blocksOf: p("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = ? AND gvr = ? ORDER BY slot"),
     attestationsOf: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? ORDER BY target"),
-    rootsOf: p("SELECT DISTINCT gvr FROM signed_blocks WHERE pubkey = ? UNION SELECT DISTINCT gvr FROM signed_attestations WHERE pubkey = ?"),
+    attestation: p("SELECT 1 FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source = ? AND target = ? AND signing_root IS ?"),
     history: p("SELECT 1 FROM signed_blocks WHERE pubkey = ? UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = ? LIMIT 1"),
+    bindGenesis: p("INSERT INTO genesis (id, genesis_validators_root) VALUES (1, ?) ON CONFLICT (id) DO NOTHING"),
+    genesis: p("SELECT genesis_validators_root AS root FROM genesis WHERE id = 1"),
   };
   const orNull = (v: bigint | null) => (v === null ? null : fromColumn(v));
   const tables: SlashingTables = {
@@ -59,8 +61,13 @@ export function openSqlite(path: string): SlashingBackend {
         target: fromColumn(a.target),
         signingRoot: a.root,
       })),
-    genesisRootsOf: (pk) => (q.rootsOf.all(pk, pk) as {gvr: string}[]).map((r) => r.gvr),
+    hasAttestation: (pk, gvr, source, target, root) => q.attestation.get(pk, gvr, toColumn(source), toColumn(target), root) !== undefined,
     hasHistory: (pk) => q.history.get(pk, pk) !== undefined,
+    bindGenesisRoot: (root) => {
+      q.bindGenesis.run(root);
+      return (q.genesis.get() as {root: string}).root;
+    },
+    genesisRoot: () => (q.genesis.get() as {root: string} | undefined)?.root ?? null,
   };
   return {
     async transaction(_pubkeys, fn) {

@@ -1,5 +1,5 @@
-import type {Interchange} from "./interchange.js";
-import {type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord} from "./rules.js";
+import {type Interchange, InterchangeError} from "./interchange.js";
+import {type ImportedRecord, type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord, mergeRecord} from "./rules.js";
 
 /** `--slashing-protection URL`: an SQLite file, or a PostgreSQL database shared by several signers. */
 export type SlashingUrl = {kind: "sqlite"; path: string} | {kind: "postgres"; url: string};
@@ -20,20 +20,42 @@ export function redactUrl(url: string): string {
  * the main thread for the Keymanager API; each batch of requests is checked and recorded in one
  * transaction that locks its keys, so two workers, or two signers sharing PostgreSQL, can never
  * both sign a conflicting pair. Calls on one store run one at a time.
+ *
+ * A database belongs to one chain, as in Web3Signer: it is bound to the network's genesis
+ * validators root where that is known, else to the first one it sees (an import or a signing
+ * request), and refuses any other, since records of one chain say nothing about another.
  */
 export class SlashingStore {
   private queue: Promise<unknown> = Promise.resolve();
+  /** The root the database is bound to, once read: a binding never changes. */
+  private boundRoot: string | undefined;
 
   private constructor(private readonly backend: SlashingBackend) {}
 
-  /** `setUp`: connect now and create the tables (the main thread, at start); else connect when first used. */
-  static async open(url: string, {setUp = false} = {}): Promise<SlashingStore> {
+  /**
+   * `setUp`: connect now, create the tables and bind the database to `genesisValidatorsRoot` if
+   * given (the main thread, at start; a database bound to another chain fails the start); else
+   * connect when first used.
+   */
+  static async open(url: string, {setUp = false, genesisValidatorsRoot}: {setUp?: boolean; genesisValidatorsRoot?: string} = {}): Promise<SlashingStore> {
     const target = parseSlashingUrl(url);
     const backend =
       target.kind === "sqlite"
         ? (await import("./sqlite.js")).openSqlite(target.path)
         : await (await import("./postgres.js")).openPostgres(target.url, setUp);
-    return new SlashingStore(backend);
+    const store = new SlashingStore(backend);
+    if (setUp && genesisValidatorsRoot) {
+      const wanted = genesisValidatorsRoot.toLowerCase();
+      const bound = await store.bound([], wanted, async (_t, bound) => bound).catch(async (e) => {
+        await store.close();
+        throw e;
+      });
+      if (bound !== wanted) {
+        await store.close();
+        throw new Error(`--slashing-protection: the database belongs to the chain with genesis validators root ${bound}, not this network's ${wanted}`);
+      }
+    }
+    return store;
   }
 
   private serial<T>(pubkeys: string[], fn: (t: SlashingTables) => Promise<T>): Promise<T> {
@@ -42,33 +64,73 @@ export class SlashingStore {
     return run;
   }
 
+  /**
+   * Runs `fn` in a transaction, given the root the database is bound to (binding it to `root` if it
+   * is bound to none). The binding is remembered once committed: a rolled-back one never happened.
+   */
+  private async bound<T>(pubkeys: string[], root: string, fn: (t: SlashingTables, bound: string) => Promise<T>): Promise<T> {
+    let bound = "";
+    const result = await this.serial(pubkeys, async (t) => fn(t, (bound = this.boundRoot ?? (await t.bindGenesisRoot(root)))));
+    this.boundRoot = bound;
+    return result;
+  }
+
   /** Checks and records a batch in one transaction: per item, null (allowed) or why it is refused. */
-  checkBatch(items: SlashingItem[]): Promise<(string | null)[]> {
-    return this.serial(
+  async checkBatch(items: SlashingItem[]): Promise<(string | null)[]> {
+    if (!items.length) return [];
+    return this.bound(
       items.map((i) => i.pubkey),
-      async (t) => {
+      items[0].check.genesisValidatorsRoot,
+      async (t, bound) => {
         const refusals: (string | null)[] = [];
-        for (const item of items) refusals.push(await checkAndRecord(t, item));
+        for (const item of items) {
+          const root = item.check.genesisValidatorsRoot;
+          refusals.push(root === bound ? await checkAndRecord(t, item) : `genesis validators root ${root} is not ${bound}, the chain this database protects`);
+        }
         return refusals;
       }
     );
   }
 
-  /** Imports an interchange document; its records then bound what may be signed. */
-  importInterchange(doc: Interchange): Promise<void> {
+  /**
+   * Imports an interchange document, merged into the history (see mergeRecord); its records then
+   * bound what may be signed. A document of another chain is refused whole. Returns, per key whose
+   * records are slashable (among themselves or with the history), why.
+   */
+  importInterchange(doc: Interchange): Promise<Map<string, string[]>> {
     const gvr = doc.metadata.genesis_validators_root.toLowerCase();
-    return this.serial(
+    return this.bound(
       doc.data.map((e) => e.pubkey.toLowerCase()),
-      async (t) => {
+      gvr,
+      async (t, bound) => {
+        if (bound !== gvr) {
+          throw new InterchangeError(`slashing_protection: genesis_validators_root ${gvr} is not ${bound}, the chain this signer's slashing protection database belongs to`);
+        }
+        const slashable = new Map<string, string[]>();
         for (const entry of doc.data) {
           const pubkey = entry.pubkey.toLowerCase();
-          for (const b of entry.signed_blocks ?? []) await t.insertBlock(pubkey, gvr, BigInt(b.slot), b.signing_root?.toLowerCase() ?? null);
-          for (const a of entry.signed_attestations ?? []) {
-            await t.insertAttestation(pubkey, gvr, BigInt(a.source_epoch), BigInt(a.target_epoch), a.signing_root?.toLowerCase() ?? null);
+          const records: ImportedRecord[] = [
+            ...(entry.signed_blocks ?? []).map((b) => ({kind: "block" as const, slot: BigInt(b.slot), signingRoot: b.signing_root?.toLowerCase() ?? null})),
+            ...(entry.signed_attestations ?? []).map((a) => ({
+              kind: "attestation" as const,
+              source: BigInt(a.source_epoch),
+              target: BigInt(a.target_epoch),
+              signingRoot: a.signing_root?.toLowerCase() ?? null,
+            })),
+          ];
+          for (const record of records) {
+            const why = await mergeRecord(t, pubkey, gvr, record);
+            if (why) slashable.set(pubkey, [...(slashable.get(pubkey) ?? []), why]);
           }
         }
+        return slashable;
       }
     );
+  }
+
+  /** The genesis validators root the database is bound to, if it is bound yet. */
+  genesisValidatorsRoot(): Promise<string | null> {
+    return this.serial([], async (t) => this.boundRoot ?? t.genesisRoot());
   }
 
   exportInterchange(pubkeys: string[], genesisValidatorsRoot: string): Promise<Interchange> {
@@ -86,15 +148,6 @@ export class SlashingStore {
         }))
       ),
     }));
-  }
-
-  /** The genesis validators roots the keys have records under. */
-  genesisRootsOf(pubkeys: string[]): Promise<string[]> {
-    return this.serial([], async (t) => {
-      const roots = new Set<string>();
-      for (const pk of pubkeys) for (const r of await t.genesisRootsOf(pk)) roots.add(r);
-      return [...roots];
-    });
   }
 
   hasHistory(pubkey: string): Promise<boolean> {

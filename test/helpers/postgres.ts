@@ -12,6 +12,8 @@ import pg from "pg";
 export type TestPostgres = {
   /** A new empty database: its connection URL. */
   createDatabase(): Promise<string>;
+  /** A new empty schema in one shared database: its connection URL. Far quicker than a database. */
+  createSchema(): Promise<string>;
   stop(): void;
 };
 
@@ -43,17 +45,28 @@ export function startTestPostgres(): TestPostgres | {unavailable: string} {
   // The server trusts local connections; the password is there so tests can check it is never logged.
   const url = (db: string) => `postgres://postgres:pg-secret@localhost/${db}?host=${encodeURIComponent(dir)}`;
   let n = 0;
+  const inDatabase = async (db: string, sql: string) => {
+    const admin = new pg.Client({connectionString: url(db)});
+    await admin.connect();
+    try {
+      await admin.query(sql);
+    } finally {
+      await admin.end();
+    }
+  };
+  const createDatabase = async () => {
+    const name = `t${process.pid}_${n++}`;
+    await inDatabase("postgres", `CREATE DATABASE ${name}`);
+    return name;
+  };
+  let schemas: Promise<string> | undefined;
   return {
-    async createDatabase() {
-      const name = `t${process.pid}_${n++}`;
-      const admin = new pg.Client({connectionString: url("postgres")});
-      await admin.connect();
-      try {
-        await admin.query(`CREATE DATABASE ${name}`);
-      } finally {
-        await admin.end();
-      }
-      return url(name);
+    createDatabase: async () => url(await createDatabase()),
+    async createSchema() {
+      const db = await (schemas ??= createDatabase());
+      const name = `s${n++}`;
+      await inDatabase(db, `CREATE SCHEMA ${name}`);
+      return `${url(db)}&options=${encodeURIComponent(`-c search_path=${name}`)}`;
     },
     stop() {
       try {
