@@ -1,5 +1,6 @@
 /**
- * Micro benchmarks (tinybench): the raw blst signature, and per request type the worker's own
+ * Micro benchmarks (tinybench): the raw blst signature, the signer's own signing with H(root)
+ * cached and not, and per request type the worker's own
  * work (parse, validate, signing root), each also as a share of one signature's cost.
  */
 import {readFileSync} from "node:fs";
@@ -7,6 +8,7 @@ import {SecretKey} from "@chainsafe/blst";
 import {Bench} from "tinybench";
 import {loadNetwork} from "../src/config/networks.js";
 import {createMetrics, signRecorder} from "../src/metrics/metrics.js";
+import {createSigner, signEngine, signingKey} from "../src/signing/fastSign.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 
 export type MicroResult = {name: string; microseconds: number; opsPerSecond: number; shareOfSignature: number};
@@ -45,8 +47,43 @@ export async function runMicro(vectorsFile: URL, timeMs = 500): Promise<MicroRes
   await bench.run();
 
   const signUs = (bench.tasks[0].result as {latency: {mean: number}}).latency.mean * 1000;
-  return bench.tasks.map((t) => {
+  const results = bench.tasks.map((t) => {
     const us = (t.result as {latency: {mean: number}}).latency.mean * 1000;
     return {name: t.name, microseconds: us, opsPerSecond: 1e6 / us, shareOfSignature: us / signUs};
   });
+  return [...signingCompared(timeMs * 3), ...results];
+}
+
+/**
+ * The signer's own signing (src/signing/fastSign.ts) against raw sign(): a root whose H(root) is
+ * cached, and a new root every time (hashed, then cached). Interleaved in small rounds, so the
+ * machine's drift falls on all three alike; each is then a share of the sign() measured beside it.
+ */
+function signingCompared(timeMs: number): MicroResult[] {
+  if (signEngine !== "native-point-cache") return [];
+  const sign = createSigner();
+  const secret = Buffer.alloc(32, 7);
+  const key = SecretKey.fromBytes(secret);
+  const fastKey = signingKey(Uint8Array.from(secret));
+  const sharedRoot = new Uint8Array(32).fill(1);
+  const root = new Uint8Array(32);
+  const rootView = new DataView(root.buffer);
+  let n = 0;
+  const ops: [string, () => void][] = [
+    ["blst sign (raw), interleaved", () => key.sign((rootView.setUint32(0, n++), root))],
+    ["sign, H(root) cached (shared root)", () => sign(fastKey, sharedRoot)],
+    ["sign, H(root) hashed (new root)", () => sign(fastKey, (rootView.setUint32(0, n++), root))],
+  ];
+  const totals = ops.map(() => ({ms: 0, count: 0}));
+  const deadline = performance.now() + timeMs;
+  while (performance.now() < deadline) {
+    ops.forEach(([, op], k) => {
+      const t0 = performance.now();
+      for (let i = 0; i < 4; i++) op();
+      totals[k].ms += performance.now() - t0;
+      totals[k].count += 4;
+    });
+  }
+  const us = totals.map((t) => (1000 * t.ms) / t.count);
+  return ops.map(([name], k) => ({name, microseconds: us[k], opsPerSecond: 1e6 / us[k], shareOfSignature: us[k] / us[0]}));
 }

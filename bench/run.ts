@@ -3,13 +3,20 @@
  * started signer, each figure set beside the ceiling measured in the same run. Results are printed
  * as a table and written to bench/results/<time>.json.
  *
- *   npm run bench -- [--quick] [--connections 64] [--seconds 15] [--keys 1024] [--skip-memory]
+ *   npm run bench -- [--quick] [--connections 64] [--seconds 15] [--keys 1024] [--validators 10000] [--skip-memory]
  */
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {availableParallelism, tmpdir} from "node:os";
 import {join} from "node:path";
 import {parseArgs} from "node:util";
+import {PublicKey, Signature, verify} from "@chainsafe/blst";
+import {loadNetwork} from "../src/config/networks.js";
+import {signEngine} from "../src/signing/fastSign.js";
+import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
+import {devnet} from "../src/load/devnet.js";
+import * as R from "../src/load/requests.js";
 import {measureCeiling} from "./ceiling.js";
+import {measurePointCacheMemory} from "./pointCacheMemory.js";
 import {keystoreBench} from "./keystores.js";
 import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "../src/load/load.js";
 import {type MicroResult, runMicro} from "./micro.js";
@@ -24,6 +31,7 @@ const {values} = parseArgs({
     connections: {type: "string", default: "64"},
     seconds: {type: "string"},
     keys: {type: "string", default: "1024"},
+    validators: {type: "string", default: "10000"},
     "skip-memory": {type: "boolean", default: false},
   },
 });
@@ -31,6 +39,7 @@ const quick = values.quick!;
 const seconds = Number(values.seconds ?? (quick ? 5 : 15));
 const connections = Number(values.connections);
 const keyCount = Number(values.keys);
+const validators = Number(values.validators);
 const cores = availableParallelism();
 const ceilingSeconds = quick ? 1 : 2;
 
@@ -47,6 +56,8 @@ type E2E = LoadResult & {
   ceiling: {before: number; after: number; signaturesPerSecond: number};
   ratioToCeiling: number;
   cpuEfficiency: number;
+  /** The signer's CPU per signature: apart from the ceiling, so steadier on a busy machine. */
+  signerCpuMicrosPerSignature: number;
 };
 
 /**
@@ -81,6 +92,7 @@ async function measureLoad(signer: SignerProcess, run: () => Promise<LoadResult>
     ratioToCeiling: result.requestsPerSecond / ceiling.signaturesPerSecond,
     // 1.0: every CPU-second the signer used bought as many signatures as raw blst would have.
     cpuEfficiency: result.requestsPerSecond / (signerCpuCores * perCpuSecond),
+    signerCpuMicrosPerSignature: (1e6 * signerCpuCores) / result.requestsPerSecond,
   };
 }
 
@@ -88,6 +100,36 @@ const idealSeconds = (r: E2E, requests: number) => requests / r.ceiling.signatur
 const ceilingAround = (r: E2E) => `ceiling ${fmt(r.ceiling.before)}/s before, ${fmt(r.ceiling.after)}/s after`;
 const cpuSplit = (r: E2E) =>
   `HTTP thread ${fmt(r.httpThreadCores, 2)}, workers and the rest ${fmt(r.signerCpuCores - r.httpThreadCores, 2)}, load generator ${fmt(r.generatorCores, 2)}, idle ${fmt(r.idleCores, 2)} cores`;
+
+/** Point-cache hits and misses the signer has counted so far. */
+async function pointCache(signer: SignerProcess): Promise<{hits: number; misses: number}> {
+  return {hits: await signer.metric("ts3signer_point_cache_total", 'result="hit"'), misses: await signer.metric("ts3signer_point_cache_total", 'result="miss"')};
+}
+
+/** A load with the signer's point-cache hits and misses during it. */
+async function withPointCache(signer: SignerProcess, run: () => Promise<E2E>): Promise<E2E & {cacheHits: number; cacheMisses: number}> {
+  const before = await pointCache(signer);
+  const result = await run();
+  const after = await pointCache(signer);
+  return {...result, cacheHits: after.hits - before.hits, cacheMisses: after.misses - before.misses};
+}
+
+const hitRate = (r: {cacheHits: number; cacheMisses: number}) => `${fmt((100 * r.cacheHits) / Math.max(1, r.cacheHits + r.cacheMisses), 1)}%`;
+
+/** Signs `count` requests of a load's kind and checks each signature with blst against the root computed here. */
+async function verifiedSignatures(url: string, pubkeys: string[], roots: R.RootSharing, count = 32): Promise<{verified: number; count: number}> {
+  const ctx = createSigningContext(loadNetwork("mainnet"));
+  const work = R.attestations(pubkeys, count * 97, 0, roots).filter((_, i) => i % 97 === 0);
+  let verified = 0;
+  for (const {pubkey, body} of work) {
+    const res = await fetch(`${url}/api/v1/eth2/sign/${pubkey}`, {method: "POST", headers: {"content-type": "application/json", accept: "application/json"}, body: JSON.stringify(body)});
+    if (res.status !== 200) continue;
+    const parsed = parseRequestBody(JSON.stringify(body));
+    const root = signingRootOf(parsed, requestTypeOf(parsed), ctx);
+    if (verify(root, PublicKey.fromHex(pubkey), Signature.fromHex(((await res.json()) as {signature: string}).signature))) verified++;
+  }
+  return {verified, count: work.length};
+}
 
 async function main(): Promise<void> {
   console.log(`ts3signer bench: ${cores} cores, Node ${process.version}${quick ? ", quick" : ""}`);
@@ -106,6 +148,30 @@ async function main(): Promise<void> {
   const pubkeys = await fetchPublicKeys(signer.url);
   const at = (connections: number) => ({target: signer.url, pubkeys, connections});
   await sustained(at(connections), 1); // warm-up
+
+  // Shared roots (every round over the keys signs one AttestationData, as from Electra) and unique
+  // roots (none repeats), on this signer and on one that signs with @chainsafe/blst's sign() per
+  // request (the fallback engine: what every signer that calls sign() per request does), alternated.
+  // Unique roots first: they fill the workers' point caches to their cap before the RSS reading
+  // below, so a rise after it is growth per request, not the (bounded) caches filling.
+  const fallback = await SignerProcess.start(["--interop-keys", String(keyCount)], 120_000, {...process.env, TS3SIGNER_SIGN_ENGINE: "blst-sign"});
+  const fallbackKeys = await fetchPublicKeys(fallback.url);
+  await sustained({target: fallback.url, pubkeys: fallbackKeys, connections}, 1); // warm-up
+  type RootsRun = E2E & {cacheHits: number; cacheMisses: number; verified: number; checked: number};
+  const rootsRuns: Record<string, RootsRun> = {};
+  const compareEngines = async (roots: R.RootSharing) => {
+    for (const [engine, s, keys] of [[signEngine, signer, pubkeys], ["sign() per request", fallback, fallbackKeys]] as const) {
+      const r = await withPointCache(s, () => measureLoad(s, () => sustained({target: s.url, pubkeys: keys, connections}, seconds, roots)));
+      const {verified, count} = await verifiedSignatures(s.url, keys, roots);
+      const run = (rootsRuns[`${roots}/${s === signer ? "signer" : "sign()"}`] = {...r, verified, checked: count});
+      const hits = run.cacheHits + run.cacheMisses ? ` cache hits ${hitRate(run)},` : "";
+      console.log(
+        `  ${roots} roots, ${engine.padEnd(18)} ${fmt(r.requestsPerSecond).padStart(6)}/s = ${fmt(r.ratioToCeiling, 2)}× ceiling (${ceilingAround(r)}), CPU efficiency ${fmt(r.cpuEfficiency, 2)} (${fmt(r.signerCpuMicrosPerSignature)} µs of signer CPU a signature),${hits} p99 ${fmt(r.latencyMs.p99, 1)} ms, errors ${r.errors}, ${verified}/${count} signatures verified`
+      );
+    }
+  };
+  await compareEngines("unique");
+
   const steady = await measureLoad(signer, () =>
     sustained({...at(connections), onTick: (r) => process.stdout.write(`\r  sustained: ${fmt(r.requests)} requests`)}, seconds)
   );
@@ -118,6 +184,9 @@ async function main(): Promise<void> {
   const describeBurst = (r: E2E) =>
     `${burstCount} attestations over 256 connections in ${fmt(r.seconds, 2)} s = ${fmt(r.seconds / idealSeconds(r, burstCount), 2)}× ideal (${fmt(idealSeconds(r, burstCount), 2)} s)`;
   console.log(`  burst: ${describeBurst(burstResult)}, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms, errors ${burstResult.errors}`);
+
+  await compareEngines("shared");
+  await fallback.stop();
 
   const duty = await measureLoad(signer, () => dutyCycle(at(256), quick ? 1 : 2, 4));
   for (const b of duty.bursts ?? []) {
@@ -140,10 +209,29 @@ async function main(): Promise<void> {
   }
   const rss1k = signer.rssBytes();
   // A leak shows as RSS that keeps rising with the requests served (the loads above).
-  const served = [burstResult, duty, wrk?.sustained, wrk?.burst].reduce((n, r) => n + (r?.requests ?? 0), 0);
+  const served = [burstResult, rootsRuns["shared/signer"], duty, wrk?.sustained, wrk?.burst].reduce((n, r) => n + (r?.requests ?? 0), 0);
   const rssGrowth = {requests: served, beforeBytes: rssAfterSustained, afterBytes: rss1k};
   console.log(`  RSS ${fmt(rssAfterSustained / 2 ** 20, 1)} MiB after the sustained load, ${fmt(rss1k / 2 ** 20, 1)} MiB after ${fmt(served)} more requests (${fmt((rss1k - rssAfterSustained) / served, 1)} bytes per request)`);
   await signer.stop();
+
+  // A devnet's duties with one key per validator, time compressed so the signer is always busy:
+  // the hashing to G2 follows the distinct roots of a slot, not its validators.
+  const dutySlots = quick ? 4 : 12;
+  const slotSeconds = 0.25;
+  step(`devnet duties: ${fmt(validators)} validators (one interop key each), ${dutySlots} slots of ${slotSeconds} s`);
+  const dutySigner = await SignerProcess.start(["--interop-keys", String(validators)]);
+  const dutyTarget = {target: dutySigner.url, pubkeys: await fetchPublicKeys(dutySigner.url), connections: 256};
+  await sustained(dutyTarget, 1); // warm-up; not with devnet, whose slots follow the clock and could repeat the measured ones' roots
+  const duties = await withPointCache(dutySigner, () => measureLoad(dutySigner, () => devnet(dutyTarget, {slots: dutySlots, slotSeconds})));
+  await dutySigner.stop();
+  console.log(
+    `  ${fmt(duties.requestsPerSecond)}/s = ${fmt(duties.ratioToCeiling, 2)}× ceiling (${ceilingAround(duties)}), CPU efficiency ${fmt(duties.cpuEfficiency, 2)} (${fmt(duties.signerCpuMicrosPerSignature)} µs of signer CPU a signature), errors ${duties.errors}; ${fmt(duties.requests / dutySlots)} requests a slot, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed to G2 a slot, cache hits ${hitRate(duties)}`
+  );
+  const cacheMemory = measurePointCacheMemory();
+  if (cacheMemory) {
+    const mib = (n: number) => fmt(n / 2 ** 20, 2);
+    console.log(`  point cache at its cap (${fmt(cacheMemory.roots)} roots, one worker): RSS +${mib(cacheMemory.rssBytes)} MiB (points ${mib(cacheMemory.pointBytes)} MiB, map ${mib(cacheMemory.heapBytes)} MiB of heap)`);
+  }
 
   step("sustained load with slashing protection (SQLite, EIP-3076 checks per attestation)");
   const dbDir = mkdtempSync(join(tmpdir(), "ts3signer-bench-slashing-"));
@@ -181,6 +269,15 @@ async function main(): Promise<void> {
           [`burst of ${burstCount}, wrk`, `${fmt(wrk.burst.seconds, 2)} s`, `${fmt(wrk.burst.seconds / idealSeconds(wrk.burst, burstCount), 2)}× ideal, errors ${wrk.burst.errors}`],
         ] as [string, string, string][])
       : []),
+    ...(["shared", "unique"] as const).flatMap((roots) => {
+      const fast = rootsRuns[`${roots}/signer`];
+      const slow = rootsRuns[`${roots}/sign()`];
+      return [
+        [`${roots} roots`, `${fmt(fast.requestsPerSecond)}/s`, `${fmt(fast.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(fast.cpuEfficiency, 2)}, ${fmt(fast.signerCpuMicrosPerSignature)} µs CPU a signature, cache hits ${hitRate(fast)}`],
+        [`  sign() per request`, `${fmt(slow.requestsPerSecond)}/s`, `${fmt(slow.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(slow.cpuEfficiency, 2)}, ${fmt(slow.signerCpuMicrosPerSignature)} µs CPU a signature`],
+      ] as [string, string, string][];
+    }),
+    [`devnet, ${fmt(validators)} validators`, `${fmt(duties.requestsPerSecond)}/s`, `${fmt(duties.ratioToCeiling, 2)}× ceiling, ${fmt(duties.signerCpuMicrosPerSignature)} µs CPU a signature, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed a slot`],
     ["with slashing protection", `${fmt(guarded.requestsPerSecond)}/s`, `${fmt(guarded.ratioToCeiling, 2)}× ceiling, errors ${guarded.errors}`],
     ["RSS growth under load", `${fmt((rssGrowth.afterBytes - rssGrowth.beforeBytes) / 2 ** 20, 1)} MiB`, `over ${fmt(rssGrowth.requests)} requests after the sustained load`],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
@@ -191,9 +288,9 @@ async function main(): Promise<void> {
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, duty, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
+  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, devnet: duties, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
   const report = new URL(file.pathname.replace(/\.json$/, ".html"), file);
-  writeFileSync(report, renderReport(`npm run bench, ${new Date().toISOString()}`, [steady, burstResult, duty, {...guarded, profile: "sustained, slashing protection on"}]));
+  writeFileSync(report, renderReport(`npm run bench, ${new Date().toISOString()}`, [steady, burstResult, {...rootsRuns["shared/signer"], profile: "sustained, shared roots"}, {...rootsRuns["unique/signer"], profile: "sustained, unique roots"}, duty, duties, {...guarded, profile: "sustained, slashing protection on"}]));
   console.log(`\nresults: ${file.pathname}\nreport: ${report.pathname}`);
 }
 

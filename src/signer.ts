@@ -21,6 +21,7 @@ import {httpEngine, uWS} from "./server/engine.js";
 import {Lifecycle} from "./server/lifecycle.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
 import {SlashingStore, redactUrl} from "./slashing/store.js";
+import {signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
 
 export type Signer = {
   network: NetworkConfig;
@@ -92,6 +93,12 @@ async function serve(
 
   metrics.workers.set(pool.workers);
   metrics.httpEngine.set({engine: httpEngine}, 1);
+  metrics.signEngine.set({engine: signEngine}, 1);
+  metrics.pointCache.labels({result: "hit"}).inc(0); // both series exist from the start
+  metrics.pointCache.labels({result: "miss"}).inc(0);
+  if (signEngineFallbackReason) {
+    log.warn("signing with @chainsafe/blst sign() per request: no H(root) cache, up to 2x slower on shared roots", {engine: signEngine, reason: signEngineFallbackReason});
+  }
   if (httpEngine !== "uws-native") {
     log.warn("uWebSockets.js native engine did not load; serving with its slow JavaScript fallback", {engine: httpEngine});
   }
@@ -130,7 +137,7 @@ async function serve(
   await listenHttp(metricsServer, config.metricsHost, config.metricsPort);
   const metricsPort = (metricsServer.address() as AddressInfo).port;
 
-  log.info(`listening on ${tls ? "https" : "http"}://${hostForUrl(config.host)}:${port}`, {network: network.name, engine: httpEngine, workers: pool.workers});
+  log.info(`listening on ${tls ? "https" : "http"}://${hostForUrl(config.host)}:${port}`, {network: network.name, engine: httpEngine, sign_engine: signEngine, workers: pool.workers});
   log.info(`metrics on http://${hostForUrl(config.metricsHost)}:${metricsPort}/metrics`);
   if (slashing) log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: redactUrl(config.slashingProtection!)});
   else log.warn("slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH or postgres://…)");

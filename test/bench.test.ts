@@ -21,6 +21,8 @@ describe("load generator requests", () => {
         R.blockHeader(slot, 3),
         R.randaoReveal(R.BASE_EPOCH),
         R.syncContributionAndProof(slot, 3, 9),
+        ...R.attestations(pubkeys, 2, 0, "shared").map((a) => a.body),
+        ...R.attestations(pubkeys, 2, 0, "unique").map((a) => a.body),
       ];
       const ctx = createSigningContext(loadNetwork("mainnet"));
       for (const [i, body] of bodies.entries()) {
@@ -41,6 +43,20 @@ describe("load generator requests", () => {
     const targets = (key: string) => work.filter((w) => w.pubkey === key).map((w) => Number((w.body as any).attestation.target.epoch));
     expect(targets("0xa")).toEqual([R.BASE_EPOCH, R.BASE_EPOCH + 1, R.BASE_EPOCH + 2]);
     expect(targets("0xb")).toEqual([R.BASE_EPOCH, R.BASE_EPOCH + 1, R.BASE_EPOCH + 2]);
+  });
+});
+
+describe("signing roots shared between keys", () => {
+  const keys = Array.from({length: 64}, (_, i) => `0x${i}`);
+  const roots = (sharing: R.RootSharing) => new Set(R.attestations(keys, 256, 0, sharing).map((w) => JSON.stringify(w.body))).size;
+
+  it("shared: every round over the keys signs one AttestationData (committee index 0)", () => {
+    expect(roots("shared")).toBe(4);
+    expect(R.attestations(keys, 64, 0, "shared").every((w) => (w.body as any).attestation.index === "0")).toBe(true);
+  });
+  it("unique: no two requests share a root; committee: 16 keys a root with 1,024 keys", () => {
+    expect(roots("unique")).toBe(256);
+    expect(new Set(R.attestations(Array.from({length: 1024}, (_, i) => `0x${i}`), 1024).map((w) => JSON.stringify(w.body))).size).toBe(64);
   });
 });
 

@@ -85,7 +85,7 @@ describe("Grafana dashboard", () => {
 
   it("has the panels operators look for", () => {
     const titles = dashboard.panels.map((p: {title: string}) => p.title).join("\n");
-    for (const t of [/by type/, /by status/, /latency p50 \/ p99/i, /Keys loaded/, /queue depth/i, /workers/i, /CPU/, /Memory/, /Event-loop lag/]) {
+    for (const t of [/by type/, /by status/, /latency p50 \/ p99/i, /Keys loaded/, /queue depth/i, /workers/i, /CPU/, /Memory/, /Event-loop lag/, /Signing engine/, /H\(root\) cache hits/]) {
       expect(titles).toMatch(t);
     }
   });

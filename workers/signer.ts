@@ -12,6 +12,7 @@ import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
+import {type SigningKey, createSigner, signingKey, wipeSigningKey} from "../src/signing/fastSign.js";
 import {bytesToHex} from "../src/signing/hex.js";
 import {SlashingStore} from "../src/slashing/store.js";
 
@@ -27,7 +28,9 @@ const keyGone = (type: string): SignResult => ({type, code: "UNKNOWN_KEY", messa
 type Prepared = SigningMessage & {type: string};
 
 /** slot → the deserialized key for one state of that slot. */
-const secretKeys = new Map<number, {state: number; key: SecretKey}>();
+const secretKeys = new Map<number, {state: number; key: SigningKey}>();
+/** Signs with this worker's cache of H(root) (src/signing/fastSign.ts). */
+const sign = createSigner();
 let removalsSeen = 0;
 
 /** Signs a batch; with slashing protection, after one database transaction has cleared it. */
@@ -49,14 +52,18 @@ export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> 
   return checkSlashing(slashing, task, messages, results).then(() => signAll(task, messages, results));
 }
 
-/** Signs every prepared request that has no result yet. */
+/**
+ * Signs every prepared request that has no result yet. Requests that share a signing root share
+ * one H(root): the first hashes it into the worker's cache, the rest of the batch (and later
+ * batches) only multiply.
+ */
 function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): SignResult[] {
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
     if (results[i] || !message) continue;
     const key = secretKeyFor(task.refs[2 * i], task.refs[2 * i + 1]);
     results[i] = key
-      ? {type: message.type, signature: key.sign(message.signingRoot).toHex()}
+      ? {type: message.type, ...sign(key, message.signingRoot)}
       : keyGone(message.type);
   }
   return results as SignResult[];
@@ -112,13 +119,13 @@ async function checkSlashing(store: SlashingStore, task: SignTask, messages: (Pr
   }
 }
 
-function secretKeyFor(slot: number, state: number): SecretKey | null {
+function secretKeyFor(slot: number, state: number): SigningKey | null {
   const cached = secretKeys.get(slot);
   if (cached && cached.state === state && table.state(slot) === state) return cached.key;
   const bytes = table.readSecret({slot, state});
   if (!bytes) return null;
-  const key = SecretKey.fromBytes(bytes);
-  bytes.fill(0);
+  const key = signingKey(bytes);
+  if (cached) wipeSigningKey(cached.key);
   secretKeys.set(slot, {state, key});
   return key;
 }
@@ -128,8 +135,11 @@ function dropRemovedKeys(): void {
   const removals = table.removals();
   if (removals === removalsSeen) return;
   removalsSeen = removals;
-  for (const [slot, {state}] of secretKeys) {
-    if (table.state(slot) !== state) secretKeys.delete(slot);
+  for (const [slot, {state, key}] of secretKeys) {
+    if (table.state(slot) !== state) {
+      wipeSigningKey(key);
+      secretKeys.delete(slot);
+    }
   }
 }
 

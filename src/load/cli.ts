@@ -9,6 +9,7 @@ import {devnet} from "./devnet.js";
 import {type LoadResult, type LoadTarget, burst, dutyCycle, fetchPublicKeys, sustained} from "./load.js";
 import {liveProgress} from "./progress.js";
 import {renderReport} from "./report.js";
+import * as R from "./requests.js";
 import {wrkBurst, wrkSustained} from "./wrk.js";
 
 export const loadHelp = `ts3signer load: HTTP load against a Web3Signer-compatible signer (ts3signer, Web3Signer, …).
@@ -25,6 +26,9 @@ Usage: ts3signer load [flags]
   --validators N          use the signer's first N keys (default: all)
   --connections N         connections, one request in flight on each (default 64)
   --seconds T             sustained: how long (default 10); devnet: how long, if --slots is not given
+  --roots R               sustained: how keys share signing roots: committee (16 keys a root with
+                          1,024 keys; default), shared (each round over the keys signs one
+                          AttestationData, as from Electra), or unique (none repeats)
   --count N               burst: attestations (default 8192)
   --slots S               duty, devnet: slots to run (default 3)
   --slot-seconds T        duty, devnet: the slot time; less than 12 compresses time (default 12)
@@ -43,6 +47,7 @@ const options = {
   validators: {type: "string"},
   connections: {type: "string", default: "64"},
   seconds: {type: "string"},
+  roots: {type: "string", default: "committee"},
   count: {type: "string", default: "8192"},
   slots: {type: "string"},
   "slot-seconds": {type: "string", default: "12"},
@@ -78,13 +83,16 @@ export async function loadMain(args: string[]): Promise<void> {
   const slots = values.slots !== undefined ? positive("slots", values.slots) : profile === "devnet" && seconds ? Math.ceil(seconds / slotSeconds) : 3;
   const count = positive("count", values.count);
   const timeoutMs = positive("timeout", values.timeout, false) * 1000;
+  const roots = values.roots as R.RootSharing;
+  if (!R.rootSharings.includes(roots)) throw new Error(`--roots: expected ${R.rootSharings.join(", ")}, got "${values.roots}"`);
+  if (wrk && roots !== "committee") throw new Error("--roots needs the built-in generator");
 
   let pubkeys = await fetchPublicKeys(target);
   if (values.validators) pubkeys = pubkeys.slice(0, positive("validators", values.validators));
   if (!pubkeys.length) throw new Error(`${target} holds no keys`);
 
   const parameters: Record<string, string | number> = {target, profile, validators: pubkeys.length, connections, "client timeout (s)": timeoutMs / 1000, generator: values.generator};
-  if (profile === "sustained") parameters.seconds = seconds ?? 10;
+  if (profile === "sustained") Object.assign(parameters, {seconds: seconds ?? 10, roots});
   if (profile === "burst") parameters.count = count;
   if (profile === "duty" || profile === "devnet") Object.assign(parameters, {slots, "slot seconds": slotSeconds});
   process.stderr.write(`${profile} load on ${target}: ${pubkeys.length} keys, ${connections} connections${wrk ? ", sent by wrk" : ""}\n`);
@@ -104,7 +112,7 @@ export async function loadMain(args: string[]): Promise<void> {
           ? await dutyCycle(t, slots, slotSeconds)
           : profile === "devnet"
             ? await devnet(t, {slots, slotSeconds})
-            : await sustained(t, seconds ?? 10);
+            : await sustained(t, seconds ?? 10, roots);
   } finally {
     progress.end();
   }

@@ -65,8 +65,8 @@ export function signRequest(target: string, pubkey: string, body: object): Buffe
   return buildRequest(new URL(target).host, `/api/v1/eth2/sign/${pubkey}`, JSON.stringify(body));
 }
 
-function attestationWork(target: string, pubkeys: string[], count: number, epochOffset = 0): Buffer[] {
-  return R.attestations(pubkeys, count, epochOffset).map(({pubkey, body}) => signRequest(target, pubkey, body));
+function attestationWork(target: string, pubkeys: string[], count: number, epochOffset = 0, roots?: R.RootSharing): Buffer[] {
+  return R.attestations(pubkeys, count, epochOffset, roots).map(({pubkey, body}) => signRequest(target, pubkey, body));
 }
 
 /**
@@ -108,9 +108,13 @@ export async function measure(
 
 const work = (requests: Buffer[]): Work[] => requests.map((request) => ({request}));
 
-/** Keeps `connections` requests in flight for `seconds`. */
-export async function sustained(t: LoadTarget, seconds: number): Promise<LoadResult> {
-  const pool = attestationWork(t.target, t.pubkeys, Math.max(t.pubkeys.length * 8, 8192));
+/**
+ * Keeps `connections` requests in flight for `seconds`, cycling over a pool of attestations whose
+ * roots are shared among keys as `roots` says. With unique roots the pool is large enough that no
+ * root comes back while a signer could still hold its H(root) (a few thousand roots per worker).
+ */
+export async function sustained(t: LoadTarget, seconds: number, roots: R.RootSharing = "committee"): Promise<LoadResult> {
+  const pool = attestationWork(t.target, t.pubkeys, roots === "unique" ? 65_536 : Math.max(t.pubkeys.length * 8, 8192), 0, roots);
   return measure("sustained", t, async (runner) => {
     let i = 0;
     const deadline = performance.now() + seconds * 1000;

@@ -8,7 +8,8 @@ const FORK_EPOCH = 364032; // mainnet Electra
 const forkInfo = {fork: {previous_version: "0x04000000", current_version: "0x05000000", epoch: String(FORK_EPOCH)}, genesis_validators_root: GVR};
 const SIG = "0x" + "ab".repeat(96);
 
-export function attestation(epoch: number, slotInEpoch: number, committee: number): object {
+/** An attestation; `blockRoot` (default: one per slot) lets every request have a root of its own. */
+export function attestation(epoch: number, slotInEpoch: number, committee: number, blockRoot?: number): object {
   const slot = epoch * 32 + slotInEpoch;
   return {
     type: "ATTESTATION",
@@ -16,7 +17,7 @@ export function attestation(epoch: number, slotInEpoch: number, committee: numbe
     attestation: {
       slot: String(slot),
       index: String(committee),
-      beacon_block_root: hex32(slot),
+      beacon_block_root: hex32(blockRoot ?? slot),
       source: {epoch: String(epoch - 1), root: hex32(epoch - 1)},
       target: {epoch: String(epoch), root: hex32(epoch)},
     },
@@ -79,11 +80,22 @@ export const blockHeader = (slot: number, proposer: number) => ({
 /** The epoch the load runs sign at: past the mainnet Electra fork. */
 export const BASE_EPOCH = FORK_EPOCH + 10;
 
+/**
+ * How many keys sign each signing root in an attestation load:
+ * - `committee`: one root per (slot, committee index), 16 keys each with 1,024 keys (before Electra);
+ * - `shared`: every round over the keys signs one AttestationData (Electra: committee index 0, all on one head);
+ * - `unique`: every request its own root (a block root per request).
+ */
+export type RootSharing = "committee" | "shared" | "unique";
+export const rootSharings: readonly RootSharing[] = ["committee", "shared", "unique"];
+
 /** `count` attestation requests round-robin over the keys, each key's target epoch rising. */
-export function attestations(pubkeys: string[], count: number, epochOffset = 0): {pubkey: string; body: object}[] {
+export function attestations(pubkeys: string[], count: number, epochOffset = 0, roots: RootSharing = "committee"): {pubkey: string; body: object}[] {
   return Array.from({length: count}, (_, i) => {
     const key = i % pubkeys.length;
-    const round = Math.floor(i / pubkeys.length);
-    return {pubkey: pubkeys[key], body: attestation(BASE_EPOCH + epochOffset + round, key % 32, key % 64)};
+    const epoch = BASE_EPOCH + epochOffset + Math.floor(i / pubkeys.length);
+    const body =
+      roots === "committee" ? attestation(epoch, key % 32, key % 64) : roots === "shared" ? attestation(epoch, 0, 0) : attestation(epoch, key % 32, 0, 2 ** 40 + i);
+    return {pubkey: pubkeys[key], body};
   });
 }

@@ -72,6 +72,18 @@ export function createMetrics(registry = new Registry()) {
       buckets: [0.01, 0.1, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300, 600],
       registers,
     }),
+    signEngine: new Gauge({
+      name: "ts3signer_sign_engine_info",
+      help: "How signatures are made (1 for the engine in use): native-point-cache, or blst-sign (the fallback)",
+      labelNames: ["engine"] as const,
+      registers,
+    }),
+    pointCache: new Counter({
+      name: "ts3signer_point_cache_total",
+      help: "Signatures by whether H(signing root) came from a worker's cache (hit) or was hashed to G2 (miss)",
+      labelNames: ["result"] as const,
+      registers,
+    }),
     httpEngine: new Gauge({
       name: "ts3signer_http_engine_info",
       help: "The HTTP engine serving the signing API (1 for the engine in use)",
@@ -109,5 +121,14 @@ export function signRecorder(metrics: Metrics) {
     c.requests.inc();
     if (status === 200) c.signatures.inc();
     c.duration.observe(seconds);
+  };
+}
+
+/** Counts one signature's point-cache outcome (undefined: the fallback engine, which has no cache). */
+export function pointCacheRecorder(metrics: Metrics) {
+  const hits = metrics.pointCache.labels({result: "hit"});
+  const misses = metrics.pointCache.labels({result: "miss"});
+  return (cacheHit: boolean | undefined) => {
+    if (cacheHit !== undefined) (cacheHit ? hits : misses).inc();
   };
 }

@@ -1,6 +1,6 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import {type ErrorCode, statusOf, unknownKeyMessage} from "../errors.js";
-import {signRecorder} from "../metrics/metrics.js";
+import {pointCacheRecorder, signRecorder} from "../metrics/metrics.js";
 import {isRequestType, slashableTypes} from "../signing/requestTypeNames.js";
 import type {AppContext} from "./context.js";
 import {readBody} from "./body.js";
@@ -16,6 +16,7 @@ export function signHandler(ctx: AppContext) {
   const {keys, pool, metrics, lifecycle, maxBodyBytes, maxInFlight, timeouts, faults} = ctx;
 
   const record = signRecorder(metrics);
+  const recordPointCache = pointCacheRecorder(metrics);
   const seconds = (ex: Exchange) => (performance.now() - ex.startedMs) / 1000;
   const signed = (ex: Exchange, type: string, contentType: string, body: string) => {
     reply(ex, 200, contentType, body);
@@ -60,6 +61,7 @@ export function signHandler(ctx: AppContext) {
     const slashable = pool.slashingProtection && slashableTypes.has(typeIn(body));
     pool.sign(key, body, slashable).then((result) => {
       if ("signature" in result) {
+        recordPointCache(result.cacheHit);
         if (wantsJson) signed(ex, result.type, "application/json", `{"signature":"${result.signature}"}`);
         else signed(ex, result.type, "text/plain", result.signature);
       } else {

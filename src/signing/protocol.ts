@@ -20,9 +20,12 @@ export type SignerWorkerData = {
  */
 export type SignTask = {refs: Int32Array; bodies: Uint8Array; ends: Uint32Array; deadline: number};
 
-/** `type` is the request type when it could be read (for metrics), else "unknown". */
+/**
+ * `type` is the request type when it could be read (for metrics), else "unknown". `cacheHit`: whether
+ * H(signing root) came from the worker's cache (src/signing/fastSign.ts); absent with the fallback.
+ */
 export type SignResult =
-  | {type: string; signature: string}
+  | {type: string; signature: string; cacheHit?: boolean}
   | {type: string; code: ErrorCode; message: string};
 
 /** Public keys (48 bytes each) of secret keys (32 bytes each), derived in a worker. */

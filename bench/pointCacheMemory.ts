@@ -1,0 +1,35 @@
+/**
+ * What one worker's point cache holds in memory at its cap: a fresh process fills a cache with
+ * POINT_CACHE_ROOTS distinct roots and reports how much its RSS, its heap and its ArrayBuffers
+ * grew over signing as much with one root. Fresh, so the growth is not hidden in pages an earlier
+ * measurement freed.
+ */
+import {execFileSync} from "node:child_process";
+import {POINT_CACHE_ROOTS, createSigner, signEngine, signingKey} from "../src/signing/fastSign.js";
+
+export type PointCacheMemory = {roots: number; rssBytes: number; heapBytes: number; pointBytes: number};
+
+export function measurePointCacheMemory(): PointCacheMemory | undefined {
+  if (signEngine !== "native-point-cache") return undefined;
+  return JSON.parse(execFileSync(process.execPath, ["--expose-gc", new URL(import.meta.url).pathname], {encoding: "utf8"}));
+}
+
+function fill(): PointCacheMemory {
+  const gc = (globalThis as {gc?: () => void}).gc!;
+  const sign = createSigner();
+  const key = signingKey(Buffer.alloc(32, 7));
+  const root = new Uint8Array(32);
+  // The same signing with one root first, so the heaps grow to their working size before.
+  for (let i = 0; i <= POINT_CACHE_ROOTS + 16; i++) sign(key, root);
+  gc();
+  const before = process.memoryUsage();
+  for (let i = 1; i <= POINT_CACHE_ROOTS + 16; i++) {
+    new DataView(root.buffer).setUint32(0, i);
+    sign(key, root);
+  }
+  gc();
+  const after = process.memoryUsage();
+  return {roots: POINT_CACHE_ROOTS, rssBytes: after.rss - before.rss, heapBytes: after.heapUsed - before.heapUsed, pointBytes: after.arrayBuffers - before.arrayBuffers};
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(JSON.stringify(fill()));

@@ -1,0 +1,30 @@
+import {readFileSync} from "node:fs";
+import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import type {TestSigner} from "./helpers/signer.js";
+
+// Read when the signing module loads, in this process and its worker threads: set it first.
+process.env.TS3SIGNER_SIGN_ENGINE = "blst-sign";
+const {sample, sign, startTestSigner, vectorsPath} = await import("./helpers/signer.js");
+
+describe("the fallback engine (@chainsafe/blst sign() per request)", () => {
+  let s: TestSigner;
+  beforeAll(async () => {
+    s = await startTestSigner({network: "minimal", interopKeys: "1"});
+  });
+  afterAll(() => s.close());
+
+  it("signs the published vectors, says so at start and in its info metric, and counts no cache", async () => {
+    const vectors: {request: object; pubkey: string; signature: string}[] = JSON.parse(readFileSync(vectorsPath, "utf8"));
+    for (const v of vectors.slice(0, 5)) {
+      const reply = await sign(s.url, v.pubkey, v.request);
+      expect(reply.status, reply.text).toBe(200);
+      expect(reply.json().signature.toLowerCase()).toBe(v.signature.toLowerCase());
+    }
+    const warning = s.lines.map((l) => JSON.parse(l)).find((l) => l.engine === "blst-sign");
+    expect(warning?.reason).toBe("TS3SIGNER_SIGN_ENGINE=blst-sign");
+    const metrics = await (await fetch(s.metricsUrl)).text();
+    expect(sample(metrics, "ts3signer_sign_engine_info", {engine: "blst-sign"})).toBe(1);
+    expect(sample(metrics, "ts3signer_sign_engine_info", {engine: "native-point-cache"})).toBe(0);
+    expect(sample(metrics, "ts3signer_point_cache_total", {result: "hit"}) + sample(metrics, "ts3signer_point_cache_total", {result: "miss"})).toBe(0);
+  });
+});
