@@ -88,7 +88,8 @@ describe("ts3signer load", () => {
       for (const d of r.duties!) expect({duty: d.duty, onTime: d.onTime}).toEqual({duty: d.duty, onTime: d.total});
       expect(r.requests).toBe(400);
       expect(r.outcomes).toEqual({200: 400});
-      expect(r.seconds).toBeGreaterThanOrEqual(6);
+      // Paced slot by slot in real time: 3 slots of 2 s (timers may fire a millisecond early).
+      expect(r.seconds).toBeGreaterThan(5.95);
       expect(run.stdout).toMatch(/devnet: 400 requests/);
       // The signer saw exactly that: 400 signatures, one shared attestation root per slot.
       const signed = (await (await fetch(clean.metricsUrl)).text()).match(/^ts3signer_signatures_total\{[^}]*\} \d+$/gm)!;
