@@ -56,6 +56,17 @@ describe("ts3signer load", () => {
     expect(plain[0]).toMatch(/^\s+\d+ s\s+1 requests.*errors 0\n$/);
   });
 
+  it("keeps a timeline per second whose last, shorter second is measured by its own length", () => {
+    const r = new Recorder();
+    for (let i = 0; i < 100; i++) r.record(r.startMs + 5 + i * 9, 2, 200); // 100 in the first second
+    for (let i = 0; i < 10; i++) r.record(r.startMs + 1001 + i * 10, 2, i < 9 ? 200 : 503); // 10 in 0.1 s
+    const [first, last] = r.timeline();
+    expect([first.requests, first.spanSeconds]).toEqual([100, 1]);
+    expect(last.requests).toBe(10);
+    expect(last.spanSeconds).toBeCloseTo(0.091, 5); // the run's last answer came 1.091 s in
+    expect(last.outcomes).toEqual({200: 9, 503: 1});
+  });
+
   describe("against signers with and without faults", () => {
     let clean: TestSigner;
     let faulty: TestSigner;

@@ -7,8 +7,11 @@
 /** An HTTP status, or no answer: the server closed the connection, or the client gave up. */
 export type Outcome = number | "closed" | "timeout";
 
-/** One second of the run. Latencies are of answered requests only. */
-export type TimelinePoint = {second: number; requests: number; p50Ms: number; p99Ms: number; maxMs: number; outcomes: Record<string, number>};
+/**
+ * One second of the run. Latencies are of answered requests only. `spanSeconds` is how much of the
+ * second the run lasted (less than 1 for the last one): rates are counts divided by it.
+ */
+export type TimelinePoint = {second: number; spanSeconds: number; requests: number; p50Ms: number; p99Ms: number; maxMs: number; outcomes: Record<string, number>};
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (!sorted.length) return 0;
@@ -22,6 +25,7 @@ export class Recorder {
   private readonly seconds: Second[] = [];
   requests = 0;
   errors = 0;
+  private lastDoneMs = this.startMs;
   readonly errorSamples: string[] = [];
 
   /** One request done at `doneMs` (performance.now()), `latencyMs` after it was sent. */
@@ -29,6 +33,7 @@ export class Recorder {
     const s = Math.max(0, Math.floor((doneMs - this.startMs) / 1000));
     while (this.seconds.length <= s) this.seconds.push({requests: 0, latencies: [], outcomes: {}});
     const second = this.seconds[s];
+    this.lastDoneMs = Math.max(this.lastDoneMs, doneMs);
     second.requests++;
     second.outcomes[outcome] = (second.outcomes[outcome] ?? 0) + 1;
     this.requests++;
@@ -65,10 +70,13 @@ export class Recorder {
   }
 
   timeline(): TimelinePoint[] {
+    const runSeconds = (this.lastDoneMs - this.startMs) / 1000;
     return this.seconds.map((s, second) => {
       const sorted = Float64Array.from(s.latencies).sort();
       return {
         second,
+        // A last second cut short would otherwise show as a drop in the rate (floor: 50 ms).
+        spanSeconds: Math.max(0.05, Math.min(1, runSeconds - second)),
         requests: s.requests,
         p50Ms: percentile(sorted, 50),
         p99Ms: percentile(sorted, 99),

@@ -42,7 +42,7 @@ function section(r: LoadResult): string {
 
   const timeline = r.timeline ?? [];
   if (timeline.length) {
-    parts.push(lineChart("Throughput", "requests / s", [{name: "answered or failed", color: "#1565c0", values: timeline.map((p) => p.requests)}]));
+    parts.push(lineChart("Throughput", "requests / s", [{name: "answered or failed", color: "#1565c0", values: timeline.map((p) => p.requests / p.spanSeconds)}]));
     parts.push(
       lineChart("Latency percentiles", "ms", [
         {name: "p50", color: "#1565c0", values: timeline.map((p) => p.p50Ms)},
@@ -51,7 +51,7 @@ function section(r: LoadResult): string {
       ])
     );
     const outcomes = [...new Set(timeline.flatMap((p) => Object.keys(p.outcomes)))].sort();
-    const mix: Series[] = outcomes.map((o, i) => ({name: outcomeName(o), color: outcomeColor(o, i), values: timeline.map((p) => p.outcomes[o] ?? 0)}));
+    const mix: Series[] = outcomes.map((o, i) => ({name: outcomeName(o), color: outcomeColor(o, i), values: timeline.map((p) => (p.outcomes[o] ?? 0) / p.spanSeconds)}));
     parts.push(stackedBars("Outcomes", "requests / s", mix));
   } else {
     parts.push(`<p class="note">No timeline for this run (sent by an external generator).</p>`);
