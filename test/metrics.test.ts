@@ -57,6 +57,17 @@ describe("metrics after a known mix of requests", () => {
     expect(text).toMatch(/^nodejs_eventloop_lag_p99_seconds /m);
   });
 
+  it("answers HEAD /metrics like GET without a body, and 405 to other methods", async () => {
+    const head = await fetch(s.metricsUrl, {method: "HEAD"});
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-type")).toMatch(/^text\/plain/);
+    expect(await head.text()).toBe("");
+    const post = await fetch(s.metricsUrl, {method: "POST"});
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+    expect((await fetch(s.metricsUrl.replace("/metrics", "/nope"))).status).toBe(404);
+  });
+
   it("never labels a series with a key", () => {
     expect(text).not.toMatch(/0x[0-9a-f]{96}/i);
   });
