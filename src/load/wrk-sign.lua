@@ -1,7 +1,7 @@
--- wrk script for bench/wrk.ts: POSTs the signing requests listed in a file ("path<TAB>json body"
+-- wrk script for src/load/wrk.ts: POSTs the signing requests listed in a file ("path<TAB>json body"
 -- per line), in turn. An optional second argument makes it a burst: wrk exits as soon as that many
 -- responses are in (its own summary would wait out -d), so the caller times the whole process.
---   wrk -t1 -c64 -d10s --latency -s bench/wrk-sign.lua URL -- requests.tsv [count]
+--   wrk -t1 -c64 -d10s --latency -s src/load/wrk-sign.lua URL -- requests.tsv [count]
 local requests = {}
 local position = 0
 
