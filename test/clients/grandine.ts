@@ -8,7 +8,7 @@
 //   on; no fork_info for registrations; no deposits.
 // - Keys: GET /api/v1/eth2/publicKeys read as JSON.
 import type {Duty} from "./duties.js";
-import {epochOfSlot, forkInfoAt, json, signingRootHex, typeOf} from "./payloads.js";
+import {epochOfSlot, forkInfoAt, json, signingRootHex, plainBody} from "./payloads.js";
 import {type ClientShape, publicKeysPath, signPath} from "./wire.js";
 
 function body(d: Duty): Record<string, unknown> | undefined {
@@ -21,10 +21,8 @@ function body(d: Duty): Record<string, unknown> | undefined {
       return {type: "AGGREGATE_AND_PROOF", aggregate_and_proof: json.aggregate(d)};
     case "deposit":
       return undefined;
-    default: {
-      const [type, key] = typeOf[d.kind];
-      return {type, [key]: json[d.kind](d)};
-    }
+    default:
+      return plainBody(d);
   }
 }
 

@@ -12,7 +12,7 @@
  *   deposits are never sent (dead code).
  */
 import {type Duty, config} from "./duties.js";
-import {epochOfSlot, forkInfoAt, json, signingRootHex, typeOf} from "./payloads.js";
+import {epochOfSlot, forkInfoAt, json, signingRootHex, plainBody} from "./payloads.js";
 import {type ClientShape, signPath} from "./wire.js";
 import {hex} from "../helpers/reference.js";
 
@@ -26,10 +26,8 @@ function body(d: Duty): Record<string, unknown> | undefined {
       return {type: "AGGREGATE_AND_PROOF", aggregate_and_proof: json.aggregate(d)};
     case "deposit":
       return undefined;
-    default: {
-      const [type, key] = typeOf[d.kind];
-      return {type, [key]: json[d.kind](d)};
-    }
+    default:
+      return plainBody(d);
   }
 }
 

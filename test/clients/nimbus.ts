@@ -14,7 +14,7 @@
  * - Keys: GET /api/v1/eth2/publicKeys with Accept: application/json, status 200 and a JSON body.
  */
 import {type Duty, config, isPost} from "./duties.js";
-import {epochOfSlot, forkInfoAt, json, typeOf} from "./payloads.js";
+import {epochOfSlot, forkInfoAt, json, plainBody} from "./payloads.js";
 import {type ClientShape, publicKeysPath, signPath, strictHex} from "./wire.js";
 import {hex} from "../helpers/reference.js";
 
@@ -24,10 +24,8 @@ function body(d: Duty): Record<string, unknown> | undefined {
       return isPost(d.fork, "capella") ? {type: "BLOCK_V2", beacon_block: {version: d.fork.toUpperCase(), block_header: json.blockHeader(d)}} : undefined;
     case "aggregate":
       return isPost(d.fork, "electra") ? undefined : {type: "AGGREGATE_AND_PROOF", aggregate_and_proof: json.aggregate(d)};
-    default: {
-      const [type, key] = typeOf[d.kind];
-      return {type, [key]: json[d.kind](d)};
-    }
+    default:
+      return plainBody(d);
   }
 }
 

@@ -41,6 +41,12 @@ export const typeOf = {
   deposit: ["DEPOSIT", "deposit"],
 } as const;
 
+/** The request of a duty every client sends alike: the type, and the payload under its key. */
+export function plainBody(d: Duty & {kind: keyof typeof typeOf}): Record<string, unknown> {
+  const [type, key] = typeOf[d.kind];
+  return {type, [key]: json[d.kind](d as never)};
+}
+
 /** fork_info as most clients send it: the chain's Fork (activation epoch) at `epoch`. */
 export const forkInfoAt = (epoch: number) => ({fork: forkAtEpoch(epoch), genesis_validators_root: hex(config.genesisValidatorsRoot)});
 export const epochOfSlot = (slot: number) => Math.floor(slot / SLOTS_PER_EPOCH);

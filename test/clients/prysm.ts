@@ -12,7 +12,7 @@
  * - Keys: GET /api/v1/eth2/publicKeys decoded as a JSON string array, the first checked to be 48 bytes.
  */
 import {type Duty, config, messageSlot} from "./duties.js";
-import {epochOfSlot, forkInfoAt, json, signingRootHex, typeOf} from "./payloads.js";
+import {epochOfSlot, forkInfoAt, json, signingRootHex, plainBody} from "./payloads.js";
 import {type ClientShape, publicKeysPath, signPath, strictHex} from "./wire.js";
 
 function body(d: Duty): Record<string, unknown> | undefined {
@@ -24,10 +24,8 @@ function body(d: Duty): Record<string, unknown> | undefined {
       return {type: "AGGREGATE_AND_PROOF_V2", aggregate_and_proof: {version: config.getForkName(d.slot).toUpperCase(), data: json.aggregate(d)}};
     case "deposit":
       return undefined;
-    default: {
-      const [type, key] = typeOf[d.kind];
-      return {type, [key]: json[d.kind](d)};
-    }
+    default:
+      return plainBody(d);
   }
 }
 
