@@ -1,6 +1,6 @@
 import {SignerError} from "../errors.js";
 import {type Interchange, InterchangeError} from "./interchange.js";
-import {type ImportedRecord, type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord, mergeRecord} from "./rules.js";
+import {type ImportedHistory, type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord, mergeHistory} from "./rules.js";
 
 /** `--slashing-protection URL`: an SQLite file, or a PostgreSQL database shared by several signers. */
 export type SlashingUrl = {kind: "sqlite"; path: string} | {kind: "postgres"; url: string};
@@ -24,6 +24,38 @@ export const SLASHING_DEADLINE_MS = 5000;
 
 /** Keymanager imports, exports and deletes: larger transactions, and a person waiting. */
 const KEYMANAGER_DEADLINE_MS = 30_000;
+
+/**
+ * An import's keys are merged a batch per transaction, up to this many records (but each key's
+ * whole): few commits for many small keys, and other writers get in between large ones.
+ */
+const IMPORT_BATCH_RECORDS = 10_000;
+
+/** A document's histories by key (a key listed twice is merged once), in batches for importInterchange. */
+function importBatches(doc: Interchange): [string, ImportedHistory][][] {
+  const histories = new Map<string, ImportedHistory>();
+  for (const entry of doc.data) {
+    const pubkey = entry.pubkey.toLowerCase();
+    const h = histories.get(pubkey) ?? {blocks: [], attestations: []};
+    histories.set(pubkey, h);
+    for (const b of entry.signed_blocks ?? []) h.blocks.push({slot: BigInt(b.slot), signingRoot: b.signing_root?.toLowerCase() ?? null});
+    for (const a of entry.signed_attestations ?? []) {
+      h.attestations.push({source: BigInt(a.source_epoch), target: BigInt(a.target_epoch), signingRoot: a.signing_root?.toLowerCase() ?? null});
+    }
+  }
+  const batches: [string, ImportedHistory][][] = [];
+  let records = Infinity;
+  for (const entry of histories) {
+    const size = entry[1].blocks.length + entry[1].attestations.length;
+    if (records + size > IMPORT_BATCH_RECORDS) {
+      batches.push([]);
+      records = 0;
+    }
+    batches[batches.length - 1].push(entry);
+    records += size;
+  }
+  return batches;
+}
 
 /**
  * EIP-3076 slashing protection over a backend. Every signing worker opens its own store, and so does
@@ -132,39 +164,39 @@ export class SlashingStore {
   }
 
   /**
-   * Imports an interchange document, merged into the history (see mergeRecord); its records then
+   * Imports an interchange document, merged into the history (see mergeHistory); its records then
    * bound what may be signed. A document of another chain is refused whole. Returns, per key whose
    * records are slashable (among themselves or with the history), why.
+   *
+   * Each key's history is merged in one transaction, keys together up to IMPORT_BATCH_RECORDS
+   * records, and other transactions run in between (the signing workers' too: on SQLite they wait
+   * for its one write lock). A failure part way leaves the keys before it imported: importing only
+   * ever adds records, so that refuses more, never less, and importing again completes it.
    */
-  importInterchange(doc: Interchange): Promise<Map<string, string[]>> {
+  async importInterchange(doc: Interchange): Promise<Map<string, string[]>> {
     const gvr = doc.metadata.genesis_validators_root.toLowerCase();
-    return this.bound(
-      doc.data.map((e) => e.pubkey.toLowerCase()),
-      gvr,
-      async (t, bound) => {
-        if (bound !== gvr) {
-          throw new InterchangeError(`slashing_protection: genesis_validators_root ${gvr} is not ${bound}, the chain this signer's slashing protection database belongs to`);
-        }
-        const slashable = new Map<string, string[]>();
-        for (const entry of doc.data) {
-          const pubkey = entry.pubkey.toLowerCase();
-          const records: ImportedRecord[] = [
-            ...(entry.signed_blocks ?? []).map((b) => ({kind: "block" as const, slot: BigInt(b.slot), signingRoot: b.signing_root?.toLowerCase() ?? null})),
-            ...(entry.signed_attestations ?? []).map((a) => ({
-              kind: "attestation" as const,
-              source: BigInt(a.source_epoch),
-              target: BigInt(a.target_epoch),
-              signingRoot: a.signing_root?.toLowerCase() ?? null,
-            })),
-          ];
-          for (const record of records) {
-            const why = await mergeRecord(t, pubkey, gvr, record);
-            if (why) slashable.set(pubkey, [...(slashable.get(pubkey) ?? []), why]);
+    const ofThisChain = (bound: string) => {
+      if (bound !== gvr) {
+        throw new InterchangeError(`slashing_protection: genesis_validators_root ${gvr} is not ${bound}, the chain this signer's slashing protection database belongs to`);
+      }
+    };
+    await this.bound([], gvr, async (_t, bound) => ofThisChain(bound)); // binds an unbound database, before any record
+    const slashable = new Map<string, string[]>();
+    for (const batch of importBatches(doc)) {
+      await this.bound(
+        batch.map(([pubkey]) => pubkey),
+        gvr,
+        async (t, bound) => {
+          ofThisChain(bound);
+          for (const [pubkey, history] of batch) {
+            const findings = await mergeHistory(t, pubkey, gvr, history);
+            if (findings.length) slashable.set(pubkey, findings);
           }
         }
-        return slashable;
-      }
-    );
+      );
+      await new Promise(setImmediate); // SQLite is synchronous: let the event loop run between batches
+    }
+    return slashable;
   }
 
   /** The genesis validators root the database is bound to, if it is bound yet. */
