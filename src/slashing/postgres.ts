@@ -157,6 +157,21 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
       insertAttestation: async (pk, gvr, source, target, root) => {
         await named(c, "INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES ($1, $2, $3, $4, $5)", [pk, gvr, col(source), col(target), root]);
       },
+      blocksBetween: async (pk, gvr, low, high) =>
+        (await rows<{slot: string; root: string | null}>("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot BETWEEN $3 AND $4", [pk, gvr, col(low), col(high)])).map(
+          (b) => ({slot: fromColumn(b.slot), signingRoot: b.root})
+        ),
+      attestationsNear: async (pk, gvr, {sources: [s0, s1], targets: [t0, t1]}) =>
+        (
+          await rows<{source: string; target: string; root: string | null}>(
+            `SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND source BETWEEN $3 AND $4
+             UNION ALL SELECT source, target, signing_root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target BETWEEN $5 AND $6
+             UNION ALL (SELECT source, target, signing_root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND source < $3 ORDER BY source DESC, target DESC LIMIT 1)
+             UNION ALL (SELECT source, target, signing_root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND source > $4 ORDER BY source, target LIMIT 1)`,
+            [pk, gvr, col(s0), col(s1), col(t0), col(t1)]
+          )
+        ).map((a) => ({source: fromColumn(a.source), target: fromColumn(a.target), signingRoot: a.root})),
+      isSurrounded: async (pk, gvr) => (await rows("SELECT 1 FROM surrounded_histories WHERE pubkey = $1 AND gvr = $2", [pk, gvr])).length > 0,
       blocksOf: async (pk, gvr) =>
         (await rows<{slot: string; root: string | null}>("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 ORDER BY slot", [pk, gvr])).map((b) => ({
           slot: fromColumn(b.slot),

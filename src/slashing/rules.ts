@@ -92,7 +92,11 @@ export function surroundAmongNeighbours(below: Epochs | undefined, above: Epochs
 }
 
 /**
- * Merges one key's imported records into its history, whole, in one pass over both: O(n log n).
+ * Merges one key's imported records into its history in one pass: O(n log n). It reads only the
+ * records that can matter: those at the imported slots and targets, and (unless the key is marked
+ * surrounded: then all) those whose source lies within the imported ones', with the neighbour on
+ * each side, since in a surround-free history no vote further out can surround or be surrounded by
+ * an imported one without that neighbour doing so too (see surroundAmongNeighbours).
  * A record already there (the same slot or epochs and root) is skipped, so importing a document
  * twice changes nothing. Every other record is kept, even one that conflicts with the history or
  * is invalid: everything a document says was signed is taken as signed, the most restrictive
@@ -102,7 +106,9 @@ export function surroundAmongNeighbours(below: Epochs | undefined, above: Epochs
 export async function mergeHistory(t: SlashingTables, pubkey: string, gvr: string, imported: ImportedHistory): Promise<string[]> {
   const findings = new Set<string>();
   const blockRoots = new Map<bigint, (string | null)[]>();
-  for (const b of await t.blocksOf(pubkey, gvr)) blockRoots.set(b.slot, [...(blockRoots.get(b.slot) ?? []), b.signingRoot]);
+  const slots = imported.blocks.map((b) => b.slot);
+  const nearBlocks = slots.length ? await t.blocksBetween(pubkey, gvr, min(slots), max(slots)) : [];
+  for (const b of nearBlocks) blockRoots.set(b.slot, [...(blockRoots.get(b.slot) ?? []), b.signingRoot]);
   const newBlocks: ImportedHistory["blocks"] = [];
   for (const b of imported.blocks) {
     const roots = blockRoots.get(b.slot) ?? [];
@@ -113,7 +119,12 @@ export async function mergeHistory(t: SlashingTables, pubkey: string, gvr: strin
   }
   await t.insertBlocks(pubkey, gvr, newBlocks);
 
-  const votes: Vote[] = await t.attestationsOf(pubkey, gvr);
+  const [sources, targetsIn] = [imported.attestations.map((v) => v.source), imported.attestations.map((v) => v.target)];
+  const votes: Vote[] = !sources.length
+    ? []
+    : (await t.isSurrounded(pubkey, gvr))
+      ? await t.attestationsOf(pubkey, gvr)
+      : await t.attestationsNear(pubkey, gvr, {sources: [min(sources), max(sources)], targets: [min(targetsIn), max(targetsIn)]});
   const seen = new Set(votes.map((v) => `${v.source} ${v.target} ${v.signingRoot}`));
   const targets = new Set(votes.map((v) => v.target));
   const newVotes: Vote[] = [];
@@ -137,6 +148,9 @@ export async function mergeHistory(t: SlashingTables, pubkey: string, gvr: strin
   if (surrounds.size) await t.markSurrounded(pubkey, gvr);
   return [...findings];
 }
+
+const min = (values: bigint[]) => values.reduce((a, b) => (b < a ? b : a));
+const max = (values: bigint[]) => values.reduce((a, b) => (b > a ? b : a));
 
 /**
  * For each vote that surrounds another or is surrounded by one, one such other vote: O(n log n)
@@ -205,6 +219,13 @@ export const fromColumn = (v: bigint | string) => BigInt(v) + OFFSET;
 export interface SlashingTables extends SlashingQueries {
   blocksOf(pubkey: string, gvr: string): MaybePromise<{slot: bigint; signingRoot: string | null}[]>;
   attestationsOf(pubkey: string, gvr: string): MaybePromise<{source: bigint; target: bigint; signingRoot: string | null}[]>;
+  blocksBetween(pubkey: string, gvr: string, lowestSlot: bigint, highestSlot: bigint): MaybePromise<{slot: bigint; signingRoot: string | null}[]>;
+  /**
+   * The votes with a source or a target in these ranges (inclusive), and the neighbours by source
+   * just outside the source range (as surroundAmongNeighbours picks them); some may come twice.
+   */
+  attestationsNear(pubkey: string, gvr: string, near: {sources: [bigint, bigint]; targets: [bigint, bigint]}): MaybePromise<{source: bigint; target: bigint; signingRoot: string | null}[]>;
+  isSurrounded(pubkey: string, gvr: string): MaybePromise<boolean>;
   insertBlocks(pubkey: string, gvr: string, blocks: {slot: bigint; signingRoot: string | null}[]): MaybePromise<void>;
   insertAttestations(pubkey: string, gvr: string, votes: {source: bigint; target: bigint; signingRoot: string | null}[]): MaybePromise<void>;
   /** Records that the key's votes include a surround pair: its surround checks scan from now on. */

@@ -42,6 +42,11 @@ export function openSqlite(path: string): SlashingBackend {
     insertAttestation: p("INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES (?, ?, ?, ?, ?)"),
     blocksOf: p("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = ? AND gvr = ? ORDER BY slot"),
     attestationsOf: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? ORDER BY target"),
+    blocksBetween: p("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = ? AND gvr = ? AND slot BETWEEN ? AND ?"),
+    bySource: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source BETWEEN ? AND ?"),
+    byTarget: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND target BETWEEN ? AND ?"),
+    belowWithRoot: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source < ? ORDER BY source DESC, target DESC LIMIT 1"),
+    aboveWithRoot: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source > ? ORDER BY source, target LIMIT 1"),
     history: p("SELECT 1 FROM signed_blocks WHERE pubkey = ? UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = ? LIMIT 1"),
     isInactive: p("SELECT 1 FROM inactive_keys WHERE pubkey = ?"),
     deactivate: p("INSERT INTO inactive_keys (pubkey) VALUES (?) ON CONFLICT DO NOTHING"),
@@ -73,6 +78,18 @@ export function openSqlite(path: string): SlashingBackend {
       };
     },
     insertAttestation: (pk, gvr, source, target, root) => void q.insertAttestation.run(pk, gvr, toColumn(source), toColumn(target), root),
+    blocksBetween: (pk, gvr, low, high) =>
+      (q.blocksBetween.all(pk, gvr, toColumn(low), toColumn(high)) as {slot: bigint; root: string | null}[]).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
+    attestationsNear: (pk, gvr, {sources: [s0, s1], targets: [t0, t1]}) =>
+      (
+        [
+          ...q.bySource.all(pk, gvr, toColumn(s0), toColumn(s1)),
+          ...q.byTarget.all(pk, gvr, toColumn(t0), toColumn(t1)),
+          ...q.belowWithRoot.all(pk, gvr, toColumn(s0)),
+          ...q.aboveWithRoot.all(pk, gvr, toColumn(s1)),
+        ] as {source: bigint; target: bigint; root: string | null}[]
+      ).map((a) => ({source: fromColumn(a.source), target: fromColumn(a.target), signingRoot: a.root})),
+    isSurrounded: (pk, gvr) => q.isSurrounded.get(pk, gvr) !== undefined,
     blocksOf: (pk, gvr) => (q.blocksOf.all(pk, gvr) as {slot: bigint; root: string | null}[]).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
     attestationsOf: (pk, gvr) =>
       (q.attestationsOf.all(pk, gvr) as {source: bigint; target: bigint; root: string | null}[]).map((a) => ({

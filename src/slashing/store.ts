@@ -1,4 +1,6 @@
+import {Worker} from "node:worker_threads";
 import {SignerError} from "../errors.js";
+import type {ImportAnswer} from "./importWorker.js";
 import {type Interchange, InterchangeError} from "./interchange.js";
 import {type ImportedHistory, type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord, mergeHistory} from "./rules.js";
 
@@ -26,12 +28,15 @@ export const SLASHING_DEADLINE_MS = 5000;
 const KEYMANAGER_DEADLINE_MS = 30_000;
 
 /**
- * An import's keys are merged a batch per transaction, up to this many records (but each key's
- * whole): few commits for many small keys, and other writers get in between large ones.
+ * An import is merged a batch per transaction, batches of up to this many records: few commits for
+ * many small keys, and other writers get in between (on SQLite, every other key waits meanwhile).
+ * A key with more records is merged in parts, each a transaction re-reading the key's history, at
+ * most IMPORT_PARTS_PER_KEY of them: the rereads then cost O(n) in all, the merge stays O(n log n).
  */
 const IMPORT_BATCH_RECORDS = 10_000;
+const IMPORT_PARTS_PER_KEY = 8;
 
-/** A document's histories by key (a key listed twice is merged once), in batches for importInterchange. */
+/** A document's histories by key (a key listed twice is merged once), in transactions' batches. */
 function importBatches(doc: Interchange): [string, ImportedHistory][][] {
   const histories = new Map<string, ImportedHistory>();
   for (const entry of doc.data) {
@@ -45,13 +50,21 @@ function importBatches(doc: Interchange): [string, ImportedHistory][][] {
   }
   const batches: [string, ImportedHistory][][] = [];
   let records = Infinity;
-  for (const entry of histories) {
-    const size = entry[1].blocks.length + entry[1].attestations.length;
+  for (const [pubkey, h] of histories) {
+    const size = h.blocks.length + h.attestations.length;
+    if (size > IMPORT_BATCH_RECORDS) {
+      const part = Math.max(IMPORT_BATCH_RECORDS, Math.ceil(size / IMPORT_PARTS_PER_KEY));
+      for (let i = 0; i < Math.max(h.blocks.length, h.attestations.length); i += part) {
+        batches.push([[pubkey, {blocks: h.blocks.slice(i, i + part), attestations: h.attestations.slice(i, i + part)}]]);
+      }
+      records = Infinity;
+      continue;
+    }
     if (records + size > IMPORT_BATCH_RECORDS) {
       batches.push([]);
       records = 0;
     }
-    batches[batches.length - 1].push(entry);
+    batches[batches.length - 1].push([pubkey, h]);
     records += size;
   }
   return batches;
@@ -72,7 +85,10 @@ export class SlashingStore {
   /** The root the database is bound to, once read: a binding never changes. */
   private boundRoot: string | undefined;
 
-  private constructor(private readonly backend: SlashingBackend) {}
+  private constructor(
+    private readonly backend: SlashingBackend,
+    private readonly url: string
+  ) {}
 
   /**
    * `setUp`: connect now, create the tables and bind the database to `genesisValidatorsRoot` if
@@ -85,7 +101,7 @@ export class SlashingStore {
       target.kind === "sqlite"
         ? (await import("./sqlite.js")).openSqlite(target.path)
         : await (await import("./postgres.js")).openPostgres(target.url, setUp);
-    const store = new SlashingStore(backend);
+    const store = new SlashingStore(backend, url);
     if (setUp && genesisValidatorsRoot) {
       const wanted = genesisValidatorsRoot.toLowerCase();
       const bound = await store.bound([], wanted, async (_t, bound) => bound).catch(async (e) => {
@@ -168,10 +184,9 @@ export class SlashingStore {
    * bound what may be signed. A document of another chain is refused whole. Returns, per key whose
    * records are slashable (among themselves or with the history), why.
    *
-   * Each key's history is merged in one transaction, keys together up to IMPORT_BATCH_RECORDS
-   * records, and other transactions run in between (the signing workers' too: on SQLite they wait
-   * for its one write lock). A failure part way leaves the keys before it imported: importing only
-   * ever adds records, so that refuses more, never less, and importing again completes it.
+   * It runs in batches of transactions (see IMPORT_BATCH_RECORDS), other transactions in between.
+   * A failure part way leaves the batches before it imported: importing only ever adds records,
+   * so that refuses more, never less, and importing again completes it.
    */
   async importInterchange(doc: Interchange): Promise<Map<string, string[]>> {
     const gvr = doc.metadata.genesis_validators_root.toLowerCase();
@@ -190,13 +205,30 @@ export class SlashingStore {
           ofThisChain(bound);
           for (const [pubkey, history] of batch) {
             const findings = await mergeHistory(t, pubkey, gvr, history);
-            if (findings.length) slashable.set(pubkey, findings);
+            if (findings.length) slashable.set(pubkey, [...new Set([...(slashable.get(pubkey) ?? []), ...findings])]);
           }
         }
       );
       await new Promise(setImmediate); // SQLite is synchronous: let the event loop run between batches
     }
     return slashable;
+  }
+
+  /**
+   * importInterchange of a document's text, parsed and merged on a thread of its own with its own
+   * connection (src/slashing/importWorker.ts), so the caller's event loop, the HTTP thread's, stays
+   * free however long the history. A bad document throws InterchangeError (400), as parsing here would.
+   */
+  importOffThread(text: string): Promise<Map<string, string[]>> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(new URL("./importWorker.js", import.meta.url), {workerData: {url: this.url, text}});
+      worker.once("message", (answer: ImportAnswer) => {
+        if ("slashable" in answer) resolve(new Map(answer.slashable));
+        else reject(answer.error.code === "BAD_REQUEST" ? new InterchangeError(answer.error.message) : new SignerError(answer.error.code, answer.error.message));
+      });
+      worker.once("error", (e) => reject(new SignerError("UNAVAILABLE", `slashing protection import failed: ${e.message}`)));
+      worker.once("exit", () => reject(new SignerError("UNAVAILABLE", "slashing protection import ended without an answer"))); // no-op once settled
+    });
   }
 
   /** The genesis validators root the database is bound to, if it is bound yet. */
