@@ -13,8 +13,10 @@ Usage: ts3signer [flags]
   --port N                         signing API port, 0 picks a free one (default 9000)
   --metrics-host ADDR              Prometheus endpoint address (default 127.0.0.1)
   --metrics-port N                 Prometheus endpoint port, 0 picks a free one (default 9001)
-  --network NAME|FILE              mainnet, minimal, sepolia, holesky, hoodi, gnosis, chiado,
-                                   or a consensus config YAML (default mainnet)
+  --network NAME|FILE|DIR          mainnet, minimal, sepolia, holesky, hoodi, gnosis, chiado,
+                                   a consensus config YAML, or a testnet directory (config.yaml
+                                   and genesis.ssz) (default mainnet)
+  --genesis-validators-root 0x…    the chain's genesis validators root, for a config YAML alone
   --interop-keys N|START:COUNT     insecure interop keys (public secrets: devnets and tests only)
   --keystores-path DIR             EIP-2335 keystores (*.json) to load at start and on reload
   --keystores-passwords-path DIR   one password file per keystore: same base name, .txt
@@ -47,6 +49,7 @@ const flags = {
   "metrics-host": {type: "string"},
   "metrics-port": {type: "string"},
   network: {type: "string"},
+  "genesis-validators-root": {type: "string"},
   "interop-keys": {type: "string"},
   "keystores-path": {type: "string"},
   "keystores-passwords-path": {type: "string"},
@@ -95,6 +98,7 @@ export function configFromArgs(args: string[]): {config: SignerConfig; logLevel:
     metricsHost: values["metrics-host"] ?? defaultConfig.metricsHost,
     metricsPort: integer("metrics-port", values["metrics-port"], defaultConfig.metricsPort, 0, 65535),
     network: values.network ?? defaultConfig.network,
+    genesisValidatorsRoot: values["genesis-validators-root"],
     interopKeys: values["interop-keys"],
     keystoresPath: values["keystores-path"],
     keystoresPasswordsPath: values["keystores-passwords-path"],
