@@ -42,6 +42,8 @@ export type StoreResult = {
   importRecords: number;
   historyRecords: number;
   slowestUpcheckMs: number;
+  /** CPU the HTTP thread spent while the import ran (receiving and handing over the document). */
+  importHttpCpuSeconds: number;
   historyImportSeconds: number;
   /** Signing latency (ms), p50 and p99, for the key with the long history and for a fresh key. */
   long: {p50: number; p99: number};
@@ -72,7 +74,9 @@ async function measureStore(store: string, slashingProtection: string, {history:
       }
     })();
     const importDoc = history(importKey, importSize);
+    const httpCpu0 = signer.httpThreadCpuSeconds();
     const importMs = await timed(() => importHistory(importDoc));
+    const importHttpCpuSeconds = signer.httpThreadCpuSeconds() - httpCpu0;
     importing = false;
     await probe;
     const historyMs = await timed(() => importHistory(history(longKey, historySize)));
@@ -98,6 +102,7 @@ async function measureStore(store: string, slashingProtection: string, {history:
       importRecords: importSize,
       historyRecords: historySize,
       slowestUpcheckMs,
+      importHttpCpuSeconds,
       historyImportSeconds: historyMs / 1000,
       long: summary(latencies.long),
       fresh: summary(latencies.fresh),
@@ -133,7 +138,7 @@ export function printSlashingHistory(results: StoreResult[]): void {
   const f = (n: number, digits = 2) => n.toFixed(digits);
   for (const r of results) {
     console.log(
-      `  ${r.store}: import of ${r.importRecords} records of one key ${f(r.importSeconds)} s (target ≤ 10 s), slowest /upcheck meanwhile ${f(r.slowestUpcheckMs, 1)} ms; ` +
+      `  ${r.store}: import of ${r.importRecords} records of one key ${f(r.importSeconds)} s (target ≤ 10 s), slowest /upcheck meanwhile ${f(r.slowestUpcheckMs, 1)} ms, HTTP thread CPU ${f(r.importHttpCpuSeconds)} s; ` +
         `${r.historyRecords} records ${f(r.historyImportSeconds)} s`
     );
     console.log(
