@@ -1,7 +1,10 @@
 import {closeSync, fstatSync, openSync, readSync} from "node:fs";
-import {bytesToHex} from "../signing/hex.js";
-import {type ForkName, type NetworkConfig, forkNames} from "./networks.js";
+import {bytesToHex} from "../hex.js";
+import {type ForkName, forkNames} from "./forks.js";
 import type {Preset} from "./presets.js";
+
+/** What reading a genesis state needs of its network (a NetworkConfig, from config.yaml). */
+type StateNetwork = {presetBase: string; preset: Preset; forks: Record<ForkName, {version: Uint8Array; epoch: bigint}>};
 
 /**
  * What a signer takes from a testnet directory's genesis.ssz (a BeaconState, SSZ): genesis_time
@@ -82,12 +85,12 @@ export function beaconStateFixedSize(fork: ForkName, preset: Preset): number {
 }
 
 /** The network's fork at an epoch: the last one scheduled at or before it. */
-function forkAtEpoch(network: NetworkConfig, epoch: bigint): ForkName {
+function forkAtEpoch(network: StateNetwork, epoch: bigint): ForkName {
   return forkNames.filter((f) => network.forks[f].epoch <= epoch).at(-1) ?? "phase0";
 }
 
 /** Reads and checks a genesis.ssz for `network` (its forks and preset from config.yaml). */
-export function readGenesisState(path: string, network: NetworkConfig): GenesisState {
+export function readGenesisState(path: string, network: StateNetwork): GenesisState {
   const fail = (why: string): never => {
     throw new Error(`${path}: ${why}`);
   };

@@ -2,12 +2,12 @@ import {existsSync, readFileSync, statSync} from "node:fs";
 import {join} from "node:path";
 import {genesisData, networksChainConfig} from "@lodestar/config/networks";
 import {parse as parseYaml} from "yaml";
-import {bytesToHex, hexToBytes} from "../signing/hex.js";
+import {bytesToHex, hexToBytes} from "../hex.js";
+import {type ForkName, forkNames} from "./forks.js";
 import {readGenesisState} from "./genesisState.js";
 import {type Preset, type PresetName, isPresetName, presets} from "./presets.js";
 
-export const forkNames = ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"] as const;
-export type ForkName = (typeof forkNames)[number];
+export {type ForkName, forkNames};
 
 export const FAR_FUTURE_EPOCH = 2n ** 64n - 1n;
 
