@@ -6,10 +6,7 @@
 import {parentPort, workerData} from "node:worker_threads";
 import {SignerError} from "../errors.js";
 import {parseInterchange} from "./interchange.js";
-import {SlashingStore} from "./store.js";
-
-/** What the thread answers: per slashable key, why; or the error, as data (classes do not cross threads). */
-export type ImportAnswer = {slashable: [string, string[]][]} | {error: {code: SignerError["code"]; message: string}};
+import {type ImportAnswer, SlashingStore} from "./store.js";
 
 const {url, text} = workerData as {url: string; text: string};
 let answer: ImportAnswer;

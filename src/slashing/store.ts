@@ -1,8 +1,10 @@
 import {Worker} from "node:worker_threads";
 import {SignerError} from "../errors.js";
-import type {ImportAnswer} from "./importWorker.js";
 import {type Interchange, InterchangeError} from "./interchange.js";
 import {type ImportedHistory, type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord, mergeHistory} from "./rules.js";
+
+/** What an import thread (importWorker.ts) answers: per slashable key, why; or the error, as data (classes do not cross threads). */
+export type ImportAnswer = {slashable: [string, string[]][]} | {error: {code: SignerError["code"]; message: string}};
 
 /** `--slashing-protection URL`: an SQLite file, or a PostgreSQL database shared by several signers. */
 export type SlashingUrl = {kind: "sqlite"; path: string} | {kind: "postgres"; url: string};
