@@ -3,6 +3,7 @@
  * surroundAmongNeighbours) against a brute-force reference that scans every record, over random
  * histories of thousands of records, on both stores; and a database of the schema before them.
  */
+import {spawnSync} from "node:child_process";
 import {mkdtempSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
@@ -42,14 +43,14 @@ class Reference {
   votes: Vote[] = [];
   blocks: Block[] = [];
 
-  /** Whether a vote may be signed; if so it is recorded (a repeat is not recorded again). */
-  attest(source: number, target: number, root: string): boolean {
+  /** Whether a vote may be signed; if so it is recorded (a repeat is not recorded again) unless `record` is false. */
+  attest(source: number, target: number, root: string, record = true): boolean {
     if (source > target) return false;
     const atTarget = this.votes.filter((v) => v.target === target);
     if (atTarget.length) return atTarget.every((v) => v.root === root);
     if (this.votes.some((v) => (v.source < source && v.target > target) || (v.source > source && v.target < target))) return false;
     if (this.votes.length && (source < Math.min(...this.votes.map((v) => v.source)) || target <= Math.min(...this.votes.map((v) => v.target)))) return false;
-    this.votes.push({source, target, root});
+    if (record) this.votes.push({source, target, root});
     return true;
   }
 
@@ -162,6 +163,83 @@ describe.each(backends)("slashing protection on long histories agrees with a bru
       await store.close();
     }
   }, 120_000);
+});
+
+describe.each(backends)("pruning, $name", ({available, url}) => {
+  it.runIf(available)("never allows what the whole record refuses; leaves a history with a surround vote whole", async () => {
+    const next = random(2020);
+    const store = await SlashingStore.open(await url(), {setUp: true, genesisValidatorsRoot: GVR});
+    try {
+      const clean = {pk: pubkey(1), votes: cleanHistory(next, 3000, 100)};
+      const tangled = {pk: pubkey(2), votes: tangledHistory(next, 1500, 3000)};
+      const blocks = Array.from({length: 500}, (_, i) => ({slot: 1000 + 7 * i, root: rootOf(i)}));
+      const whole = new Map([clean, tangled].map((k) => [k.pk, new Reference()]));
+      for (const k of [clean, tangled]) {
+        whole.get(k.pk)!.merge(k.votes, k === clean ? blocks : []);
+        await store.importInterchange(interchange(k.pk, k.votes, k === clean ? blocks : []));
+      }
+      // Why a history with a surround pair is left whole: pruned to 1 → 300 alone, it would allow
+      // 2 → 301, which surrounds the pruned 5 → 100.
+      const pair = pubkey(3);
+      await store.importInterchange(interchange(pair, [{source: 1, target: 300, root: null}, {source: 5, target: 100, root: null}], []));
+      const pruned = await store.prune(100n, 32n);
+      expect(await store.checkBatch([{pubkey: pair, check: {kind: "attestation", genesisValidatorsRoot: GVR, source: 2n, target: 301n}, signingRoot: rootOf(1)}])).toEqual([
+        "surround vote with the signed attestation 5 → 100",
+      ]);
+      const kept = (await store.exportInterchange([clean.pk, tangled.pk], GVR)).data;
+      const top = Math.max(...clean.votes.map((v) => v.target));
+      expect(pruned).toEqual({keys: 3, skipped: 2, deleted: 3000 - kept[0].signed_attestations.length + 500 - kept[0].signed_blocks.length});
+      expect(Math.min(...kept[0].signed_attestations.map((a) => Number(a.target_epoch)))).toBeGreaterThanOrEqual(top - 100);
+      expect(kept[0].signed_attestations.length).toBeLessThan(200);
+      expect(kept[0].signed_blocks.map((b) => Number(b.slot))).toEqual(blocks.map((b) => b.slot).filter((slot) => slot >= 1000 + 7 * 499 - 3200));
+      expect(kept[1].signed_attestations).toHaveLength(whole.get(tangled.pk)!.votes.length); // left whole
+
+      let refusedOnlyByPruning = 0;
+      for (let i = 0; i < 800; i++) {
+        const k = next(2) ? clean : tangled;
+        const ref = whole.get(k.pk)!;
+        const highest = Math.max(...ref.votes.map((v) => v.target));
+        const target = next(2) ? highest - 150 + next(170) : next(highest + 10);
+        const source = Math.max(0, target - next(next(3) ? 4 : 300));
+        const root = rootOf(next(2) ? target : next(1e6));
+        const [refusal] = await store.checkBatch([{pubkey: k.pk, check: {kind: "attestation", genesisValidatorsRoot: GVR, source: BigInt(source), target: BigInt(target)}, signingRoot: root}]);
+        const what = {pk: k.pk, source, target, root};
+        if (refusal === null) expect({...what, allowedByWholeRecord: ref.attest(source, target, root)}).toEqual({...what, allowedByWholeRecord: true});
+        else if (ref.attest(source, target, root, false)) refusedOnlyByPruning++;
+      }
+      expect(refusedOnlyByPruning).toBeGreaterThan(0); // pruning raised the watermarks: the cost is liveness, not safety
+    } finally {
+      await store.close();
+    }
+  }, 120_000);
+});
+
+describe("ts3signer prune", () => {
+  const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
+  const run = (args: string[]) => spawnSync(process.execPath, [cli, "prune", ...args], {encoding: "utf8"});
+
+  it("prunes a database to the epochs asked for, and says what it did; bad flags exit 2 with the reason", async () => {
+    const db = `sqlite:${join(mkdtempSync(join(tmpdir(), "ts3signer-prune-")), "slashing.sqlite")}`;
+    let store = await SlashingStore.open(db, {setUp: true});
+    await store.importInterchange(interchange(pubkey(1), Array.from({length: 300}, (_, i) => ({source: i, target: i + 1, root: rootOf(i)})), [{slot: 5, root: null}, {slot: 200, root: null}]));
+    await store.close();
+    const pruned = run(["--slashing-protection", db, "--epochs-to-keep", "10", "--network", "minimal"]);
+    expect([pruned.status, pruned.stdout]).toEqual([0, "pruned 290 records of 1 keys to their last 10 epochs; 0 keys left whole (a surround vote in their history)\n"]);
+    store = await SlashingStore.open(db);
+    const [kept] = (await store.exportInterchange([pubkey(1)], GVR)).data;
+    await store.close();
+    // Targets 290…300 stay; blocks within 10 minimal-preset epochs (80 slots) of slot 200 stay.
+    expect(kept.signed_attestations.map((a) => Number(a.target_epoch))).toEqual(Array.from({length: 11}, (_, i) => 290 + i));
+    expect(kept.signed_blocks).toEqual([{slot: "200"}]);
+    for (const [args, message] of [
+      [["--slashing-protection", db, "--epochs-to-keep", "0"], '--epochs-to-keep: expected a positive number of epochs, got "0"'],
+      [["--epochs-to-keep", "5"], "--slashing-protection URL is required"],
+      [["--slashing-protection", "mysql://x", "--epochs-to-keep", "5"], "--slashing-protection: expected sqlite:PATH or postgres://…"],
+    ] as const) {
+      const bad = run([...args]);
+      expect([bad.status, bad.stderr.split("\n")[0]]).toEqual([2, expect.stringContaining(message)]);
+    }
+  });
 });
 
 describe("a database from before the indexed checks", () => {

@@ -8,6 +8,7 @@ For devnets, tests and benchmarks: keys are held in process memory.
 
 Usage: ts3signer [flags]
        ts3signer load [flags]   HTTP load against a signer (ts3signer load --help)
+       ts3signer prune [flags]  prune slashing protection history (ts3signer prune --help)
 
   --host ADDR                      signing API address (default 127.0.0.1)
   --port N                         signing API port, 0 picks a free one (default 9000)

@@ -171,6 +171,18 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
             [pk, gvr, col(s0), col(s1), col(t0), col(t1)]
           )
         ).map((a) => ({source: fromColumn(a.source), target: fromColumn(a.target), signingRoot: a.root})),
+      histories: async () => rows<{pubkey: string; gvr: string}>("SELECT DISTINCT pubkey, gvr FROM signed_attestations UNION SELECT DISTINCT pubkey, gvr FROM signed_blocks", []),
+      highest: async (pk, gvr) => {
+        const [row] = await rows<{t: string | null; s: string | null}>(
+          `SELECT (SELECT MAX(target) FROM signed_attestations WHERE pubkey = $1 AND gvr = $2) AS t,
+                  (SELECT MAX(slot) FROM signed_blocks WHERE pubkey = $1 AND gvr = $2) AS s`,
+          [pk, gvr]
+        );
+        return {highestTarget: orNull(row.t), highestSlot: orNull(row.s)};
+      },
+      deleteAttestationsBelow: async (pk, gvr, target) =>
+        (await named(c, "DELETE FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target < $3", [pk, gvr, col(target)])).rowCount ?? 0,
+      deleteBlocksBelow: async (pk, gvr, slot) => (await named(c, "DELETE FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot < $3", [pk, gvr, col(slot)])).rowCount ?? 0,
       isSurrounded: async (pk, gvr) => (await rows("SELECT 1 FROM surrounded_histories WHERE pubkey = $1 AND gvr = $2", [pk, gvr])).length > 0,
       blocksOf: async (pk, gvr) =>
         (await rows<{slot: string; root: string | null}>("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 ORDER BY slot", [pk, gvr])).map((b) => ({

@@ -149,6 +149,23 @@ export async function mergeHistory(t: SlashingTables, pubkey: string, gvr: strin
   return [...findings];
 }
 
+/**
+ * Prunes one key's history to its last `epochsToKeep` epochs (blocks: that many epochs of slots):
+ * every vote with a target more than that below its highest target, every block likewise below its
+ * highest slot. The newest records stay, and their lowest source, target and slot become the
+ * watermarks below which nothing is signed. Safe only for a history without a surround pair (see
+ * docs/slashing-protection.md, Pruning): a key marked surrounded is left whole (null).
+ */
+export async function pruneHistory(t: SlashingTables, pubkey: string, gvr: string, epochsToKeep: bigint, slotsPerEpoch: bigint): Promise<number | null> {
+  if (await t.isSurrounded(pubkey, gvr)) return null;
+  let deleted = 0;
+  const {highestTarget, highestSlot} = await t.highest(pubkey, gvr);
+  if (highestTarget !== null && highestTarget > epochsToKeep) deleted += await t.deleteAttestationsBelow(pubkey, gvr, highestTarget - epochsToKeep);
+  const slotsToKeep = epochsToKeep * slotsPerEpoch;
+  if (highestSlot !== null && highestSlot > slotsToKeep) deleted += await t.deleteBlocksBelow(pubkey, gvr, highestSlot - slotsToKeep);
+  return deleted;
+}
+
 const min = (values: bigint[]) => values.reduce((a, b) => (b < a ? b : a));
 const max = (values: bigint[]) => values.reduce((a, b) => (b > a ? b : a));
 
@@ -226,6 +243,12 @@ export interface SlashingTables extends SlashingQueries {
    */
   attestationsNear(pubkey: string, gvr: string, near: {sources: [bigint, bigint]; targets: [bigint, bigint]}): MaybePromise<{source: bigint; target: bigint; signingRoot: string | null}[]>;
   isSurrounded(pubkey: string, gvr: string): MaybePromise<boolean>;
+  /** Every key and chain with records, for pruning. */
+  histories(): MaybePromise<{pubkey: string; gvr: string}[]>;
+  highest(pubkey: string, gvr: string): MaybePromise<{highestTarget: bigint | null; highestSlot: bigint | null}>;
+  /** Deletes the votes with a target below `target`, the blocks below `slot`: how many. */
+  deleteAttestationsBelow(pubkey: string, gvr: string, target: bigint): MaybePromise<number>;
+  deleteBlocksBelow(pubkey: string, gvr: string, slot: bigint): MaybePromise<number>;
   insertBlocks(pubkey: string, gvr: string, blocks: {slot: bigint; signingRoot: string | null}[]): MaybePromise<void>;
   insertAttestations(pubkey: string, gvr: string, votes: {source: bigint; target: bigint; signingRoot: string | null}[]): MaybePromise<void>;
   /** Records that the key's votes include a surround pair: its surround checks scan from now on. */

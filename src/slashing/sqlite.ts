@@ -48,6 +48,11 @@ export function openSqlite(path: string): SlashingBackend {
     belowWithRoot: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source < ? ORDER BY source DESC, target DESC LIMIT 1"),
     aboveWithRoot: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source > ? ORDER BY source, target LIMIT 1"),
     history: p("SELECT 1 FROM signed_blocks WHERE pubkey = ? UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = ? LIMIT 1"),
+    histories: p("SELECT DISTINCT pubkey, gvr FROM signed_attestations UNION SELECT DISTINCT pubkey, gvr FROM signed_blocks"),
+    maxTarget: p("SELECT MAX(target) AS v FROM signed_attestations WHERE pubkey = ? AND gvr = ?"),
+    maxSlot: p("SELECT MAX(slot) AS v FROM signed_blocks WHERE pubkey = ? AND gvr = ?"),
+    deleteAttestationsBelow: p("DELETE FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND target < ?"),
+    deleteBlocksBelow: p("DELETE FROM signed_blocks WHERE pubkey = ? AND gvr = ? AND slot < ?"),
     isInactive: p("SELECT 1 FROM inactive_keys WHERE pubkey = ?"),
     deactivate: p("INSERT INTO inactive_keys (pubkey) VALUES (?) ON CONFLICT DO NOTHING"),
     activate: p("DELETE FROM inactive_keys WHERE pubkey = ?"),
@@ -90,6 +95,13 @@ export function openSqlite(path: string): SlashingBackend {
         ] as {source: bigint; target: bigint; root: string | null}[]
       ).map((a) => ({source: fromColumn(a.source), target: fromColumn(a.target), signingRoot: a.root})),
     isSurrounded: (pk, gvr) => q.isSurrounded.get(pk, gvr) !== undefined,
+    histories: () => q.histories.all() as {pubkey: string; gvr: string}[],
+    highest: (pk, gvr) => ({
+      highestTarget: orNull((q.maxTarget.get(pk, gvr) as {v: bigint | null}).v),
+      highestSlot: orNull((q.maxSlot.get(pk, gvr) as {v: bigint | null}).v),
+    }),
+    deleteAttestationsBelow: (pk, gvr, target) => q.deleteAttestationsBelow.run(pk, gvr, toColumn(target)).changes,
+    deleteBlocksBelow: (pk, gvr, slot) => q.deleteBlocksBelow.run(pk, gvr, toColumn(slot)).changes,
     blocksOf: (pk, gvr) => (q.blocksOf.all(pk, gvr) as {slot: bigint; root: string | null}[]).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
     attestationsOf: (pk, gvr) =>
       (q.attestationsOf.all(pk, gvr) as {source: bigint; target: bigint; root: string | null}[]).map((a) => ({

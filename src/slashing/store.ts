@@ -1,7 +1,7 @@
 import {Worker} from "node:worker_threads";
 import {SignerError} from "../errors.js";
 import {type Interchange, InterchangeError} from "./interchange.js";
-import {type ImportedHistory, type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord, mergeHistory} from "./rules.js";
+import {type ImportedHistory, type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord, mergeHistory, pruneHistory} from "./rules.js";
 
 /** What an import thread (importWorker.ts) answers: per slashable key, why; or the error, as data (classes do not cross threads). */
 export type ImportAnswer = {slashable: [string, string[]][]} | {error: {code: SignerError["code"]; message: string}};
@@ -231,6 +231,21 @@ export class SlashingStore {
       worker.once("error", (e) => reject(new SignerError("UNAVAILABLE", `slashing protection import failed: ${e.message}`)));
       worker.once("exit", () => reject(new SignerError("UNAVAILABLE", "slashing protection import ended without an answer"))); // no-op once settled
     });
+  }
+
+  /**
+   * Prunes every key's history to its last `epochsToKeep` epochs (see pruneHistory), one key per
+   * transaction. Keys whose history holds a surround pair are left whole and counted.
+   */
+  async prune(epochsToKeep: bigint, slotsPerEpoch: bigint): Promise<{keys: number; deleted: number; skipped: number}> {
+    const histories = await this.serial([], async (t) => t.histories());
+    const result = {keys: histories.length, deleted: 0, skipped: 0};
+    for (const {pubkey, gvr} of histories) {
+      const deleted = await this.serial([pubkey], async (t) => pruneHistory(t, pubkey, gvr, epochsToKeep, slotsPerEpoch));
+      if (deleted === null) result.skipped++;
+      else result.deleted += deleted;
+    }
+    return result;
   }
 
   /** The genesis validators root the database is bound to, if it is bound yet. */
