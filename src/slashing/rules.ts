@@ -225,7 +225,6 @@ export const MIGRATIONS: {version: number; sql: string}[] = [
           ON CONFLICT DO NOTHING`,
   },
 ];
-export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
 
 // uint64 values live in those signed 64-bit columns: shifting by 2^63 keeps the order.
 const OFFSET = 2n ** 63n;
