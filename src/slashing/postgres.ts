@@ -89,6 +89,9 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
       throw new Error(`--slashing-protection: cannot connect to PostgreSQL: ${e.message}`);
     });
     await first.query("BEGIN");
+    // Not the session's request-sized limits: a migration builds an index over the whole history,
+    // and a signer starting beside one waits for it.
+    await first.query("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0");
     await first.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK]);
     await first.query(SCHEMA);
     const {rows} = await first.query("SELECT COALESCE(MAX(version), 1) AS version FROM schema_version");
