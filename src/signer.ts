@@ -21,7 +21,7 @@ import {httpEngine, uWS} from "./server/engine.js";
 import {Lifecycle} from "./server/lifecycle.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
 import {SlashingStore, redactUrl} from "./slashing/store.js";
-import {signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
+import {logSignEngine, signEngine} from "./signing/fastSign.js";
 
 export type Signer = {
   network: NetworkConfig;
@@ -96,9 +96,7 @@ async function serve(
   metrics.signEngine.set({engine: signEngine}, 1);
   metrics.pointCache.labels({result: "hit"}).inc(0); // both series exist from the start
   metrics.pointCache.labels({result: "miss"}).inc(0);
-  if (signEngineFallbackReason) {
-    log.warn("signing with @chainsafe/blst sign() per request: no H(root) cache, up to 2x slower on shared roots", {engine: signEngine, reason: signEngineFallbackReason});
-  }
+  logSignEngine(log);
   if (httpEngine !== "uws-native") {
     log.warn("uWebSockets.js native engine did not load; serving with its slow JavaScript fallback", {engine: httpEngine});
   }
