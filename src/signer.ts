@@ -21,7 +21,7 @@ import {httpEngine, uWS} from "./server/engine.js";
 import {Lifecycle} from "./server/lifecycle.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
 import {SlashingStore, redactUrl} from "./slashing/store.js";
-import {logSignEngine, signEngine} from "./signing/fastSign.js";
+import {logSignEngine, signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
 
 export type Signer = {
   network: NetworkConfig;
@@ -43,6 +43,9 @@ export type Signer = {
 export async function startSigner(config: SignerConfig, log: Logger): Promise<Signer> {
   if (config.requireNativeHttp && httpEngine !== "uws-native") {
     throw new Error(`--require-native-http: the uWebSockets.js native engine did not load (running ${httpEngine})`);
+  }
+  if (config.requireNativeSigning && signEngine !== "native-point-cache") {
+    throw new Error(`--require-native-signing: the native signing addon did not load (running ${signEngine}: ${signEngineFallbackReason})`);
   }
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error("TLS needs both --tls-cert and --tls-key");
   const network = loadNetwork(config.network);

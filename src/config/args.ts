@@ -29,6 +29,7 @@ Usage: ts3signer [flags]
   --max-in-flight N                requests in flight past which new sign requests get 503 (default 16384)
   --tls-cert FILE, --tls-key FILE  serve the signing API over HTTPS (PEM files)
   --require-native-http            refuse to start on uWebSockets.js's slow JavaScript fallback
+  --require-native-signing         refuse to start without the native signing addon (native/fastsign)
   --slashing-protection URL        EIP-3076 slashing protection for blocks and attestations (412 when refused):
                                    sqlite:PATH, or postgres://USER:PASSWORD@HOST/DB shared by several signers
   --faults SPEC                    misbehave on purpose, for testing validator clients: ;-separated rules of
@@ -63,6 +64,7 @@ const flags = {
   "tls-cert": {type: "string"},
   "tls-key": {type: "string"},
   "require-native-http": {type: "boolean"},
+  "require-native-signing": {type: "boolean"},
   workers: {type: "string"},
   "max-body": {type: "string"},
   "log-level": {type: "string"},
@@ -111,6 +113,7 @@ export function configFromArgs(args: string[]): {config: SignerConfig; logLevel:
     tlsCert: values["tls-cert"],
     tlsKey: values["tls-key"],
     requireNativeHttp: values["require-native-http"],
+    requireNativeSigning: values["require-native-signing"],
     slashingProtection: values["slashing-protection"],
     faults: values.faults,
   };
