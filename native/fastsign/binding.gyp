@@ -6,7 +6,7 @@
 # Two builds of the same source, so an image built on one CPU runs on any other:
 # - fastsign: blst's portable build (__BLST_PORTABLE__: no MULX/ADX, no SHA extensions); runs on
 #   any CPU of its architecture.
-# - fastsign_adx (x86-64): MULX/ADCX/ADOX, about 20% faster per signature (npm run bench); it checks
+# - fastsign_adx (x86-64): MULX/ADCX/ADOX, about 20% less CPU a signature (npm run bench); it checks
 #   the CPU when it loads and refuses where BMI2 or ADX is missing, and the portable build is used.
 {
   "variables": {

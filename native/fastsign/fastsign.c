@@ -7,7 +7,7 @@
  *                              H(root), written into `reuse` if given (an evicted cache entry)
  *   signWithPoint(point: Point, secretKey: Uint8Array(32), out: Uint8Array(96))
  *                              compressed sk · H(root); secretKey big-endian, in [1, r)
- *   BUILD: "adx" | "portable"             which of the two builds this is (binding.gyp)
+ *   BUILD: "adx" | "portable"  which of the two builds this is (binding.gyp)
  *
  * A Point is an external: JavaScript can hold it but not read or forge its bytes, so only a point
  * this addon hashed is ever multiplied by a secret key. It stays in blst's in-memory layout
@@ -19,7 +19,6 @@
  * the first that loads.
  */
 #include <stdlib.h>
-#include <string.h>
 #include <node_api.h>
 #include "blst.h"
 #if defined(__ADX__)

@@ -62,7 +62,7 @@ export function logSignEngine(log: Logger): void {
   if (!addon) {
     log.warn("signing with @chainsafe/blst sign() per request: no H(root) cache, up to 2x slower on shared roots", {engine: signEngine, reason: signEngineFallbackReason});
   } else if (refusals.length) {
-    log.info("signing with native/fastsign's portable build (about 20% slower per signature than the ADX build)", {engine: signEngine, build: addon.BUILD, reason: refusals.join("; ")});
+    log.info("signing with native/fastsign's portable build (about 25% more CPU a signature than its ADX build)", {engine: signEngine, build: addon.BUILD, reason: refusals.join("; ")});
   }
 }
 
