@@ -125,10 +125,10 @@ describe("signing server", () => {
   it("reloads its key sources on POST /reload", async () => {
     const start = await request(`${s.url}/reload`, {method: "POST"});
     expect(start.status).toBe(202);
-    let status;
+    let status: {status?: string} | undefined;
     for (let i = 0; i < 50; i++) {
       status = (await request(`${s.url}/reload`)).json();
-      if (status.status === "completed") break;
+      if (status?.status === "completed") break;
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(status).toMatchObject({status: "completed", keys_removed: 0});

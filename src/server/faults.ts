@@ -216,7 +216,10 @@ export class Faults {
 
   /** Runs `release` after `ms`, or at once when the signer closes. */
   hold(ms: number, release: () => void): void {
-    if (this.closed) return release();
+    if (this.closed) {
+      release();
+      return;
+    }
     const entry = {
       timer: setTimeout(() => {
         this.held.delete(entry);
