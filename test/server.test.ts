@@ -145,7 +145,7 @@ describe("signing server", () => {
 describe("while keys load", () => {
   it("answers /upcheck 200, /healthcheck 503 and signing 503, then 200 once loaded", async () => {
     const {startSigner} = await import("../dist/src/signer.js");
-    const {defaultConfig} = await import("../dist/src/config/signerConfig.js");
+    const {defaultConfig} = await import("../dist/src/config/args.js");
     const {createLogger} = await import("../dist/src/log.js");
     const signer = await startSigner(
       {...defaultConfig, port: 0, metricsPort: 0, network: "minimal", interopKeys: "20000", workers: 2},
