@@ -10,7 +10,7 @@ export type KeySources = {
   mnemonicCount?: number;
 };
 
-/** Everything a signer is started with; the CLI builds it from flags (src/config/args.ts). */
+/** Everything a signer is started with; the CLI builds it from flags, defaults included (src/config/args.ts). */
 export type SignerConfig = KeySources & {
   host: string;
   port: number;
@@ -32,21 +32,12 @@ export type SignerConfig = KeySources & {
   slashingProtection?: string;
   /** Refuse to start on uWebSockets.js's JavaScript fallback. */
   requireNativeHttp?: boolean;
+  /** Refuse to start on the fallback signing engine (@chainsafe/blst sign() without the native addon). */
+  requireNativeSigning?: boolean;
   /** Fault injection SPEC (src/server/faults.ts); off when absent or empty. */
   faults?: string;
   /** Enables the Keymanager API; imported keys persist here. */
   dataDir?: string;
   /** Bearer token file; default DATA_DIR/api-token.txt. */
   keymanagerTokenFile?: string;
-};
-
-export const defaultConfig: SignerConfig = {
-  host: "127.0.0.1",
-  port: 9000,
-  metricsHost: "127.0.0.1",
-  metricsPort: 9001,
-  network: "mainnet",
-  maxBodyBytes: 1024 * 1024,
-  requestTimeoutMs: 30_000,
-  maxInFlight: 16_384,
 };
