@@ -56,14 +56,13 @@ async function measureStore(store: string, slashingProtection: string, {history:
   try {
     const [longKey, freshKey, importKey] = await fetchPublicKeys(signer.url);
     const token = readFileSync(join(dataDir, "api-token.txt"), "utf8").trim();
-    const importHistory = async (doc: string) => {
-      const reply = await fetch(`${signer.url}/eth/v1/keystores`, {
-        method: "POST",
-        headers: {authorization: `Bearer ${token}`, "content-type": "application/json"},
-        body: JSON.stringify({keystores: [], passwords: [], slashing_protection: doc}),
-      });
+    // The request body is built before timing: stringifying megabytes here would stall the probe below.
+    const importRequest = (doc: string) => JSON.stringify({keystores: [], passwords: [], slashing_protection: doc});
+    const importHistory = async (body: string) => {
+      const reply = await fetch(`${signer.url}/eth/v1/keystores`, {method: "POST", headers: {authorization: `Bearer ${token}`, "content-type": "application/json"}, body});
       if (reply.status !== 200) throw new Error(`import answered ${reply.status}: ${await reply.text()}`);
     };
+    const importBody = importRequest(history(importKey, importSize));
     // The slowest /upcheck while the import runs: how long the HTTP thread was held.
     let importing = true;
     let slowestUpcheckMs = 0;
@@ -73,13 +72,13 @@ async function measureStore(store: string, slashingProtection: string, {history:
         await new Promise((resolve) => setTimeout(resolve, 5));
       }
     })();
-    const importDoc = history(importKey, importSize);
     const httpCpu0 = signer.httpThreadCpuSeconds();
-    const importMs = await timed(() => importHistory(importDoc));
+    const importMs = await timed(() => importHistory(importBody));
     const importHttpCpuSeconds = signer.httpThreadCpuSeconds() - httpCpu0;
     importing = false;
     await probe;
-    const historyMs = await timed(() => importHistory(history(longKey, historySize)));
+    const historyBody = importRequest(history(longKey, historySize));
+    const historyMs = await timed(() => importHistory(historyBody));
 
     const latencies = {long: [] as number[], fresh: [] as number[]};
     for (let i = 0; i < samples; i++) {
