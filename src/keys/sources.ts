@@ -1,11 +1,11 @@
-import {readFile, readdir} from "node:fs/promises";
+import {readdir} from "node:fs/promises";
 import {availableParallelism} from "node:os";
 import {basename, join} from "node:path";
 import type {Logger} from "../log.js";
 import type {KeyDeriver} from "./deriver.js";
 import {KdfCache, type Keystore, decryptKeystore, parseKeystore} from "./eip2335.js";
 import {bytesToHex} from "../signing/hex.js";
-import {readSecretFile} from "./files.js";
+import {FileRefused, MAX_KEYSTORE_FILE_BYTES, readRegularFile, readSecretFile} from "./files.js";
 import {parseInteropRange} from "./interop.js";
 import type {KeyInfo, KeyStore} from "./keyStore.js";
 import {mnemonicToSeed, signingKeyPath} from "./mnemonic.js";
@@ -78,8 +78,8 @@ export async function loadKeySources(sources: KeySources, keys: KeyStore, derive
   if (sources.keystoresPath) {
     const passwordFile = sources.keystoresPasswordFile;
     const shared = passwordFile === undefined ? undefined : readSecretFile(passwordFile);
-    const passwordFor = (file: string) =>
-      shared ?? readSecretFile(join(sources.keystoresPasswordsPath as string, basename(file, ".json") + ".txt"));
+    const passwordsDir = sources.keystoresPasswordsPath as string;
+    const passwordFor = (file: string) => shared ?? readSecretFile(join(passwordsDir, basename(file, ".json") + ".txt"), passwordsDir);
     const loaded = await loadKeystores(sources.keystoresPath, passwordFor, deriver, log);
     result.errors += loaded.errors;
     for (const k of loaded.keys) addKeys(keys, result, k.secretKey, k.publicKey, {source: "keystore", readonly: true, derivationPath: k.keystore.path});
@@ -153,11 +153,12 @@ export async function loadKeystores(
       while (next < files.length) {
         const file = files[next++];
         try {
-          const text = await readFile(join(dir, file), "utf8");
+          const text = readRegularFile(join(dir, file), MAX_KEYSTORE_FILE_BYTES, dir).toString("utf8");
           const password = () => {
             try {
               return passwordFor(file);
-            } catch {
+            } catch (e) {
+              if (e instanceof FileRefused) throw new Error(`its password file is refused: ${e.reason}`);
               throw new Error("no password file for it");
             }
           };
@@ -171,6 +172,7 @@ export async function loadKeystores(
     })
   );
   progress.end();
+  await kdfCache.wipe();
   return {keys, errors};
 }
 
