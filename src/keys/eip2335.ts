@@ -36,20 +36,20 @@ export function parseKeystore(text: string): Keystore {
 
 /**
  * Limits on what a keystore may ask for, checked before any work. The EIP-2335 defaults are scrypt
- * n = 2^18, r = 8, p = 1 (256 MiB, about a second) and pbkdf2 c = 2^18; these caps allow 4x that
- * work for scrypt (at most 1 GiB) and 16x for pbkdf2, and refuse what would take a KDF thread for
- * minutes or gigabytes of memory. Validator clients refuse a dklen other than 32 and scrypt n that
- * is not a power of two alike.
+ * n = 2^18, r = 8, p = 1 (256 MiB, 1–3 s) and pbkdf2 c = 2^18; these caps allow twice that work
+ * for scrypt (512 MiB at most) and 16x for pbkdf2 (1–3 s), and refuse what would hold a KDF thread
+ * for a minute or take gigabytes. Validator clients likewise refuse a dklen other than 32 and a
+ * scrypt n that is not a power of two.
  */
 export const KDF_LIMITS = {
   scryptMaxN: 2 ** 20,
-  /** n * r * p: the work, in units of 128-byte block mixes. */
-  scryptMaxWork: 2 ** 23,
+  /** n * r * p: the work (and 128 * n * r the memory, in bytes). */
+  scryptMaxWork: 2 ** 22,
   pbkdf2MaxC: 2 ** 22,
   maxSaltBytes: 256,
 } as const;
 
-function checkCrypto({kdf, cipher}: Keystore["crypto"]): void {
+export function checkCrypto({kdf, cipher}: Keystore["crypto"]): void {
   const refuse = (what: string) => {
     throw new KeystoreError(`refused: ${what}`);
   };
@@ -62,7 +62,7 @@ function checkCrypto({kdf, cipher}: Keystore["crypto"]): void {
     const {n, r, p} = params as {n: number; r: number; p: number};
     if (!isInt(n, 2) || (n & (n - 1)) !== 0 || n > KDF_LIMITS.scryptMaxN) refuse(`scrypt n must be a power of two from 2 to 2^20`);
     if (!isInt(r, 1) || !isInt(p, 1)) refuse("scrypt r and p must be positive integers");
-    if (n * r * p > KDF_LIMITS.scryptMaxWork) refuse(`scrypt n*r*p is over 2^23 (n=${n}, r=${r}, p=${p})`);
+    if (n * r * p > KDF_LIMITS.scryptMaxWork) refuse(`scrypt n*r*p is over 2^22 (n=${n}, r=${r}, p=${p})`);
   } else if (kdf.function === "pbkdf2") {
     const {c} = params as {c: number};
     if (!isInt(c, 1) || c > KDF_LIMITS.pbkdf2MaxC) refuse(`pbkdf2 c must be an integer from 1 to 2^22`);
