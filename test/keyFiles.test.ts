@@ -175,7 +175,7 @@ describe("two replicas importing one key at once", () => {
     });
     try {
       let mismatches = 0;
-      const rounds = 200;
+      const rounds = 100;
       for (let round = 0; round < rounds; round++) {
         for (const w of writers) w.stdin!.write(`${round}\n`);
         await waitFor(`round ${round}`, () => answers.every((a) => a.includes(String(round))), 1);
