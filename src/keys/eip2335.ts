@@ -1,5 +1,6 @@
 import {createCipheriv, createDecipheriv, createHash, pbkdf2, scrypt} from "node:crypto";
 import {jsonSyntaxError} from "../errors.js";
+import {secretBuffer} from "./scalar.js";
 import {type IKeystore, validateKeystore} from "@chainsafe/bls-keystore";
 // EIP-2335 password rules (NFKD, control characters removed); not re-exported by the package index.
 import {normalizePassword} from "@chainsafe/bls-keystore/lib/password.js";
@@ -171,7 +172,7 @@ export async function decryptKeystore(keystore: Keystore, password: string, kdfC
     if (expected !== checksum.message.toLowerCase()) throw new KeystoreError("wrong password (checksum mismatch)");
     if (cipher.function !== "aes-128-ctr") throw new KeystoreError(`unsupported cipher ${cipher.function}`);
     const decipher = createDecipheriv("aes-128-ctr", derived.subarray(0, 16), Buffer.from(cipher.params.iv, "hex"));
-    const secret = new Uint8Array(32);
+    const secret = secretBuffer();
     const parts = [decipher.update(ciphertext), decipher.final()];
     let at = 0;
     for (const part of parts) {

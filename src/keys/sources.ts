@@ -10,6 +10,7 @@ import {FileRefused, MAX_KEYSTORE_FILE_BYTES, readRegularFile, readSecretFile} f
 import {parseInteropRange} from "./interop.js";
 import type {KeyInfo, KeyStore} from "./keyStore.js";
 import {mnemonicToSeed, signingKeyPath} from "./mnemonic.js";
+import {copySecret} from "./scalar.js";
 
 /** Checks the sources' settings up front, so a mistake is a start-up error rather than a failed load. */
 export function validateKeySources(s: KeySources): void {
@@ -110,7 +111,7 @@ export type LoadedKeystore = OpenedKeystore & {file: string};
 export async function openKeystore(text: string, password: () => string, deriver: KeyDeriver, kdfCache?: KdfCache): Promise<OpenedKeystore> {
   const keystore = parseKeystore(text);
   const secretKey = await decryptKeystore(keystore, password(), kdfCache);
-  const publicKey = await deriver.derivePublicKeys(secretKey.slice());
+  const publicKey = await deriver.derivePublicKeys(copySecret(secretKey));
   if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== bytesToHex(publicKey)) {
     secretKey.fill(0);
     throw new Error("its pubkey does not match its secret key");
