@@ -155,7 +155,7 @@ export async function loadKeystores(
           keys.push({file, ...(await openKeystore(text, password, deriver, kdfCache))});
         } catch (e) {
           errors++;
-          log.error("skipping keystore", {file, error: (e as Error).message});
+          log.error("skipping keystore", {file, error: e instanceof FileRefused ? e.reason : (e as Error).message});
         }
         progress.add(1);
       }
