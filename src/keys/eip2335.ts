@@ -50,6 +50,7 @@ export const KDF_LIMITS = {
   maxSaltBytes: 256,
 } as const;
 
+/** Throws a KeystoreError naming the parameter when a keystore asks for more than KDF_LIMITS, or can't hold a 32-byte secret. */
 export function checkCrypto({kdf, cipher}: Keystore["crypto"]): void {
   const refuse = (what: string) => {
     throw new KeystoreError(`refused: ${what}`);
@@ -92,6 +93,7 @@ export class KdfCache {
     return derived;
   }
 
+  /** Zeroes every derived key (once those still being derived are done) and forgets them. */
   async wipe(): Promise<void> {
     const derived = [...this.cache.values()];
     this.cache.clear();

@@ -111,12 +111,16 @@ export type LoadedKeystore = OpenedKeystore & {file: string};
 export async function openKeystore(text: string, password: () => string, deriver: KeyDeriver, kdfCache?: KdfCache): Promise<OpenedKeystore> {
   const keystore = parseKeystore(text);
   const secretKey = await decryptKeystore(keystore, password(), kdfCache);
-  const publicKey = await deriver.derivePublicKeys(copySecret(secretKey));
-  if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== bytesToHex(publicKey)) {
+  try {
+    const publicKey = await deriver.derivePublicKeys(copySecret(secretKey));
+    if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== bytesToHex(publicKey)) {
+      throw new Error("its pubkey does not match its secret key");
+    }
+    return {keystore, secretKey, publicKey};
+  } catch (e) {
     secretKey.fill(0);
-    throw new Error("its pubkey does not match its secret key");
+    throw e;
   }
-  return {keystore, secretKey, publicKey};
 }
 
 /**
