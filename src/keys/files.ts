@@ -39,31 +39,30 @@ export class FileRefused extends Error {
  * another file inside it, as Kubernetes secret volumes do, never out).
  */
 export function readRegularFile(path: string, maxBytes: number, within?: string): Buffer {
-  const real = realpathSync(path);
-  if (within !== undefined && !real.startsWith(realpathSync(within) + sep)) throw new FileRefused(path, `a symlink to a file outside ${within}`);
+  const real = realpathSync.native(path);
+  if (within !== undefined && !real.startsWith(realpathSync.native(within) + sep)) throw new FileRefused(path, `a symlink to a file outside ${within}`);
   checkRegular(path, lstatSync(real), maxBytes);
   const fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   try {
-    checkRegular(path, fstatSync(fd), maxBytes);
-    // One byte more than allowed tells a file that grew since fstat.
-    const buf = Buffer.alloc(maxBytes + 1);
+    const {size} = checkRegular(path, fstatSync(fd), maxBytes);
+    // One byte more than its size tells a file that grew since fstat.
+    const buf = Buffer.alloc(size + 1);
     let n = 0;
     for (let got; n < buf.length && (got = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += got;
-    if (n > maxBytes) {
+    if (n > size) {
       buf.fill(0);
-      throw new FileRefused(path, `larger than ${maxBytes} bytes`);
+      throw new FileRefused(path, "it grew while it was read");
     }
-    const data = Buffer.from(buf.subarray(0, n));
-    buf.fill(0);
-    return data;
+    return buf.subarray(0, n);
   } finally {
     closeSync(fd);
   }
 }
 
-function checkRegular(path: string, stat: Stats, maxBytes: number): void {
+function checkRegular(path: string, stat: Stats, maxBytes: number): Stats {
   if (!stat.isFile()) throw new FileRefused(path, `not a regular file (${fileKind(stat)})`);
   if (stat.size > maxBytes) throw new FileRefused(path, `larger than ${maxBytes} bytes (${stat.size})`);
+  return stat;
 }
 
 function fileKind(stat: Stats): string {
