@@ -1,7 +1,7 @@
-import {statSync, unlinkSync} from "node:fs";
+import {closeSync, openSync, statSync, unlinkSync} from "node:fs";
 import {setTimeout as sleep} from "node:timers/promises";
 import {join} from "node:path";
-import {createFileExclusive, writeFileAtomic} from "./files.js";
+import {writeFileAtomic} from "./files.js";
 
 /** A pair takes milliseconds to write; a lock this old was left by a writer that died. */
 const STALE_LOCK_MS = 10_000;
@@ -11,8 +11,8 @@ const LOCK_WAIT_MS = 5_000;
 /**
  * Writes a Keymanager key's two files, `keystores/0x<pubkey>.json` and `passwords/0x<pubkey>.txt`
  * (each 0600, atomically), as one unit: replicas sharing the data dir that import one key at once
- * take turns through a lock file (`keystores/.0x<pubkey>.lock`, created with link(), which also
- * works on network file systems), so the pair on disk is always one writer's. Readers need no lock:
+ * take turns through a lock file (`keystores/.0x<pubkey>.lock`, created with O_EXCL, which NFS
+ * v3 and later honour too), so the pair on disk is always one writer's. Readers need no lock:
  * a keystore read with another writer's password fails its checksum and is retried when either
  * file changes (DataDirSync), so a half-written pair never loads, nor a wrong secret.
  */
@@ -30,7 +30,7 @@ export async function writeKeyPair(dataDir: string, pubkeyHex: string, keystore:
 
 async function acquire(lock: string): Promise<void> {
   const giveUp = Date.now() + LOCK_WAIT_MS;
-  while (!createFileExclusive(lock, `${process.pid}\n`)) {
+  while (!tryCreate(lock)) {
     const held = statSync(lock, {throwIfNoEntry: false});
     if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) {
       // Removed only if it is still the lock judged stale (the same inode), not a newer one.
@@ -39,5 +39,16 @@ async function acquire(lock: string): Promise<void> {
     }
     if (Date.now() > giveUp) throw new Error("another writer holds this key's files (its lock file stays): try again");
     await sleep(2 + Math.random() * 10);
+  }
+}
+
+/** Creates `path` unless it exists; false if it does. Nothing is written: its existence is the lock. */
+function tryCreate(path: string): boolean {
+  try {
+    closeSync(openSync(path, "wx", 0o600));
+    return true;
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === "EEXIST") return false;
+    throw e;
   }
 }
