@@ -6,7 +6,7 @@ import {SecretKey} from "@chainsafe/blst";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {encryptKeystore} from "../src/keys/eip2335.js";
 import {interopSecretKey} from "../src/keys/interop.js";
-import {type TestSigner, request, startTestSigner} from "./helpers/signer.js";
+import {request, startTestSigner, type TestSigner} from "./helpers/signer.js";
 
 const tmp = (prefix: string) => mkdtempSync(join(tmpdir(), `ts3signer-${prefix}-`));
 
@@ -43,7 +43,12 @@ async function waitFor(what: string, check: () => boolean | Promise<boolean>, po
 }
 
 const skipped = (s: TestSigner) =>
-  new Map(s.lines.map((l) => JSON.parse(l)).filter((l) => l.msg === "skipping keystore").map((l) => [l.file as string, l.error as string]));
+  new Map(
+    s.lines
+      .map((l) => JSON.parse(l))
+      .filter((l) => l.msg === "skipping keystore")
+      .map((l) => [l.file as string, l.error as string])
+  );
 
 describe("data dir key files", () => {
   let s: TestSigner;
@@ -127,7 +132,10 @@ describe("data dir key files", () => {
       headers: {authorization: `Bearer ${token}`, "content-type": "application/json"},
       body: JSON.stringify({keystores: [overCaps(over.json), fine.json], passwords: ["pw8", "pw9"]}),
     });
-    expect([reply.status, reply.json().data]).toEqual([200, [{status: "error", message: "refused: pbkdf2 c must be an integer from 1 to 2^22"}, {status: "imported"}]]);
+    expect([reply.status, reply.json().data]).toEqual([
+      200,
+      [{status: "error", message: "refused: pbkdf2 c must be an integer from 1 to 2^22"}, {status: "imported"}],
+    ]);
   });
 });
 
@@ -167,7 +175,9 @@ describe("two replicas importing one key at once", () => {
     for (const d of ["keystores", "passwords"]) spawnSync("mkdir", ["-m", "700", join(dataDir, d)]);
     const pubkey = "0x" + "ab".repeat(48);
     const helper = new URL("./helpers/pairWriter.mjs", import.meta.url).pathname;
-    const writers: ChildProcess[] = ["A", "B"].map((id) => spawn(process.execPath, [helper, dataDir, pubkey, id], {stdio: ["pipe", "pipe", "inherit"]}));
+    const writers: ChildProcess[] = ["A", "B"].map((id) =>
+      spawn(process.execPath, [helper, dataDir, pubkey, id], {stdio: ["pipe", "pipe", "inherit"]})
+    );
     const answers = writers.map((w) => {
       const lines: string[] = [];
       w.stdout!.on("data", (d: Buffer) => lines.push(...d.toString().split("\n").filter(Boolean)));

@@ -10,7 +10,9 @@ import {countInMemory} from "./helpers/memory.js";
 import {request, sign, vectorsPath} from "./helpers/signer.js";
 
 const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
-const attestation = (JSON.parse(readFileSync(vectorsPath, "utf8")) as {name: string; request: object}[]).find((v) => v.name === "web3signer: ATTESTATION")!;
+const attestation = (JSON.parse(readFileSync(vectorsPath, "utf8")) as {name: string; request: object}[]).find(
+  (v) => v.name === "web3signer: ATTESTATION"
+)!;
 
 describe("secret key copies in the signer's memory", () => {
   it("one after an import (the key table), one per signing worker besides, none once deleted", async () => {
@@ -24,9 +26,27 @@ describe("secret key copies in the signer's memory", () => {
 
     const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-secrets-"));
     const workers = 2;
-    const child = spawn(process.execPath, [cli, "--port", "0", "--metrics-port", "0", "--network", "minimal", "--interop-keys", "1", "--workers", String(workers), "--data-dir", dataDir], {
-      stdio: ["ignore", "pipe", "inherit"],
-    });
+    const child = spawn(
+      process.execPath,
+      [
+        cli,
+        "--port",
+        "0",
+        "--metrics-port",
+        "0",
+        "--network",
+        "minimal",
+        "--interop-keys",
+        "1",
+        "--workers",
+        String(workers),
+        "--data-dir",
+        dataDir,
+      ],
+      {
+        stdio: ["ignore", "pipe", "inherit"],
+      }
+    );
     try {
       let out = "";
       await new Promise<void>((resolve, reject) => {
@@ -34,11 +54,18 @@ describe("secret key copies in the signer's memory", () => {
         child.on("exit", (code) => reject(new Error(`exited ${code}: ${out}`)));
       });
       const url = `http://127.0.0.1:${/listening on http:\/\/127\.0\.0\.1:(\d+)/.exec(out)![1]}`;
-      const headers = {authorization: `Bearer ${readFileSync(join(dataDir, "api-token.txt"), "utf8").trim()}`, "content-type": "application/json"};
+      const headers = {
+        authorization: `Bearer ${readFileSync(join(dataDir, "api-token.txt"), "utf8").trim()}`,
+        "content-type": "application/json",
+      };
       const copies = () => countInMemory(child.pid!, secret);
       expect(copies()).toBe(0);
 
-      const imported = await request(`${url}/eth/v1/keystores`, {method: "POST", headers, body: JSON.stringify({keystores: [keystore], passwords: ["pw"]})});
+      const imported = await request(`${url}/eth/v1/keystores`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({keystores: [keystore], passwords: ["pw"]}),
+      });
       expect(imported.json().data).toEqual([{status: "imported"}]);
       // Before: 4 (the KDF's and decryption's buffers, on-heap typed arrays left behind when moved).
       expect(copies()).toBe(1);
@@ -52,9 +79,11 @@ describe("secret key copies in the signer's memory", () => {
       expect(deleted.json().data).toEqual([{status: "deleted"}]);
       // A worker wipes its copy when it next takes a request: send every worker some.
       const [other] = (await request(`${url}/api/v1/eth2/publicKeys`)).json() as string[];
-      await Promise.all(Array.from({length: 10}, async () => {
-        for (let i = 0; i < 30; i++) expect((await sign(url, other, attestation.request)).status).toBe(200);
-      }));
+      await Promise.all(
+        Array.from({length: 10}, async () => {
+          for (let i = 0; i < 30; i++) expect((await sign(url, other, attestation.request)).status).toBe(200);
+        })
+      );
       // Before: 2 still there after 600 more requests.
       expect(copies()).toBe(0);
     } finally {

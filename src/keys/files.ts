@@ -48,7 +48,11 @@ export function readRegularFile(path: string, maxBytes: number, within?: string)
     // One byte more than its size tells a file that grew since fstat.
     const buf = Buffer.alloc(size + 1);
     let n = 0;
-    for (let got; n < buf.length && (got = readSync(fd, buf, n, buf.length - n, null)) > 0; ) n += got;
+    while (n < buf.length) {
+      const got = readSync(fd, buf, n, buf.length - n, null);
+      if (got === 0) break;
+      n += got;
+    }
     if (n > size) {
       buf.fill(0);
       throw new FileRefused(path, "it grew while it was read");

@@ -1,6 +1,6 @@
 import {closeSync, openSync, statSync, unlinkSync} from "node:fs";
-import {setTimeout as sleep} from "node:timers/promises";
 import {join} from "node:path";
+import {setTimeout as sleep} from "node:timers/promises";
 import {writeFileAtomic} from "./files.js";
 
 /** A pair takes milliseconds to write; a lock this old was left by a writer that died. */
