@@ -1,4 +1,4 @@
-import {closeSync, openSync, statSync, unlinkSync} from "node:fs";
+import {closeSync, openSync, rmSync, statSync, unlinkSync} from "node:fs";
 import {join} from "node:path";
 import {setTimeout as sleep} from "node:timers/promises";
 import {writeFileAtomic} from "./files.js";
@@ -34,7 +34,7 @@ async function acquire(lock: string): Promise<void> {
     const held = statSync(lock, {throwIfNoEntry: false});
     if (held && Date.now() - held.mtimeMs > STALE_LOCK_MS) {
       // Removed only if it is still the lock judged stale (the same inode), not a newer one.
-      if (statSync(lock, {throwIfNoEntry: false})?.ino === held.ino) unlinkSync(lock);
+      if (statSync(lock, {throwIfNoEntry: false})?.ino === held.ino) rmSync(lock, {force: true});
       continue;
     }
     if (Date.now() > giveUp) throw new Error("another writer holds this key's files (its lock file stays): try again");
