@@ -3,11 +3,17 @@ import {Lifecycle} from "../dist/src/server/lifecycle.js";
 import {exchange, type Exchange} from "../dist/src/server/reply.js";
 import {RequestTimeouts} from "../dist/src/server/requestTimeouts.js";
 
-/** An exchange over a stand-in for uWS's response that records whether it was closed. */
+/** An exchange over a stand-in for uWS's response that records whether it was answered with a close. */
 function fakeExchange(lifecycle: Lifecycle): Exchange & {closed: () => boolean} {
   let closed = false;
-  const res = {onAborted: () => res, close: () => ((closed = true), res)};
-  const req = {getMethod: () => "post"};
+  const res = {
+    onAborted: () => res,
+    cork: (fn: () => void) => (fn(), res),
+    writeStatus: () => res,
+    writeHeader: () => res,
+    end: (_body: string, close: boolean) => ((closed = close), res),
+  };
+  const req = {getMethod: () => "post", getHeader: () => ""};
   return Object.assign(exchange(res as never, req as never, lifecycle), {closed: () => closed});
 }
 
@@ -16,7 +22,7 @@ describe("request body timeouts", () => {
   beforeEach(() => vi.useFakeTimers({toFake: ["setInterval", "clearInterval", "setTimeout", "clearTimeout", "performance", "Date"]}));
   afterEach(() => vi.useRealTimers());
 
-  it("holds only the exchanges still reading, and drops exactly those once they are overdue", () => {
+  it("holds only the exchanges still reading, and answers exactly those (408, closing) once they are overdue", () => {
     const lifecycle = new Lifecycle();
     let timeouts = 0;
     const t = new RequestTimeouts(100, () => timeouts++);
