@@ -1,10 +1,10 @@
 import {type ChildProcess, spawn, spawnSync} from "node:child_process";
 import {randomBytes} from "node:crypto";
-import {mkdirSync, mkdtempSync, readFileSync, writeFileSync} from "node:fs";
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
-import {describe, expect, it} from "vitest";
+import {afterAll, describe, expect, it} from "vitest";
 import {loadNetwork} from "../src/config/networks.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 import {request, sign} from "./helpers/signer.js";
@@ -112,8 +112,13 @@ describe("ts3signer CLI", () => {
 });
 
 describe("shutdown", () => {
+  const dataDirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dataDirs) rmSync(dir, {recursive: true, force: true});
+  });
   const dataDirWith = (fifo: boolean) => {
     const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-shutdown-"));
+    dataDirs.push(dataDir);
     mkdirSync(join(dataDir, "keystores"));
     if (fifo) expect(spawnSync("mkfifo", [join(dataDir, "keystores", `0x${"cd".repeat(48)}.json`)]).status).toBe(0);
     return dataDir;
