@@ -49,7 +49,7 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
     throw new Error(`--require-native-signing: the native signing addon did not load (running ${signEngine}: ${signEngineFallbackReason})`);
   }
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error("TLS needs both --tls-cert and --tls-key");
-  const network = loadNetwork(config.network);
+  const network = loadNetwork(config.network, {genesisValidatorsRoot: config.genesisValidatorsRoot});
   validateKeySources(config);
   const faults = new Faults();
   try {

@@ -49,7 +49,7 @@ export class KeyManager {
   async import(keystores: string[], passwords: string[], slashingProtection?: string): Promise<ImportStatus[]> {
     let slashable = new Map<string, string[]>();
     if (slashingProtection !== undefined && this.slashing) {
-      slashable = await this.slashing.importInterchange(parseInterchange(slashingProtection));
+      slashable = await this.slashing.importOffThread(slashingProtection);
       for (const [pubkey, findings] of slashable) {
         this.log.warn("imported slashing protection history is slashable; all of it was kept, so nothing conflicting with it will be signed", {pubkey, findings});
       }
