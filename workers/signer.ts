@@ -1,18 +1,18 @@
 /**
  * A signing worker: a module of plain functions that Piscina calls by name. It holds the network's
- * SSZ types and a cache of deserialized secret keys; the keys themselves live in the shared
- * KeyTable, which the main thread updates.
+ * SSZ types; the keys live in the shared KeyTable, which the main thread updates, and the worker
+ * signs from it directly: it keeps nothing per key, so a million keys cost a worker nothing.
  */
 import {workerData} from "node:worker_threads";
 import {move} from "piscina";
 import {SecretKey} from "@chainsafe/blst";
-import {KeyTable} from "../src/keys/keyTable.js";
+import {type KeyRef, KeyTable} from "../src/keys/keyTable.js";
 import {SignerError, unknownKeyMessage} from "../src/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
-import {type SigningKey, createSigner, signingKey, wipeSigningKey} from "../src/signing/fastSign.js";
+import {createSigner, signingKey} from "../src/signing/fastSign.js";
 import {bytesToHex} from "../src/signing/hex.js";
 import {SlashingStore} from "../src/slashing/store.js";
 
@@ -27,15 +27,13 @@ const keyGone = (type: string): SignResult => ({type, code: "UNKNOWN_KEY", messa
 /** A request ready to sign: its type (for metrics) and its signing root. */
 type Prepared = SigningMessage & {type: string};
 
-/** slot → the deserialized key for one state of that slot. */
-const secretKeys = new Map<number, {state: number; key: SigningKey}>();
 /** Signs with this worker's cache of H(root) (src/signing/fastSign.ts). */
 const sign = createSigner();
-let removalsSeen = 0;
+/** The one place a secret key is copied to in this worker, for one signature at a time; wiped after each. */
+const secret = new Uint8Array(32);
 
 /** Signs a batch; with slashing protection, after one database transaction has cleared it. */
 export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> {
-  dropRemovedKeys();
   const n = task.ends.length;
   const bodies = Buffer.from(task.bodies.buffer, task.bodies.byteOffset, task.bodies.byteLength);
   const results = new Array<SignResult | undefined>(n);
@@ -61,10 +59,7 @@ function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (S
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
     if (results[i] || !message) continue;
-    const key = secretKeyFor(task.refs[2 * i], task.refs[2 * i + 1]);
-    results[i] = key
-      ? {type: message.type, ...sign(key, message.signingRoot)}
-      : keyGone(message.type);
+    results[i] = signWith({slot: task.refs[2 * i], state: task.refs[2 * i + 1]}, message);
   }
   return results as SignResult[];
 }
@@ -119,27 +114,17 @@ async function checkSlashing(store: SlashingStore, task: SignTask, messages: (Pr
   }
 }
 
-function secretKeyFor(slot: number, state: number): SigningKey | null {
-  const cached = secretKeys.get(slot);
-  if (cached && cached.state === state && table.state(slot) === state) return cached.key;
-  const bytes = table.readSecret({slot, state});
-  if (!bytes) return null;
-  const key = signingKey(bytes);
-  if (cached) wipeSigningKey(cached.key);
-  secretKeys.set(slot, {state, key});
-  return key;
-}
-
-/** After a removal, forget deserialized keys whose slot changed, so deleted keys leave memory. */
-function dropRemovedKeys(): void {
-  const removals = table.removals();
-  if (removals === removalsSeen) return;
-  removalsSeen = removals;
-  for (const [slot, {state, key}] of secretKeys) {
-    if (table.state(slot) !== state) {
-      wipeSigningKey(key);
-      secretKeys.delete(slot);
-    }
+/**
+ * Signs with the key of `ref` read from the table (copying 32 bytes costs nothing beside a
+ * signature, and a per-worker map of keys cost ~200 bytes a key per worker); a key removed since
+ * the request was queued is not there any more.
+ */
+function signWith(ref: KeyRef, message: Prepared): SignResult {
+  if (!table.readSecretInto(ref, secret)) return keyGone(message.type);
+  try {
+    return {type: message.type, ...sign(signingKey(secret), message.signingRoot)};
+  } finally {
+    secret.fill(0);
   }
 }
 

@@ -40,7 +40,26 @@ export function validateKeySources(s: KeySources): void {
   }
 }
 
-export type LoadResult = {loaded: number; duplicates: number; errors: number; pubkeys: Set<string>};
+/** `found`: the slots of every key the sources hold, loaded now or before. */
+export type LoadResult = {loaded: number; duplicates: number; errors: number; found: SlotSet};
+
+/** A set of key slots, as a bitmap: a million keys cost 128 KiB, not the tens of MiB of a Set. */
+export class SlotSet {
+  private bits = new Uint8Array(1024);
+
+  add(slot: number): void {
+    if (slot >> 3 >= this.bits.length) {
+      const grown = new Uint8Array(2 * ((slot >> 3) + 1));
+      grown.set(this.bits);
+      this.bits = grown;
+    }
+    this.bits[slot >> 3] |= 1 << (slot & 7);
+  }
+
+  has(slot: number): boolean {
+    return slot >> 3 < this.bits.length && (this.bits[slot >> 3] & (1 << (slot & 7))) !== 0;
+  }
+}
 
 /** Keys per derivation task: big enough to amortize the hand-off, small enough to spread. */
 const DERIVE_CHUNK = 512;
@@ -50,7 +69,7 @@ const DERIVE_CHUNK = 512;
  * worker pool and keystore KDFs on the libuv pool, so loading uses every core.
  */
 export async function loadKeySources(sources: KeySources, keys: KeyStore, deriver: KeyDeriver, log: Logger): Promise<LoadResult> {
-  const result: LoadResult = {loaded: 0, duplicates: 0, errors: 0, pubkeys: new Set()};
+  const result: LoadResult = {loaded: 0, duplicates: 0, errors: 0, found: new SlotSet()};
   const info: KeyInfo = {source: "", readonly: true};
   const add = (source: string, secretKeys: Uint8Array, publicKeys: Uint8Array, path?: (i: number) => string) =>
     addKeys(keys, result, secretKeys, publicKeys, {...info, source}, path);
@@ -100,7 +119,7 @@ function addKeys(
     const keyInfo = path ? {...info, derivationPath: path(i)} : info;
     if (keys.add(pubkey, secretKeys.subarray(i * 32, i * 32 + 32), keyInfo)) result.loaded++;
     else result.duplicates++;
-    result.pubkeys.add(bytesToHex(pubkey));
+    result.found.add(keys.slotOf(pubkey));
   }
   secretKeys.fill(0);
 }
