@@ -89,7 +89,8 @@ async function serve(
   faults: Faults
 ): Promise<Signer> {
   const lifecycle = new Lifecycle();
-  const reloader = new Reloader(config, keys, pool, metrics, log);
+  const cacheDir = config.cacheDir ?? (config.dataDir === undefined ? undefined : join(config.dataDir, "cache"));
+  const reloader = new Reloader({...config, cacheDir}, keys, pool, metrics, log);
 
   metrics.workers.set(pool.workers);
   metrics.httpEngine.set({engine: httpEngine}, 1);

@@ -76,8 +76,8 @@ describe("KeyStore", () => {
   it("looks keys up by hex in either case, and not by anything else", () => {
     const store = new KeyStore();
     const {secret, pubkey} = key(1);
-    expect(store.add(pubkey, secret, {source: "interop", readonly: true})).toBe(true);
-    expect(store.add(pubkey, secret, {source: "keystore", readonly: true})).toBe(false);
+    expect(store.add(pubkey, secret, {source: "interop", readonly: true})).toBe(1);
+    expect(store.add(pubkey, secret, {source: "keystore", readonly: true})).toBe(0);
     const hex = bytesToHex(pubkey);
     for (const spelling of [hex, hex.toUpperCase(), "0x" + hex.slice(2).toUpperCase()]) {
       expect(store.get(spelling)?.slot).toBe(1);

@@ -9,7 +9,8 @@ import {SecretKey} from "@chainsafe/blst";
 import {type KeyRef, KeyTable} from "../src/keys/keyTable.js";
 import {SignerError, unknownKeyMessage} from "../src/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
-import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
+import {deriveChildSk, deriveMasterSk} from "../src/keys/mnemonic.js";
+import {scalarToBytes} from "../src/keys/scalar.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
 import {createSigner, signingKey} from "../src/signing/fastSign.js";
@@ -148,9 +149,11 @@ export function generateKeys(task: GenerateTask): ReturnType<typeof move> {
   const n = task.count;
   const out = new Uint8Array(n * (32 + 48));
   const secretKeys = out.subarray(0, n * 32);
+  // EIP-2334 signing keys m/12381/3600/i/0/0 share their first levels: walked once, not per key.
+  const purposeCoinSk = task.kind === "mnemonic" ? deriveChildSk(deriveChildSk(deriveMasterSk(task.seed), 12381), 3600) : 0n;
   for (let i = 0; i < n; i++) {
     const index = task.start + i;
-    const secret = task.kind === "interop" ? interopSecretKey(index) : deriveSecretKey(task.seed, signingKeyPath(index));
+    const secret = task.kind === "interop" ? interopSecretKey(index) : scalarToBytes(deriveChildSk(deriveChildSk(deriveChildSk(purposeCoinSk, index), 0), 0));
     secretKeys.set(secret, i * 32);
     secret.fill(0);
   }

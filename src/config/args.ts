@@ -22,6 +22,9 @@ Usage: ts3signer [flags]
   --mnemonic-file FILE             BIP-39 mnemonic; with --mnemonic-count N [--mnemonic-start I]
                                    loads the EIP-2334 keys m/12381/3600/i/0/0
   --data-dir DIR                   enables the Keymanager API; imported keys persist here
+  --cache-dir DIR                  restart caches of derived and decrypted keys, files 0600
+                                   (default DIR/cache with --data-dir; none without either)
+  --no-keystore-cache              decrypt every keystore from its file at each start (no cache of them)
   --keymanager-token-file FILE     its bearer token (default DIR/api-token.txt, created if absent)
   --workers N                      signing threads (default: cores, ${availableParallelism()} here)
   --max-body BYTES                 request body limit (default 1048576)
@@ -56,6 +59,8 @@ const flags = {
   "mnemonic-count": {type: "string"},
   "data-dir": {type: "string"},
   "keymanager-token-file": {type: "string"},
+  "cache-dir": {type: "string"},
+  "no-keystore-cache": {type: "boolean"},
   "slashing-protection": {type: "string"},
   faults: {type: "string"},
   "request-timeout": {type: "string"},
@@ -104,6 +109,8 @@ export function configFromArgs(args: string[]): {config: SignerConfig; logLevel:
     mnemonicCount: optionalInt("mnemonic-count", 10_000_000),
     dataDir: values["data-dir"],
     keymanagerTokenFile: values["keymanager-token-file"],
+    cacheDir: values["cache-dir"],
+    noKeystoreCache: values["no-keystore-cache"],
     workers: values.workers === undefined ? undefined : integer("workers", values.workers, 1, 1, 256),
     maxBodyBytes: integer("max-body", values["max-body"], defaultConfig.maxBodyBytes, 1024, 1024 ** 3),
     requestTimeoutMs: integer("request-timeout", values["request-timeout"], defaultConfig.requestTimeoutMs / 1000, 1, 3600) * 1000,

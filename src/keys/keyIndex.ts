@@ -76,6 +76,13 @@ export class KeyIndex {
     return true;
   }
 
+  /** Grows to hold `count` keys without growing again. */
+  reserve(count: number): void {
+    let size = this.buckets.length;
+    while (size < 2 * count) size *= 2;
+    if (size > this.buckets.length) this.rehash(size);
+  }
+
   private place(slot: number): void {
     const mask = this.buckets.length - 1;
     let i = this.homeOf(slot) & mask;

@@ -39,14 +39,19 @@ export class KeyStore {
     return this.index.size;
   }
 
-  /** Adds a key; false if it is already loaded (a key loads once, whatever its sources). */
-  add(pubkey: Uint8Array, secretKey: Uint8Array, info: KeyInfo): boolean {
-    if (this.index.find(pubkey) !== 0) return false;
+  /** Adds a key: its slot, or 0 if it is already loaded (a key loads once, whatever its sources). */
+  add(pubkey: Uint8Array, secretKey: Uint8Array, info: KeyInfo): number {
+    if (this.index.find(pubkey) !== 0) return 0;
     const slot = this.freeSlots.pop() ?? this.nextSlot++;
     this.table.write(slot, pubkey, secretKey);
     this.index.insert(slot);
     this.describe(slot, info);
-    return true;
+    return slot;
+  }
+
+  /** Makes room for `count` more keys at once, rather than growing step by step while they load. */
+  reserve(count: number): void {
+    this.index.reserve(this.index.size + count);
   }
 
   /** The slot of a loaded key (48 bytes), or 0. */

@@ -1,14 +1,18 @@
+import {randomInt} from "node:crypto";
 import {readFile, readdir} from "node:fs/promises";
 import {availableParallelism} from "node:os";
 import {basename, join} from "node:path";
 import type {Logger} from "../log.js";
 import type {KeyDeriver} from "./deriver.js";
+import {type DerivedRange, DerivedKeyCache, INTEROP_IKM} from "./derivedKeyCache.js";
+import type {GenerateTask, GeneratedKeys} from "../signing/protocol.js";
 import {KdfCache, type Keystore, decryptKeystore, parseKeystore} from "./eip2335.js";
 import {bytesToHex} from "../signing/hex.js";
 import {readSecretFile} from "./files.js";
-import {parseInteropRange} from "./interop.js";
+import {interopSecretKey, parseInteropRange} from "./interop.js";
+import {SecretKey} from "@chainsafe/blst";
 import type {KeyInfo, KeyStore} from "./keyStore.js";
-import {mnemonicToSeed, signingKeyPath} from "./mnemonic.js";
+import {deriveSecretKey, mnemonicToSeed, signingKeyPath} from "./mnemonic.js";
 
 /** The key sources given on the command line (read at start and on every reload). */
 export type KeySources = {
@@ -20,6 +24,10 @@ export type KeySources = {
   mnemonicFile?: string;
   mnemonicStart?: number;
   mnemonicCount?: number;
+  /** Restart caches (derived keys, keystores); none without it. */
+  cacheDir?: string;
+  /** Keep the keystore cache off even with a cache dir. */
+  noKeystoreCache?: boolean;
 };
 
 /** Checks the sources' settings up front, so a mistake is a start-up error rather than a failed load. */
@@ -63,6 +71,8 @@ export class SlotSet {
 
 /** Keys per derivation task: big enough to amortize the hand-off, small enough to spread. */
 const DERIVE_CHUNK = 512;
+/** Keys of a cached range derived again on every read, as a check. */
+const CACHE_SAMPLE = 8;
 
 /**
  * Loads every configured start-up source into the store (read-only keys). Derivations run in the
@@ -74,24 +84,24 @@ export async function loadKeySources(sources: KeySources, keys: KeyStore, derive
   const add = (source: string, secretKeys: Uint8Array, publicKeys: Uint8Array, path?: (i: number) => string) =>
     addKeys(keys, result, secretKeys, publicKeys, {...info, source}, path);
 
+  const cache = sources.cacheDir ? new DerivedKeyCache(sources.cacheDir, log) : undefined;
+
   if (sources.interopKeys) {
     const {start, count} = parseInteropRange(sources.interopKeys);
     log.warn("loading INSECURE interop keys: their secret keys are public; use them on devnets and in tests only", {start, count});
-    await inChunks(start, count, (first, n) => deriver.generateKeys({kind: "interop", start: first, count: n}).then((k) => add("interop", k.secretKeys, k.publicKeys)));
+    const k = await derivedKeys({kind: "interop", ikm: INTEROP_IKM, start, count}, deriver, log, cache);
+    add("interop", k.secretKeys, k.publicKeys);
   }
 
   if (sources.mnemonicFile) {
     const seed = mnemonicToSeed(readSecretFile(sources.mnemonicFile));
     const start = sources.mnemonicStart ?? 0;
-    const count = sources.mnemonicCount ?? 0;
-    const progress = new Progress(log, "deriving mnemonic keys", count);
-    await inChunks(start, count, (first, n) =>
-      deriver.generateKeys({kind: "mnemonic", seed, start: first, count: n}).then((k) => {
-        add("mnemonic", k.secretKeys, k.publicKeys, (i) => signingKeyPath(first + i));
-        progress.add(k.publicKeys.length / 48);
-      }), 64);
-    progress.end();
-    seed.fill(0);
+    try {
+      const k = await derivedKeys({kind: "mnemonic", ikm: seed, start, count: sources.mnemonicCount ?? 0}, deriver, log, cache);
+      add("mnemonic", k.secretKeys, k.publicKeys, (i) => signingKeyPath(start + i));
+    } finally {
+      seed.fill(0);
+    }
   }
 
   if (sources.keystoresPath) {
@@ -114,14 +124,72 @@ function addKeys(
   info: KeyInfo,
   path?: (i: number) => string
 ): void {
+  keys.reserve(publicKeys.length / 48);
   for (let i = 0; i < publicKeys.length / 48; i++) {
     const pubkey = publicKeys.subarray(i * 48, i * 48 + 48);
     const keyInfo = path ? {...info, derivationPath: path(i)} : info;
-    if (keys.add(pubkey, secretKeys.subarray(i * 32, i * 32 + 32), keyInfo)) result.loaded++;
-    else result.duplicates++;
-    result.found.add(keys.slotOf(pubkey));
+    let slot = keys.add(pubkey, secretKeys.subarray(i * 32, i * 32 + 32), keyInfo);
+    if (slot !== 0) result.loaded++;
+    else {
+      result.duplicates++;
+      slot = keys.slotOf(pubkey);
+    }
+    result.found.add(slot);
   }
   secretKeys.fill(0);
+}
+
+/**
+ * A range's keys: from the restart cache when it has them (a few picked at random derived again and
+ * compared, as a check on the cache's code), else derived in the workers, then cached. The caller
+ * wipes the secret keys.
+ */
+async function derivedKeys(range: DerivedRange, deriver: KeyDeriver, log: Logger, cache?: DerivedKeyCache): Promise<GeneratedKeys> {
+  const {start, count} = range;
+  const task = (first: number, n: number): GenerateTask =>
+    range.kind === "interop" ? {kind: "interop", start: first, count: n} : {kind: "mnemonic", seed: range.ikm, start: first, count: n};
+  const cached = cache?.read(range);
+  if (cached) {
+    const mismatch = firstMismatch(cached, range);
+    if (mismatch === undefined) {
+      log.info(`${range.kind} keys read from the restart cache`, {keys: count});
+      return cached;
+    }
+    cached.secretKeys.fill(0);
+    log.error(`the ${range.kind} key cache holds a wrong key; deriving every key again and rewriting it`, {index: mismatch});
+  }
+  const all: GeneratedKeys = {secretKeys: new Uint8Array(count * 32), publicKeys: new Uint8Array(count * 48)};
+  const progress = new Progress(log, `deriving ${range.kind} keys`, count);
+  await inChunks(start, count, (first, n) =>
+    deriver.generateKeys(task(first, n)).then((k) => {
+      all.secretKeys.set(k.secretKeys, (first - start) * 32);
+      all.publicKeys.set(k.publicKeys, (first - start) * 48);
+      k.secretKeys.fill(0);
+      progress.add(n);
+    }), range.kind === "mnemonic" ? 64 : DERIVE_CHUNK);
+  progress.end();
+  cache?.write(range, all);
+  return all;
+}
+
+/**
+ * Derives a few keys of a cached range, picked at random, here (a few ms: the workers may still be
+ * starting); the first whose secret or public key differs from the cache's.
+ */
+function firstMismatch(cached: GeneratedKeys, range: DerivedRange): number | undefined {
+  const same = (a: Uint8Array, b: Uint8Array) => Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
+  for (let k = 0; k < Math.min(CACHE_SAMPLE, range.count); k++) {
+    const i = randomInt(range.count);
+    const index = range.start + i;
+    const secret = range.kind === "interop" ? interopSecretKey(index) : deriveSecretKey(range.ikm, signingKeyPath(index));
+    try {
+      const pubkey = SecretKey.fromBytes(secret).toPublicKey().toBytes();
+      if (!same(secret, cached.secretKeys.subarray(i * 32, i * 32 + 32)) || !same(pubkey, cached.publicKeys.subarray(i * 48, i * 48 + 48))) return index;
+    } finally {
+      secret.fill(0);
+    }
+  }
+  return undefined;
 }
 
 async function inChunks(start: number, count: number, run: (first: number, n: number) => Promise<void>, chunk = DERIVE_CHUNK): Promise<void> {
