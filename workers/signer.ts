@@ -14,7 +14,7 @@ import {scalarToBytes} from "../src/keys/scalar.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
 import {createSigner, signingKey} from "../src/signing/fastSign.js";
-import {bytesToHex} from "../src/signing/hex.js";
+import {bytesToHex} from "../src/hex.js";
 import {SlashingStore} from "../src/slashing/store.js";
 
 const {network, keyTable, slashingProtection} = workerData as SignerWorkerData;

@@ -1,4 +1,18 @@
-import type {KeySources} from "../keys/sources.js";
+/** The key sources given on the command line (read at start and on every reload). */
+export type KeySources = {
+  /** `N` or `START:COUNT`. */
+  interopKeys?: string;
+  keystoresPath?: string;
+  keystoresPasswordsPath?: string;
+  keystoresPasswordFile?: string;
+  mnemonicFile?: string;
+  mnemonicStart?: number;
+  mnemonicCount?: number;
+  /** Restart caches (derived keys, keystores); none without it. */
+  cacheDir?: string;
+  /** Keep the keystore cache off even with a cache dir. */
+  noKeystoreCache?: boolean;
+};
 
 /** Everything a signer is started with; the CLI builds it from flags (src/config/args.ts). */
 export type SignerConfig = KeySources & {
