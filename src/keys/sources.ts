@@ -13,6 +13,7 @@ import {readSecretFile} from "./files.js";
 import {interopSecretKey, parseInteropRange} from "./interop.js";
 import {SecretKey} from "@chainsafe/blst";
 import type {KeyInfo, KeyStore} from "./keyStore.js";
+import {KeystoreCache, type KeystoreFile, keystoreFileOf} from "./keystoreCache.js";
 import {deriveSecretKey, mnemonicToSeed, signingKeyPath} from "./mnemonic.js";
 
 /** Checks the sources' settings up front, so a mistake is a start-up error rather than a failed load. */
@@ -94,7 +95,10 @@ export async function loadKeySources(sources: KeySources, keys: KeyStore, derive
     const shared = passwordFile === undefined ? undefined : readSecretFile(passwordFile);
     const passwordFor = (file: string) =>
       shared ?? readSecretFile(join(sources.keystoresPasswordsPath as string, basename(file, ".json") + ".txt"));
-    const loaded = await loadKeystores(sources.keystoresPath, passwordFor, deriver, log);
+    const loaded =
+      sources.cacheDir && !sources.noKeystoreCache
+        ? await loadKeystoresCached(sources.keystoresPath, new KeystoreCache(join(sources.cacheDir, "keystores.cache"), log), passwordFor, deriver, log)
+        : await loadKeystores(sources.keystoresPath, passwordFor, deriver, log);
     result.errors += loaded.errors;
     for (const k of loaded.keys) addKeys(keys, result, k.secretKey, k.publicKey, {source: "keystore", readonly: true, derivationPath: k.keystore.path});
   }
@@ -244,6 +248,42 @@ export async function loadKeystores(
   );
   progress.end();
   return {keys, errors};
+}
+
+/**
+ * The keystores of `dir` through the keystore cache: those it holds unchanged from it (one KDF for
+ * all), the rest from their files; the cache is rewritten when it held anything else.
+ */
+async function loadKeystoresCached(
+  dir: string,
+  cache: KeystoreCache,
+  passwordFor: (file: string) => string,
+  deriver: KeyDeriver,
+  log: Logger
+): Promise<{keys: LoadedKeystore[]; errors: number}> {
+  const names = (await readdir(dir)).filter((f) => f.endsWith(".json")).sort();
+  const files = new Map<string, KeystoreFile>();
+  await inParallel(names, async (file) => {
+    try {
+      files.set(file, keystoreFileOf(file, await readFile(join(dir, file), "utf8")));
+    } catch {
+      // Reported when loadKeystores tries it below.
+    }
+  });
+  const cached = await cache.open([...files.values()], passwordFor);
+  const fromCache = new Set(cached.keys.map((k) => k.file));
+  const fresh = await loadKeystores(dir, passwordFor, deriver, log, names.filter((f) => !fromCache.has(f)));
+  const keys = [...cached.keys, ...fresh.keys].sort((a, b) => (a.file < b.file ? -1 : 1));
+  if (fresh.keys.length || cached.keys.length !== cached.listed) await cache.write(keys, files, passwordFor);
+  return {keys, errors: fresh.errors};
+}
+
+/** `run` over every item, a bounded number at once (a folder of 10,000 files must not open them all together). */
+async function inParallel<T>(items: T[], run: (item: T) => Promise<void>, concurrency = 64): Promise<void> {
+  let next = 0;
+  await Promise.all(Array.from({length: Math.min(concurrency, items.length)}, async () => {
+    while (next < items.length) await run(items[next++]);
+  }));
 }
 
 /** A progress line every second for long loads: done/total, rate, ETA. */
