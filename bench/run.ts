@@ -4,6 +4,7 @@
  * as a table and written to bench/results/<time>.json.
  *
  *   npm run bench -- [--quick] [--connections 64] [--seconds 15] [--keys 1024] [--validators 10000] [--skip-memory]
+ *   npm run bench -- --scale [--scale-keys 1000000] [--scale-keystores 10000]   (only the key-scale section, bench/keyScale.ts)
  */
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {availableParallelism, tmpdir} from "node:os";
@@ -18,6 +19,7 @@ import * as R from "../src/load/requests.js";
 import {measureCeiling} from "./ceiling.js";
 import {measurePointCacheMemory} from "./pointCacheMemory.js";
 import {keystoreBench} from "./keystores.js";
+import {keyScaleBench} from "./keyScale.js";
 import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "../src/load/load.js";
 import {type MicroResult, runMicro} from "./micro.js";
 import {machineIdleSeconds} from "../src/load/procStat.js";
@@ -33,6 +35,9 @@ const {values} = parseArgs({
     keys: {type: "string", default: "1024"},
     validators: {type: "string", default: "10000"},
     "skip-memory": {type: "boolean", default: false},
+    scale: {type: "boolean", default: false},
+    "scale-keys": {type: "string", default: "1000000"},
+    "scale-keystores": {type: "string", default: "10000"},
   },
 });
 const quick = values.quick!;
@@ -133,6 +138,14 @@ async function verifiedSignatures(url: string, pubkeys: string[], roots: R.RootS
 
 async function main(): Promise<void> {
   console.log(`ts3signer bench: ${cores} cores, Node ${process.version}${quick ? ", quick" : ""}`);
+  if (values.scale) {
+    step(`key scale: ${fmt(Number(values["scale-keys"]))} interop keys, ${fmt(Number(values["scale-keystores"]))} keystores`);
+    const scale = await keyScaleBench({keys: Number(values["scale-keys"]), keystores: Number(values["scale-keystores"]), seconds, connections});
+    const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}-scale.json`, resultsDir());
+    writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, scale}, null, 2));
+    console.log(`\nresults: ${file.pathname}`);
+    return;
+  }
 
   step("raw blst ceiling (1 thread, then every core at once)");
   const single = await measureCeiling(1, quick ? 1.5 : 3);
@@ -285,13 +298,18 @@ async function main(): Promise<void> {
   ];
   for (const [a, b, c] of rows) console.log(`  ${a.padEnd(28)} ${b.padStart(22)}   ${c}`);
 
-  const dir = new URL("../../bench/results/", import.meta.url);
-  mkdirSync(dir, {recursive: true});
+  const dir = resultsDir();
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
   writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, devnet: duties, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
   const report = new URL(file.pathname.replace(/\.json$/, ".html"), file);
   writeFileSync(report, renderReport(`npm run bench, ${new Date().toISOString()}`, [steady, burstResult, {...rootsRuns["shared/signer"], profile: "sustained, shared roots"}, {...rootsRuns["unique/signer"], profile: "sustained, unique roots"}, duty, duties, {...guarded, profile: "sustained, slashing protection on"}]));
   console.log(`\nresults: ${file.pathname}\nreport: ${report.pathname}`);
+}
+
+function resultsDir(): URL {
+  const dir = new URL("../../bench/results/", import.meta.url);
+  mkdirSync(dir, {recursive: true});
+  return dir;
 }
 
 main().catch((e) => {

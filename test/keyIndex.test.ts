@@ -4,7 +4,7 @@ import {describe, expect, it} from "vitest";
 import {KeyIndex} from "../src/keys/keyIndex.js";
 import {KeyStore} from "../src/keys/keyStore.js";
 import {interopSecretKey} from "../src/keys/interop.js";
-import {bytesToHex} from "../src/signing/hex.js";
+import {bytesToHex} from "../src/hex.js";
 
 /** Random 48-byte keys (the index never looks inside them but to hash). */
 function keyBytes(n: number): Uint8Array[] {

@@ -6,9 +6,11 @@ import type {Logger} from "../log.js";
 import {bytesToHex} from "../hex.js";
 import {KdfCache, type Keystore, parseKeystore} from "./eip2335.js";
 import {writeFileAtomic} from "./files.js";
-import type {LoadedKeystore} from "./sources.js";
 
 type Kdf = Keystore["crypto"]["kdf"];
+
+/** A keystore loaded, from the cache or its file (sources.ts's LoadedKeystore). */
+type LoadedKeystore = {file: string; keystore: Keystore; secretKey: Uint8Array; publicKey: Uint8Array};
 
 /** What the cache says of a keystore, in the clear (the keystore file says as much). */
 type CachedKeystore = {file: string; sha256: string; pubkey: string; path: string};
