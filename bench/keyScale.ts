@@ -13,7 +13,7 @@ import {join} from "node:path";
 import {SecretKey} from "@chainsafe/blst";
 import {encryptKeystore} from "../src/keys/eip2335.js";
 import {interopSecretKey} from "../src/keys/interop.js";
-import {type LoadResult, fetchPublicKeys, sustained} from "../src/load/load.js";
+import {fetchPublicKeys, type LoadResult, sustained} from "../src/load/load.js";
 import {measureCeiling} from "./ceiling.js";
 import {SignerProcess} from "./signerProcess.js";
 
@@ -38,19 +38,33 @@ async function started(args: string[]): Promise<{signer: SignerProcess; start: S
   return {signer, start: {readySeconds: signer.readySeconds, rssBytes: signer.rssBytes()}};
 }
 
-export async function keyScaleBench(opts: {keys: number; keystores: number; seconds: number; connections: number}): Promise<KeyScaleResult> {
+export async function keyScaleBench(opts: {
+  keys: number;
+  keystores: number;
+  seconds: number;
+  connections: number;
+}): Promise<KeyScaleResult> {
   const cores = availableParallelism();
   const dir = mkdtempSync(join(tmpdir(), "ts3signer-bench-scale-"));
-  const log = (line: string) => console.log(`  ${line}  (load ${loadavg().map((l) => l.toFixed(1)).join(" ")})`);
+  const log = (line: string) =>
+    console.log(
+      `  ${line}  (load ${loadavg()
+        .map((l) => l.toFixed(1))
+        .join(" ")})`
+    );
   try {
     const cacheDir = join(dir, "cache");
     const big = ["--interop-keys", String(opts.keys), "--cache-dir", cacheDir];
 
     const first = await started(big);
     await first.signer.stop();
-    log(`${fmt(opts.keys)} interop keys, first start: ready in ${fmt(first.start.readySeconds, 1)} s, RSS ${mib(first.start.rssBytes)} MiB`);
+    log(
+      `${fmt(opts.keys)} interop keys, first start: ready in ${fmt(first.start.readySeconds, 1)} s, RSS ${mib(first.start.rssBytes)} MiB`
+    );
     const bigSigner = await started(big);
-    log(`${fmt(opts.keys)} interop keys, restart from the key cache: ready in ${fmt(bigSigner.start.readySeconds, 1)} s, RSS ${mib(bigSigner.start.rssBytes)} MiB`);
+    log(
+      `${fmt(opts.keys)} interop keys, restart from the key cache: ready in ${fmt(bigSigner.start.readySeconds, 1)} s, RSS ${mib(bigSigner.start.rssBytes)} MiB`
+    );
     const smallSigner = await started(["--interop-keys", "1024"]);
 
     // The same load on both: attestations over 64 connections, for 16,384 keys spread over the
@@ -63,27 +77,46 @@ export async function keyScaleBench(opts: {keys: number; keystores: number; seco
     const smallKeys = await fetchPublicKeys(smallSigner.signer.url);
     const throughput: KeyScaleResult["throughput"] = [];
     for (const round of [0, 1]) {
-      for (const [signer, pubkeys, keys] of [[smallSigner.signer, smallKeys, 1024], [bigSigner.signer, spread, opts.keys]] as const) {
+      for (const [signer, pubkeys, keys] of [
+        [smallSigner.signer, smallKeys, 1024],
+        [bigSigner.signer, spread, opts.keys],
+      ] as const) {
         if (round === 0) await sustained({target: signer.url, pubkeys, connections: opts.connections}, 1); // warm-up
         const before = await measureCeiling(cores, 2);
         const r: LoadResult = await sustained({target: signer.url, pubkeys, connections: opts.connections}, opts.seconds);
         const after = await measureCeiling(cores, 2);
         const ceiling = (before.signaturesPerSecond + after.signaturesPerSecond) / 2;
         throughput.push({keys, requestsPerSecond: r.requestsPerSecond, ceiling, ratioToCeiling: r.requestsPerSecond / ceiling});
-        log(`sustained, ${fmt(keys)} keys loaded: ${fmt(r.requestsPerSecond)}/s = ${fmt(r.requestsPerSecond / ceiling, 3)}× ceiling (${fmt(ceiling)}/s), errors ${r.errors}`);
+        log(
+          `sustained, ${fmt(keys)} keys loaded: ${fmt(r.requestsPerSecond)}/s = ${fmt(r.requestsPerSecond / ceiling, 3)}× ceiling (${fmt(ceiling)}/s), errors ${r.errors}`
+        );
       }
     }
     // Both warm now, after the same loads: what stays is what their keys cost.
     const rss = {small: smallSigner.signer.rssBytes(), big: bigSigner.signer.rssBytes()};
     const perKey = (rss.big - rss.small) / (opts.keys - 1024);
-    log(`RSS after the loads: ${mib(rss.small)} MiB with 1,024 keys, ${mib(rss.big)} MiB with ${fmt(opts.keys)}: ≈ ${fmt(perKey)} bytes a key (the key table's share: 96)`);
+    log(
+      `RSS after the loads: ${mib(rss.small)} MiB with 1,024 keys, ${mib(rss.big)} MiB with ${fmt(opts.keys)}: ≈ ${fmt(perKey)} bytes a key (the key table's share: 96)`
+    );
     await smallSigner.signer.stop();
     await bigSigner.signer.stop();
     const ratio = (keys: number) => throughput.filter((t) => t.keys === keys).reduce((s, t) => s + t.ratioToCeiling, 0) / 2;
-    log(`throughput with ${fmt(opts.keys)} keys / with 1,024 (each as a share of the ceiling around it, mean of 2): ${fmt(ratio(opts.keys) / ratio(1024), 3)}`);
+    log(
+      `throughput with ${fmt(opts.keys)} keys / with 1,024 (each as a share of the ceiling around it, mean of 2): ${fmt(ratio(opts.keys) / ratio(1024), 3)}`
+    );
 
     const keystores = await keystoreCacheBench(join(dir, "keystores"), opts.keystores, log);
-    return {keys: opts.keys, firstStart: first.start, restart: bigSigner.start, small: smallSigner.start, rssAfterLoad: rss, bytesPerKey: perKey, throughput, keystores, loadAverage: loadavg()};
+    return {
+      keys: opts.keys,
+      firstStart: first.start,
+      restart: bigSigner.start,
+      small: smallSigner.start,
+      rssAfterLoad: rss,
+      bytesPerKey: perKey,
+      throughput,
+      keystores,
+      loadAverage: loadavg(),
+    };
   } finally {
     rmSync(dir, {recursive: true, force: true});
   }
@@ -107,7 +140,14 @@ async function keystoreCacheBench(dir: string, count: number, log: (line: string
       i === 0
         ? {function: "scrypt", params: {dklen: 32, n: 262144, r: 8, p: 1, salt}, message: ""}
         : {function: "pbkdf2", params: {dklen: 32, c: 16, prf: "hmac-sha256", salt}, message: ""};
-    const keystore = await encryptKeystore(secret, SecretKey.fromBytes(secret).toPublicKey().toBytes(), `password ${i}`, kdf as never, randomBytes(16), `m/12381/3600/${i}/0/0`);
+    const keystore = await encryptKeystore(
+      secret,
+      SecretKey.fromBytes(secret).toPublicKey().toBytes(),
+      `password ${i}`,
+      kdf as never,
+      randomBytes(16),
+      `m/12381/3600/${i}/0/0`
+    );
     writeFileSync(join(keystores, `keystore-${i}.json`), JSON.stringify(keystore));
     writeFileSync(join(passwords, `keystore-${i}.txt`), `password ${i}`);
   }
@@ -117,6 +157,8 @@ async function keystoreCacheBench(dir: string, count: number, log: (line: string
   log(`${fmt(count)} keystores, first start (decrypted from their files, then cached): ready in ${fmt(first.start.readySeconds, 1)} s`);
   const restart = await started(args);
   await restart.signer.stop();
-  log(`${fmt(count)} keystores, restart from the keystore cache (one scrypt n = 2^18): ready in ${fmt(restart.start.readySeconds, 1)} s, RSS ${mib(restart.start.rssBytes)} MiB`);
+  log(
+    `${fmt(count)} keystores, restart from the keystore cache (one scrypt n = 2^18): ready in ${fmt(restart.start.readySeconds, 1)} s, RSS ${mib(restart.start.rssBytes)} MiB`
+  );
   return {count, firstStart: first.start, restart: restart.start};
 }

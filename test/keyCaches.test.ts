@@ -3,12 +3,12 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {PublicKey, SecretKey, Signature, verify} from "@chainsafe/blst";
 import {describe, expect, it} from "vitest";
-import {createLogger} from "../src/log.js";
 import {DerivedKeyCache, INTEROP_IKM} from "../src/keys/derivedKeyCache.js";
 import {encryptKeystore} from "../src/keys/eip2335.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, mnemonicToSeed, signingKeyPath} from "../src/keys/mnemonic.js";
-import {type TestSigner, request, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {createLogger} from "../src/log.js";
+import {request, sign, startTestSigner, type TestSigner, vectorsPath} from "./helpers/signer.js";
 
 const attestation = (JSON.parse(readFileSync(vectorsPath, "utf8")) as {name: string; request: object; signing_root: string}[]).find(
   (v) => v.name === "web3signer: ATTESTATION"
@@ -58,17 +58,23 @@ describe("restart cache of derived keys", () => {
   });
 
   const corruptions: [string, (file: string, cacheDir: string) => Promise<void> | void][] = [
-    ["a byte changed", (file) => {
-      const data = readFileSync(file);
-      data[data.length >> 1] ^= 1;
-      writeFileSync(file, data);
-    }],
+    [
+      "a byte changed",
+      (file) => {
+        const data = readFileSync(file);
+        data[data.length >> 1] ^= 1;
+        writeFileSync(file, data);
+      },
+    ],
     ["truncated", (file) => truncateSync(file, statSync(file).size - 80)],
-    ["of another range", async (file) => {
-      const other = tmp("cache-other");
-      await withSigner({interopKeys: `${range.start + 1}:${range.count}`, cacheDir: other}, async () => {});
-      copyFileSync(join(other, "interop-keys.bin"), file);
-    }],
+    [
+      "of another range",
+      async (file) => {
+        const other = tmp("cache-other");
+        await withSigner({interopKeys: `${range.start + 1}:${range.count}`, cacheDir: other}, async () => {});
+        copyFileSync(join(other, "interop-keys.bin"), file);
+      },
+    ],
   ];
   it.each(corruptions)("rebuilds a cache %s from the source, logged; every key still right", async (_, corrupt) => {
     const cacheDir = tmp("cache");
@@ -90,7 +96,10 @@ describe("restart cache of derived keys", () => {
       secretKeys.set(interopSecretKey(range.start + i), 32 * i);
       publicKeys.set(Buffer.from(expected[(i + 1) % range.count].slice(2), "hex"), 48 * i);
     }
-    new DerivedKeyCache(cacheDir, createLogger({level: "error", format: "json", write: () => {}})).write({kind: "interop", ikm: INTEROP_IKM, ...range}, {secretKeys, publicKeys});
+    new DerivedKeyCache(cacheDir, createLogger({level: "error", format: "json", write: () => {}})).write(
+      {kind: "interop", ikm: INTEROP_IKM, ...range},
+      {secretKeys, publicKeys}
+    );
     const s = await withSigner(config(cacheDir), (s) => servesExactly(s, expected));
     expect(logged(s, /key cache holds a wrong key/).map((l) => l.level)).toEqual(["error"]);
   });
@@ -98,10 +107,14 @@ describe("restart cache of derived keys", () => {
   it("caches mnemonic keys under the mnemonic: another mnemonic's cache is refused", async () => {
     const dir = tmp("mnemonic");
     const cacheDir = join(dir, "cache");
-    const words = ["abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about", "legal winner thank year wave sausage worth useful legal winner thank yellow"];
-    const keysOf = (mnemonic: string) => Array.from({length: 3}, (_, i) => pubkeyOf(deriveSecretKey(mnemonicToSeed(mnemonic), signingKeyPath(5 + i))));
+    const words = [
+      "abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon abandon about",
+      "legal winner thank year wave sausage worth useful legal winner thank yellow",
+    ];
+    const keysOf = (mnemonic: string) =>
+      Array.from({length: 3}, (_, i) => pubkeyOf(deriveSecretKey(mnemonicToSeed(mnemonic), signingKeyPath(5 + i))));
     const config = (i: number) => ({mnemonicFile: join(dir, `m${i}.txt`), mnemonicStart: 5, mnemonicCount: 3, cacheDir});
-    words.forEach((w, i) => writeFileSync(join(dir, `m${i}.txt`), w));
+    for (const [i, w] of words.entries()) writeFileSync(join(dir, `m${i}.txt`), w);
     await withSigner(config(0), (s) => servesExactly(s, keysOf(words[0])));
     const cached = readFileSync(join(cacheDir, "mnemonic-keys.bin"));
     expect(cached.includes(Buffer.from(words[0]))).toBe(false);
@@ -121,7 +134,16 @@ describe("keystore cache", () => {
       kdf === "pbkdf2"
         ? {function: "pbkdf2", params: {dklen: 32, c: 1024, prf: "hmac-sha256", salt}, message: ""}
         : {function: "scrypt", params: {dklen: 32, n: 1024, r: 8, p: 1, salt}, message: ""};
-    return JSON.stringify(await encryptKeystore(secret, SecretKey.fromBytes(secret).toPublicKey().toBytes(), password, params as never, Buffer.alloc(16, i + 1), signingKeyPath(i)));
+    return JSON.stringify(
+      await encryptKeystore(
+        secret,
+        SecretKey.fromBytes(secret).toPublicKey().toBytes(),
+        password,
+        params as never,
+        Buffer.alloc(16, i + 1),
+        signingKeyPath(i)
+      )
+    );
   }
 
   /** Keystores of interop keys 1…n with their own passwords; the signer's config for them. */
@@ -136,10 +158,16 @@ describe("keystore cache", () => {
       writeFileSync(join(passwords, `k${i}.txt`), `password ${i}`);
     }
     const cacheFile = join(dir, "cache", "keystores.cache");
-    return {keystores, passwords, cacheFile, config: {keystoresPath: keystores, keystoresPasswordsPath: passwords, cacheDir: join(dir, "cache")}};
+    return {
+      keystores,
+      passwords,
+      cacheFile,
+      config: {keystoresPath: keystores, keystoresPasswordsPath: passwords, cacheDir: join(dir, "cache")},
+    };
   }
   const keys = (...indices: number[]) => indices.map((i) => pubkeyOf(interopSecretKey(i)));
-  const fromCache = (s: TestSigner) => logged(s, /keystores read from the restart cache/).map((l) => (l as unknown as {keystores: number}).keystores);
+  const fromCache = (s: TestSigner) =>
+    logged(s, /keystores read from the restart cache/).map((l) => (l as unknown as {keystores: number}).keystores);
   const written = (s: TestSigner) => logged(s, /keystores cached for the next start/).length;
 
   it("caches every keystore at the first start (one 0600 file, no secret in the clear), then loads them all from it", async () => {
@@ -186,8 +214,14 @@ describe("keystore cache", () => {
   });
 
   it.each([
-    ["a byte of its secrets changed", (c: Record<string, string>) => ({...c, secrets: (c.secrets[0] === "0" ? "1" : "0") + c.secrets.slice(1)})],
-    ["a public key swapped for another's", (c: any) => ({...c, keystores: c.keystores.map((k: any, i: number) => ({...k, pubkey: c.keystores[(i + 1) % 3].pubkey}))})],
+    [
+      "a byte of its secrets changed",
+      (c: Record<string, string>) => ({...c, secrets: (c.secrets[0] === "0" ? "1" : "0") + c.secrets.slice(1)}),
+    ],
+    [
+      "a public key swapped for another's",
+      (c: any) => ({...c, keystores: c.keystores.map((k: any, i: number) => ({...k, pubkey: c.keystores[(i + 1) % 3].pubkey}))}),
+    ],
     ["its KDF weakened", (c: any) => ({...c, kdf: {...c.kdf, params: {...c.kdf.params, n: 2}}})],
     ["not JSON", () => "{"],
   ])("is rebuilt when corrupt (%s), logged; every key still right", async (_, corrupt) => {

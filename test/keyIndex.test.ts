@@ -1,10 +1,10 @@
 import {randomBytes} from "node:crypto";
 import {SecretKey} from "@chainsafe/blst";
 import {describe, expect, it} from "vitest";
+import {bytesToHex} from "../src/hex.js";
+import {interopSecretKey} from "../src/keys/interop.js";
 import {KeyIndex} from "../src/keys/keyIndex.js";
 import {KeyStore} from "../src/keys/keyStore.js";
-import {interopSecretKey} from "../src/keys/interop.js";
-import {bytesToHex} from "../src/hex.js";
 
 /** Random 48-byte keys (the index never looks inside them but to hash). */
 function keyBytes(n: number): Uint8Array[] {
@@ -23,7 +23,15 @@ describe("KeyIndex (open addressing over the key table's bytes)", () => {
     // Slot i's key at bytes[48 i], as the key table keeps them (slot 0 is never used).
     const keys: Uint8Array[] = [new Uint8Array(48)];
     let bytes = new Uint8Array(0);
-    const index = new KeyIndex({get keyBytes() { return bytes; }, pubkeyOffset: (slot) => 48 * slot}, hash);
+    const index = new KeyIndex(
+      {
+        get keyBytes() {
+          return bytes;
+        },
+        pubkeyOffset: (slot) => 48 * slot,
+      },
+      hash
+    );
     const store = (slot: number) => {
       if (bytes.length < 48 * keys.length) {
         const grown = new Uint8Array(96 * keys.length);
@@ -83,7 +91,8 @@ describe("KeyStore", () => {
       expect(store.get(spelling)?.slot).toBe(1);
     }
     expect(store.get(hex)?.source).toBe("interop");
-    for (const bad of [hex.slice(2), hex.slice(0, -2), hex + "00", hex.slice(0, -2) + "zz", "", "0x"]) expect(store.get(bad)).toBeUndefined();
+    for (const bad of [hex.slice(2), hex.slice(0, -2), hex + "00", hex.slice(0, -2) + "zz", "", "0x"])
+      expect(store.get(bad)).toBeUndefined();
     expect(store.get(bytesToHex(key(2).pubkey))).toBeUndefined();
   });
 
@@ -93,7 +102,12 @@ describe("KeyStore", () => {
     store.add(key(1).pubkey, key(1).secret, {source: "keystore", readonly: true, derivationPath: "m/12381/60/3141592653/589793238"});
     store.add(key(2).pubkey, key(2).secret, {source: "keymanager", readonly: false, derivationPath: "m/12381/3600/4294967295/0/0"});
     store.add(key(3).pubkey, key(3).secret, {source: "keymanager", readonly: false});
-    const entries = [...store.entries()].map(({source, readonly, derivationPath, pubkeyHex}) => ({source, readonly, derivationPath, pubkeyHex}));
+    const entries = [...store.entries()].map(({source, readonly, derivationPath, pubkeyHex}) => ({
+      source,
+      readonly,
+      derivationPath,
+      pubkeyHex,
+    }));
     expect(entries).toEqual([
       {source: "mnemonic", readonly: true, derivationPath: "m/12381/3600/0/0/0", pubkeyHex: bytesToHex(key(0).pubkey)},
       {source: "keystore", readonly: true, derivationPath: "m/12381/60/3141592653/589793238", pubkeyHex: bytesToHex(key(1).pubkey)},

@@ -43,7 +43,8 @@ export class DerivedKeyCache {
     try {
       data = readFileSync(file);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.log.warn("cannot read the key cache; deriving the keys", {file, error: (e as Error).message});
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+        this.log.warn("cannot read the key cache; deriving the keys", {file, error: (e as Error).message});
       return undefined;
     }
     const plain = Buffer.alloc(range.count * 80);
@@ -63,10 +64,13 @@ export class DerivedKeyCache {
       decipher.final(); // throws unless the whole file authenticates
     } catch (e) {
       plain.fill(0);
-      this.log.warn(`the ${range.kind} key cache does not fit this ${range.kind === "interop" ? "range" : "mnemonic and range"} or is corrupt; deriving the keys again and rewriting it`, {
-        file,
-        error: (e as Error).message.includes("authenticate") ? "it fails authentication" : (e as Error).message,
-      });
+      this.log.warn(
+        `the ${range.kind} key cache does not fit this ${range.kind === "interop" ? "range" : "mnemonic and range"} or is corrupt; deriving the keys again and rewriting it`,
+        {
+          file,
+          error: (e as Error).message.includes("authenticate") ? "it fails authentication" : (e as Error).message,
+        }
+      );
       return undefined;
     } finally {
       key.fill(0);

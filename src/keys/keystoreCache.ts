@@ -1,9 +1,9 @@
 import {createCipheriv, createDecipheriv, createHash, randomBytes, randomInt} from "node:crypto";
-import {SecretKey} from "@chainsafe/blst";
 import {mkdirSync, readFileSync} from "node:fs";
 import {dirname} from "node:path";
-import type {Logger} from "../log.js";
+import {SecretKey} from "@chainsafe/blst";
 import {bytesToHex} from "../hex.js";
+import type {Logger} from "../log.js";
 import {KdfCache, type Keystore, parseKeystore} from "./eip2335.js";
 import {writeFileAtomic} from "./files.js";
 
@@ -28,7 +28,11 @@ type CacheFile = {
 /** A keystore file as read: its text and the SHA-256 of its bytes. */
 export type KeystoreFile = {file: string; text: string; sha256: string};
 
-export const keystoreFileOf = (file: string, text: string): KeystoreFile => ({file, text, sha256: createHash("sha256").update(text).digest("hex")});
+export const keystoreFileOf = (file: string, text: string): KeystoreFile => ({
+  file,
+  text,
+  sha256: createHash("sha256").update(text).digest("hex"),
+});
 
 /**
  * The EIP-2335 keystore cache (`--cache-dir`/keystores.cache, mode 0600), as Lighthouse's and
@@ -65,7 +69,9 @@ export class KeystoreCache {
     let key: Buffer | undefined;
     const secrets = Buffer.alloc(32 * cache.keystores.length);
     try {
-      const keystores = cache.keystores.map((c) => (current.get(c.file)?.sha256 === c.sha256 ? parseKeystore(current.get(c.file)!.text) : undefined));
+      const keystores = cache.keystores.map((c) =>
+        current.get(c.file)?.sha256 === c.sha256 ? parseKeystore(current.get(c.file)!.text) : undefined
+      );
       const unchanged = keystores.filter((k) => k !== undefined);
       if (!unchanged.length) throw new Error("it holds none of these keystores");
       // The KDF must be the one this code chose for these keystores (which loaded, within the KDF
@@ -82,20 +88,37 @@ export class KeystoreCache {
       // A check on this code itself: a few keys, picked at random, must have the cached public key.
       for (let k = 0; k < Math.min(8, cache.keystores.length); k++) {
         const i = randomInt(cache.keystores.length);
-        if (SecretKey.fromBytes(secrets.subarray(32 * i, 32 * i + 32)).toPublicKey().toHex() !== "0x" + cache.keystores[i].pubkey) {
+        if (
+          SecretKey.fromBytes(secrets.subarray(32 * i, 32 * i + 32))
+            .toPublicKey()
+            .toHex() !==
+          "0x" + cache.keystores[i].pubkey
+        ) {
           throw new Error(`it holds a wrong public key for ${cache.keystores[i].file}`);
         }
       }
       const keys = cache.keystores.flatMap((c, i) => {
         const keystore = keystores[i];
         if (!keystore) return []; // the file is gone or changed: decrypted from the file, if there
-        return [{file: c.file, keystore, secretKey: new Uint8Array(secrets.subarray(32 * i, 32 * i + 32)), publicKey: new Uint8Array(Buffer.from(c.pubkey, "hex"))}];
+        return [
+          {
+            file: c.file,
+            keystore,
+            secretKey: new Uint8Array(secrets.subarray(32 * i, 32 * i + 32)),
+            publicKey: new Uint8Array(Buffer.from(c.pubkey, "hex")),
+          },
+        ];
       });
       this.log.info("keystores read from the restart cache", {keystores: keys.length});
       return {keys, listed: cache.keystores.length};
     } catch (e) {
-      const why = (e as Error).message.includes("authenticate") ? "it fails authentication (a password file changed, or the cache is corrupt)" : (e as Error).message;
-      this.log.warn("the keystore cache can't be used; decrypting every keystore from its file, then rewriting it", {file: this.path, error: why});
+      const why = (e as Error).message.includes("authenticate")
+        ? "it fails authentication (a password file changed, or the cache is corrupt)"
+        : (e as Error).message;
+      this.log.warn("the keystore cache can't be used; decrypting every keystore from its file, then rewriting it", {
+        file: this.path,
+        error: why,
+      });
       return none;
     } finally {
       key?.fill(0);
@@ -108,13 +131,18 @@ export class KeystoreCache {
     if (!loaded.length) return;
     const kdf = strongestKdf(loaded.map((k) => k.keystore.crypto.kdf));
     kdf.params = {...kdf.params, salt: randomBytes(32).toString("hex")};
-    const keystores: CachedKeystore[] = loaded.map((k) => ({file: k.file, sha256: files.get(k.file)!.sha256, pubkey: bytesToHex(k.publicKey).slice(2), path: k.keystore.path ?? ""}));
+    const keystores: CachedKeystore[] = loaded.map((k) => ({
+      file: k.file,
+      sha256: files.get(k.file)!.sha256,
+      pubkey: bytesToHex(k.publicKey).slice(2),
+      path: k.keystore.path ?? "",
+    }));
     const iv = randomBytes(12);
     const cache: CacheFile = {version: 1, kdf, keystores, iv: iv.toString("hex"), tag: "", secrets: ""};
     const plain = Buffer.alloc(32 * loaded.length);
     let key: Buffer | undefined;
     try {
-      loaded.forEach((k, i) => plain.set(k.secretKey, 32 * i));
+      for (const [i, k] of loaded.entries()) plain.set(k.secretKey, 32 * i);
       key = await deriveCacheKey(kdf, keystores, passwordFor);
       const cipher = createCipheriv("aes-256-gcm", key, iv);
       cipher.setAAD(authenticated(cache));
@@ -124,7 +152,10 @@ export class KeystoreCache {
       writeFileAtomic(this.path, JSON.stringify(cache));
       this.log.info("keystores cached for the next start", {file: this.path, keystores: loaded.length});
     } catch (e) {
-      this.log.warn("cannot write the keystore cache; the next start decrypts every keystore", {file: this.path, error: (e as Error).message});
+      this.log.warn("cannot write the keystore cache; the next start decrypts every keystore", {
+        file: this.path,
+        error: (e as Error).message,
+      });
     } finally {
       key?.fill(0);
       plain.fill(0);
@@ -136,7 +167,8 @@ export class KeystoreCache {
     try {
       text = readFileSync(this.path, "utf8");
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.log.warn("cannot read the keystore cache", {file: this.path, error: (e as Error).message});
+      if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+        this.log.warn("cannot read the keystore cache", {file: this.path, error: (e as Error).message});
       return undefined;
     }
     try {
@@ -145,13 +177,21 @@ export class KeystoreCache {
       const wellFormed =
         cache.version === 1 &&
         Array.isArray(cache.keystores) &&
-        cache.keystores.every((c) => typeof c.file === "string" && hex(c.sha256) && hex(c.pubkey) && c.pubkey.length === 96 && typeof c.path === "string") &&
+        cache.keystores.every(
+          (c) => typeof c.file === "string" && hex(c.sha256) && hex(c.pubkey) && c.pubkey.length === 96 && typeof c.path === "string"
+        ) &&
         (cache.kdf?.function === "scrypt" || cache.kdf?.function === "pbkdf2") &&
-        hex(cache.iv) && hex(cache.tag) && hex(cache.secrets) && cache.secrets.length === 64 * cache.keystores.length;
+        hex(cache.iv) &&
+        hex(cache.tag) &&
+        hex(cache.secrets) &&
+        cache.secrets.length === 64 * cache.keystores.length;
       if (!wellFormed) throw new Error("not a keystore cache of this version");
       return cache;
     } catch (e) {
-      this.log.warn("the keystore cache is unreadable; decrypting every keystore from its file, then rewriting it", {file: this.path, error: (e as Error).message.slice(0, 100)});
+      this.log.warn("the keystore cache is unreadable; decrypting every keystore from its file, then rewriting it", {
+        file: this.path,
+        error: (e as Error).message.slice(0, 100),
+      });
       return undefined;
     }
   }
@@ -197,6 +237,12 @@ function strongestKdf(kdfs: Kdf[]): Kdf {
 
 /** The same KDF but for the salt. */
 function sameKdf(a: Kdf, b: Kdf): boolean {
-  const withoutSalt = (k: Kdf) => JSON.stringify([k.function, Object.entries(k.params).filter(([name]) => name !== "salt").sort()]);
+  const withoutSalt = (k: Kdf) =>
+    JSON.stringify([
+      k.function,
+      Object.entries(k.params)
+        .filter(([name]) => name !== "salt")
+        .sort(),
+    ]);
   return withoutSalt(a) === withoutSalt(b);
 }
