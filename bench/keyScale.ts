@@ -4,7 +4,7 @@
  * throughput with them loaded against 1,024 keys, the same load alternated on both signers in this
  * run; and 10,000 keystores with the keystore cache, first start and cached restart.
  *
- *   npm run bench -- --scale [--scale-keys 1000000] [--scale-keystores 10000] [--seconds 15] [--connections 64]
+ *   npm run bench -- --scale [--scale-keys 1000000] [--scale-keystores 10000] [--scale-rounds 2] [--seconds 15] [--connections 64]
  */
 import {randomBytes} from "node:crypto";
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
@@ -24,7 +24,7 @@ export type KeyScaleResult = {
   small: Start;
   rssAfterLoad: {small: number; big: number};
   bytesPerKey: number;
-  throughput: {keys: number; requestsPerSecond: number; ceiling: number; ratioToCeiling: number}[];
+  throughput: {keys: number; requestsPerSecond: number; ceiling: number; ratioToCeiling: number; cpuMicrosPerSignature: number}[];
   keystores: {count: number; firstStart: Start; restart: Start};
   loadAverage: number[];
 };
@@ -43,6 +43,7 @@ export async function keyScaleBench(opts: {
   keystores: number;
   seconds: number;
   connections: number;
+  rounds: number;
 }): Promise<KeyScaleResult> {
   const cores = availableParallelism();
   const dir = mkdtempSync(join(tmpdir(), "ts3signer-bench-scale-"));
@@ -76,19 +77,29 @@ export async function keyScaleBench(opts: {
     all.length = 0;
     const smallKeys = await fetchPublicKeys(smallSigner.signer.url);
     const throughput: KeyScaleResult["throughput"] = [];
-    for (const round of [0, 1]) {
+    for (let round = 0; round < opts.rounds; round++) {
       for (const [signer, pubkeys, keys] of [
         [smallSigner.signer, smallKeys, 1024],
         [bigSigner.signer, spread, opts.keys],
       ] as const) {
         if (round === 0) await sustained({target: signer.url, pubkeys, connections: opts.connections}, 1); // warm-up
         const before = await measureCeiling(cores, 2);
+        const cpu0 = signer.cpuSeconds();
         const r: LoadResult = await sustained({target: signer.url, pubkeys, connections: opts.connections}, opts.seconds);
+        // The signer's CPU per signature: apart from how much of the machine it got, so steadier
+        // than the rate on a shared machine.
+        const cpuMicrosPerSignature = (1e6 * (signer.cpuSeconds() - cpu0)) / r.requests;
         const after = await measureCeiling(cores, 2);
         const ceiling = (before.signaturesPerSecond + after.signaturesPerSecond) / 2;
-        throughput.push({keys, requestsPerSecond: r.requestsPerSecond, ceiling, ratioToCeiling: r.requestsPerSecond / ceiling});
+        throughput.push({
+          keys,
+          requestsPerSecond: r.requestsPerSecond,
+          ceiling,
+          ratioToCeiling: r.requestsPerSecond / ceiling,
+          cpuMicrosPerSignature,
+        });
         log(
-          `sustained, ${fmt(keys)} keys loaded: ${fmt(r.requestsPerSecond)}/s = ${fmt(r.requestsPerSecond / ceiling, 3)}× ceiling (${fmt(ceiling)}/s), errors ${r.errors}`
+          `sustained, ${fmt(keys)} keys loaded: ${fmt(r.requestsPerSecond)}/s = ${fmt(r.requestsPerSecond / ceiling, 3)}× ceiling (${fmt(ceiling)}/s), ${fmt(cpuMicrosPerSignature)} µs of signer CPU a signature, errors ${r.errors}`
         );
       }
     }
@@ -100,9 +111,10 @@ export async function keyScaleBench(opts: {
     );
     await smallSigner.signer.stop();
     await bigSigner.signer.stop();
-    const ratio = (keys: number) => throughput.filter((t) => t.keys === keys).reduce((s, t) => s + t.ratioToCeiling, 0) / 2;
+    const mean = (keys: number, of: (t: KeyScaleResult["throughput"][number]) => number) =>
+      throughput.filter((t) => t.keys === keys).reduce((s, t) => s + of(t), 0) / opts.rounds;
     log(
-      `throughput with ${fmt(opts.keys)} keys / with 1,024 (each as a share of the ceiling around it, mean of 2): ${fmt(ratio(opts.keys) / ratio(1024), 3)}`
+      `with ${fmt(opts.keys)} keys / with 1,024 (means of ${opts.rounds}): throughput as a share of the ceiling ${fmt(mean(opts.keys, (t) => t.ratioToCeiling) / mean(1024, (t) => t.ratioToCeiling), 3)}, signer CPU a signature ${fmt(mean(opts.keys, (t) => t.cpuMicrosPerSignature) / mean(1024, (t) => t.cpuMicrosPerSignature), 3)}`
     );
 
     const keystores = await keystoreCacheBench(join(dir, "keystores"), opts.keystores, log);

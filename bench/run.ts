@@ -38,6 +38,7 @@ const {values} = parseArgs({
     scale: {type: "boolean", default: false},
     "scale-keys": {type: "string", default: "1000000"},
     "scale-keystores": {type: "string", default: "10000"},
+    "scale-rounds": {type: "string", default: "2"},
   },
 });
 const quick = values.quick!;
@@ -140,7 +141,13 @@ async function main(): Promise<void> {
   console.log(`ts3signer bench: ${cores} cores, Node ${process.version}${quick ? ", quick" : ""}`);
   if (values.scale) {
     step(`key scale: ${fmt(Number(values["scale-keys"]))} interop keys, ${fmt(Number(values["scale-keystores"]))} keystores`);
-    const scale = await keyScaleBench({keys: Number(values["scale-keys"]), keystores: Number(values["scale-keystores"]), seconds, connections});
+    const scale = await keyScaleBench({
+      keys: Number(values["scale-keys"]),
+      keystores: Number(values["scale-keystores"]),
+      rounds: Number(values["scale-rounds"]),
+      seconds,
+      connections,
+    });
     const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}-scale.json`, resultsDir());
     writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, scale}, null, 2));
     console.log(`\nresults: ${file.pathname}`);

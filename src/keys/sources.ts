@@ -181,10 +181,11 @@ function firstMismatch(cached: GeneratedKeys, range: DerivedRange): number | und
   return undefined;
 }
 
+/** `run` over the range in chunks, a few at a time: enough to keep every worker busy, not a million keys' tasks queued at once. */
 async function inChunks(start: number, count: number, run: (first: number, n: number) => Promise<void>, chunk = DERIVE_CHUNK): Promise<void> {
-  const jobs: Promise<void>[] = [];
-  for (let first = start; first < start + count; first += chunk) jobs.push(run(first, Math.min(chunk, start + count - first)));
-  await Promise.all(jobs);
+  const firsts: number[] = [];
+  for (let first = start; first < start + count; first += chunk) firsts.push(first);
+  await inParallel(firsts, (first) => run(first, Math.min(chunk, start + count - first)), 4 * availableParallelism());
 }
 
 export type OpenedKeystore = {secretKey: Uint8Array; publicKey: Uint8Array; keystore: Keystore};
