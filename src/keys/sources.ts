@@ -137,7 +137,7 @@ async function derivedKeys(range: DerivedRange, deriver: KeyDeriver, log: Logger
   const {start, count} = range;
   const task = (first: number, n: number): GenerateTask =>
     range.kind === "interop" ? {kind: "interop", start: first, count: n} : {kind: "mnemonic", seed: range.ikm, start: first, count: n};
-  const cached = cache?.read(range);
+  const cached = count > 0 ? cache?.read(range) : undefined;
   if (cached) {
     const mismatch = firstMismatch(cached, range);
     if (mismatch === undefined) {
@@ -157,7 +157,7 @@ async function derivedKeys(range: DerivedRange, deriver: KeyDeriver, log: Logger
       progress.add(n);
     }), range.kind === "mnemonic" ? 64 : DERIVE_CHUNK);
   progress.end();
-  cache?.write(range, all);
+  if (count > 0) cache?.write(range, all);
   return all;
 }
 
