@@ -1,4 +1,4 @@
-import {bytesToHex} from "../hex.js";
+import {type PubkeyHex, normalizePubkey, pubkeyHexOf} from "../hex.js";
 import {KeyIndex} from "./keyIndex.js";
 import {type KeyRef, KeyTable} from "./keyTable.js";
 
@@ -10,7 +10,7 @@ export type KeyInfo = {
   /** EIP-2334 path, where the source tells it (keystores, mnemonics). */
   derivationPath?: string;
 };
-export type KeyEntry = KeyRef & KeyInfo & {pubkeyHex: string};
+export type KeyEntry = KeyRef & KeyInfo & {pubkeyHex: PubkeyHex};
 
 /** EIP-2334 signing key paths, the usual case by far, are kept as their index alone. */
 const SIGNING_KEY_PATH = /^m\/12381\/3600\/(\d{1,9})\/0\/0$/;
@@ -78,9 +78,11 @@ export class KeyStore {
 
   /** Looks a key up by its 0x-prefixed hex, in either case. */
   get(pubkeyHex: string): KeyEntry | undefined {
-    const pubkey = this.parse(pubkeyHex);
-    const slot = pubkey ? this.index.find(pubkey) : 0;
-    return slot === 0 ? undefined : this.entryAt(slot, pubkeyHex.toLowerCase());
+    const id = normalizePubkey(pubkeyHex);
+    if (id === null) return undefined;
+    this.scratch.write(id.slice(2), 0, 48, "hex");
+    const slot = this.index.find(this.scratch);
+    return slot === 0 ? undefined : this.entryAt(slot, id);
   }
 
   /** Every loaded key (those whose info passes `filter`), in slot order; entries are made as they are reached. */
@@ -114,7 +116,7 @@ export class KeyStore {
     return out.toString("latin1", 0, at);
   }
 
-  private entryAt(slot: number, pubkeyHex?: string): KeyEntry {
+  private entryAt(slot: number, pubkeyHex?: PubkeyHex): KeyEntry {
     const {source, readonly} = this.infos[this.infoIds[slot] - 1];
     const pathIndex = this.pathIndices[slot];
     const derivationPath = pathIndex !== 0 ? `m/12381/3600/${pathIndex - 1}/0/0` : this.otherPaths.get(slot);
@@ -142,12 +144,6 @@ export class KeyStore {
     if (signingKey && Number(signingKey[1]) < 2 ** 31 - 1) this.pathIndices[slot] = Number(signingKey[1]) + 1;
     else this.otherPaths.set(slot, derivationPath);
   }
-
-  /** 0x + 96 hex digits (either case) → the 48 bytes, in a scratch buffer; undefined if it is not that. */
-  private parse(pubkeyHex: string): Uint8Array | undefined {
-    if (pubkeyHex.length !== 98 || pubkeyHex[0] !== "0" || (pubkeyHex[1] !== "x" && pubkeyHex[1] !== "X")) return undefined;
-    return this.scratch.write(pubkeyHex.slice(2), 0, 48, "hex") === 48 ? this.scratch : undefined;
-  }
 }
 
 /** A key as the store describes it; its hex is made when first read (a reload walks every key and reads few). */
@@ -160,12 +156,12 @@ class Entry implements KeyEntry {
     readonly source: string,
     readonly readonly: boolean,
     readonly derivationPath: string | undefined,
-    private hex: string | undefined
+    private hex: PubkeyHex | undefined
   ) {
     this.state = table.state(slot);
   }
 
-  get pubkeyHex(): string {
-    return (this.hex ??= bytesToHex(this.table.pubkeyAt(this.slot)));
+  get pubkeyHex(): PubkeyHex {
+    return (this.hex ??= pubkeyHexOf(this.table.pubkeyAt(this.slot)));
   }
 }
