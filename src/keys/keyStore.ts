@@ -1,4 +1,4 @@
-import {type PubkeyHex, normalizePubkey, pubkeyHexOf} from "../hex.js";
+import {normalizePubkey, type PubkeyHex, pubkeyHexOf} from "../hex.js";
 import {KeyIndex} from "./keyIndex.js";
 import {type KeyRef, KeyTable} from "./keyTable.js";
 
