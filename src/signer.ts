@@ -94,8 +94,7 @@ async function serve(
   metrics.workers.set(pool.workers);
   metrics.httpEngine.set({engine: httpEngine}, 1);
   metrics.signEngine.set({engine: signEngine}, 1);
-  metrics.pointCache.labels({result: "hit"}).inc(0); // both series exist from the start
-  metrics.pointCache.labels({result: "miss"}).inc(0);
+  for (const result of ["hit", "miss", "table"]) metrics.pointCache.labels({result}).inc(0); // every series exists from the start
   if (signEngineFallbackReason) {
     log.warn("signing with @chainsafe/blst sign() per request: no H(root) cache, up to 2x slower on shared roots", {engine: signEngine, reason: signEngineFallbackReason});
   }

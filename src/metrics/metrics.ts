@@ -1,4 +1,5 @@
 import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from "prom-client";
+import type {PointCacheOutcome} from "../signing/fastSign.js";
 
 /**
  * Every metric of the signer, created in one place; the `Metrics` type is derived from it.
@@ -80,7 +81,7 @@ export function createMetrics(registry = new Registry()) {
     }),
     pointCache: new Counter({
       name: "ts3signer_point_cache_total",
-      help: "Signatures by whether H(signing root) came from a worker's cache (hit) or was hashed to G2 (miss)",
+      help: "Signatures by how a worker found H(signing root): hashed to G2 (miss), its cache (hit), or the root's fixed-base table (table)",
       labelNames: ["result"] as const,
       registers,
     }),
@@ -126,9 +127,8 @@ export function signRecorder(metrics: Metrics) {
 
 /** Counts one signature's point-cache outcome (undefined: the fallback engine, which has no cache). */
 export function pointCacheRecorder(metrics: Metrics) {
-  const hits = metrics.pointCache.labels({result: "hit"});
-  const misses = metrics.pointCache.labels({result: "miss"});
-  return (cacheHit: boolean | undefined) => {
-    if (cacheHit !== undefined) (cacheHit ? hits : misses).inc();
+  const counters = {hit: metrics.pointCache.labels({result: "hit"}), miss: metrics.pointCache.labels({result: "miss"}), table: metrics.pointCache.labels({result: "table"})};
+  return (outcome: PointCacheOutcome | undefined) => {
+    if (outcome) counters[outcome].inc();
   };
 }
