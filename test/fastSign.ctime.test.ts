@@ -1,0 +1,66 @@
+/**
+ * Constant time: the signing path must not branch on, or index memory by, the secret key. A small
+ * C program (native/fastsign/ctime_test.c) signs from a table and with blst's sign_pk_in_g1 while
+ * the key is marked undefined, under valgrind's memcheck, which reports exactly those uses of an
+ * undefined value. A build with a lookup indexed by the secret shows the check catches a leak.
+ */
+import {execFile, spawnSync} from "node:child_process";
+import {existsSync, mkdtempSync, readFileSync, rmSync} from "node:fs";
+import {createRequire} from "node:module";
+import {tmpdir} from "node:os";
+import {dirname, join} from "node:path";
+import {promisify} from "node:util";
+import {afterAll, beforeAll, describe, expect, it} from "vitest";
+
+const run = promisify(execFile);
+const fastsign = new URL("../native/fastsign/", import.meta.url).pathname;
+const blstPackage = (() => {
+  try {
+    return dirname(createRequire(import.meta.url).resolve("@chainsafe/blst-swig/package.json"));
+  } catch {
+    return undefined;
+  }
+})();
+const has = (command: string) => spawnSync(command, ["--version"], {stdio: "ignore"}).status === 0;
+// .ci/run installs valgrind (Debian's package carries valgrind/memcheck.h).
+const tools = has("cc") && has("valgrind") && existsSync("/usr/include/valgrind/memcheck.h") && blstPackage !== undefined;
+
+/** The test program, compiled as binding.gyp compiles the addon (same blst sources and defines). */
+async function compile(out: string, defines: string[]): Promise<void> {
+  const blst = join(blstPackage!, "blst");
+  const x64 = process.arch === "x64";
+  const adx = x64 && /\badx\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
+  const flags = ["-O2", "-fno-builtin", ...(x64 ? ["-mno-avx"] : []), ...(adx ? ["-D__ADX__"] : []), "-DCOMB_CTGRIND", ...defines];
+  const sources = [join(fastsign, "ctime_test.c"), join(fastsign, "comb.c"), join(blst, "src/server.c"), join(blst, "build/assembly.S")];
+  await run("cc", [...flags, "-I", join(blst, "bindings"), "-I", fastsign, ...sources, "-o", out]);
+}
+
+/** Runs the program under memcheck: exit 42 when memcheck reported anything. */
+function memcheck(program: string, window: number) {
+  const r = spawnSync("valgrind", ["-q", "--error-exitcode=42", program, String(window)], {encoding: "utf8"});
+  return {status: r.status, stdout: r.stdout, stderr: r.stderr};
+}
+
+// Skipped without cc, valgrind (with valgrind/memcheck.h) or @chainsafe/blst-swig's sources.
+describe.skipIf(!tools)("constant time under valgrind (secret key marked undefined)", () => {
+  let dir: string;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "ts3signer-ctime-"));
+    await Promise.all([compile(join(dir, "ctime"), []), compile(join(dir, "ctime-leaky"), ["-DCOMB_LEAKY_LOOKUP_FOR_TEST"])]);
+  }, 180_000);
+  afterAll(() => rmSync(dir, {recursive: true, force: true}));
+
+  it.each([4, 6])("signs from a %i-bit table and with blst's sign_pk_in_g1 with no secret-dependent branch or address", (window) => {
+    const r = memcheck(join(dir, "ctime"), window);
+    expect(r.stderr).toBe("");
+    expect(r.status, r.stdout).toBe(0);
+    expect(r.stdout.match(/same signature/g)).toHaveLength(7);
+  });
+
+  it("reports a table lookup indexed by the secret: the check catches a leak", () => {
+    const r = memcheck(join(dir, "ctime-leaky"), 6);
+    expect(r.status).toBe(42);
+    expect(r.stderr).toMatch(/Use of uninitialised value/);
+    expect(r.stderr).toMatch(/comb_sign/);
+  });
+});
