@@ -31,8 +31,8 @@ async function compile(out: string, defines: string[]): Promise<void> {
   const x64 = process.arch === "x64";
   const adx = x64 && /\badx\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
   const flags = ["-O2", "-fno-builtin", ...(x64 ? ["-mno-avx"] : []), ...(adx ? ["-D__ADX__"] : []), "-DCOMB_CTGRIND", ...defines];
-  const sources = [join(fastsign, "ctime_test.c"), join(fastsign, "comb.c"), join(blst, "src/server.c"), join(blst, "build/assembly.S")];
-  await run("cc", [...flags, "-I", join(blst, "bindings"), "-I", fastsign, ...sources, "-o", out]);
+  const sources = ["ctime_test.c", "comb.c", "inverse.c"].map((f) => join(fastsign, f)).concat(join(blst, "src/server.c"), join(blst, "build/assembly.S"));
+  await run("cc", [...flags, "-I", join(blst, "bindings"), "-I", join(blst, "src"), "-I", fastsign, ...sources, "-o", out]);
 }
 
 /** Runs the program under memcheck: exit 42 when memcheck reported anything. */

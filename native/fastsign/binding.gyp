@@ -11,8 +11,8 @@
   "targets": [
     {
       "target_name": "fastsign",
-      "sources": ["fastsign.c", "comb.c", "<(blst)/src/server.c", "<(blst)/build/assembly.S"],
-      "include_dirs": ["<(blst)/bindings"],
+      "sources": ["fastsign.c", "comb.c", "inverse.c", "<(blst)/src/server.c", "<(blst)/build/assembly.S"],
+      "include_dirs": ["<(blst)/bindings", "<(blst)/src"],
       "cflags": ["-O2", "-fno-builtin"],
       "conditions": [
         ["target_arch=='x64'", {"cflags": ["-mno-avx"]}],

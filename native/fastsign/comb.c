@@ -32,8 +32,9 @@
  *     computed arithmetically from the index, so the addresses read are the same for every key;
  *   - the sign is applied by blst_fp2_cneg, the additions are blst's, which select with masks
  *     (vec_select) rather than branch on infinity or doubling;
- *   - the final 1/Z is Fermat's a^(p-2) with a public exponent: blst's own inversion checks its
- *     result with a branch on the (secret-derived) value, so it is not used on the secret path;
+ *   - the final 1/Z is blst's constant-time binary GCD without the result check that blst's own
+ *     inversion adds, a branch on the (secret-derived) value (inverse.c); without blst's assembly,
+ *     Fermat's a^(p-2), whose exponent is public;
  *   - only the finished signature, public by definition, is compressed (blst's compression
  *     branches on the point at infinity).
  * The table itself is public (a multiple of a public point), so building it may branch freely.
@@ -52,10 +53,8 @@
 #define DECLASSIFY(p, n) ((void)0)
 #endif
 
-/* The group order r and the field modulus p - 2, little-endian 64-bit limbs. */
+/* The group order r, little-endian 64-bit limbs. */
 static const uint64_t R[4] = {0xffffffff00000001, 0x53bda402fffe5bfe, 0x3339d80809a1d805, 0x73eda753299d7d48};
-static const uint64_t P_MINUS_2[6] = {0xb9feffffffffaaa9, 0x1eabfffeb153ffff, 0x6730d2a0f6b0f624,
-                                      0x64774b84f38512bf, 0x4b1ba7b6434bacd7, 0x1a0111ea397fe69a};
 
 static unsigned windows_of(unsigned w) { return (255 + w - 1) / w; }
 static size_t entries_of(unsigned w) { return (size_t)1 << (w - 1); }
@@ -65,9 +64,10 @@ size_t comb_table_bytes(unsigned w) {
   return windows_of(w) * entries_of(w) * sizeof(blst_p2_affine);
 }
 
+/* Zeroes secret-derived memory; the empty asm that may read it keeps the compiler from dropping the stores. */
 static void wipe(void *p, size_t n) {
-  volatile unsigned char *v = p;
-  while (n--) *v++ = 0;
+  memset(p, 0, n);
+  __asm__ __volatile__("" : : "r"(p) : "memory");
 }
 
 /* ---- Building the table (public data) ---- */
@@ -159,7 +159,7 @@ static void select4(uint64_t d[4], const uint64_t a[4], const uint64_t b[4], uin
 }
 
 /* out = column[index], reading every entry of the column (see the argument above). */
-static void lookup(blst_p2_affine *out, const blst_p2_affine *column, size_t entries, uint64_t index) {
+static void lookup(blst_p2_affine *restrict out, const blst_p2_affine *restrict column, size_t entries, uint64_t index) {
 #ifdef COMB_LEAKY_LOOKUP_FOR_TEST
   /* The constant-time test builds this variant once to show that valgrind catches it. */
   (void)entries;
@@ -167,19 +167,22 @@ static void lookup(blst_p2_affine *out, const blst_p2_affine *column, size_t ent
   return;
 #endif
   enum { LIMBS = sizeof(blst_p2_affine) / sizeof(uint64_t) };
-  uint64_t acc[LIMBS] = {0};
+  uint64_t *restrict acc = (uint64_t *)out; /* the caller wipes `out` when done */
+  for (int l = 0; l < LIMBS; l++) acc[l] = 0;
   for (size_t j = 0; j < entries; j++) {
     /* all ones when j == index: (x - 1) >> 63 is 1 only for x = 0 (x < 2^63 here) */
     const uint64_t mask = 0 - ((((uint64_t)j ^ index) - 1) >> 63);
     const uint64_t *entry = (const uint64_t *)&column[j];
     for (int l = 0; l < LIMBS; l++) acc[l] |= entry[l] & mask;
   }
-  memcpy(out, acc, sizeof(*out));
-  wipe(acc, sizeof(acc));
 }
 
-/* out = a^-1 (0 for 0) by Fermat, a^(p-2): the exponent is public, so its branches are too. */
-static void fp_inverse(blst_fp *out, const blst_fp *a) {
+#ifdef __BLST_NO_ASM__
+/* out = a^-1 (0 for 0) by Fermat, a^(p-2): the exponent is public, so its branches are too.
+ * Used where blst has no assembly; elsewhere inverse.c's binary GCD is quicker. */
+static const uint64_t P_MINUS_2[6] = {0xb9feffffffffaaa9, 0x1eabfffeb153ffff, 0x6730d2a0f6b0f624,
+                                      0x64774b84f38512bf, 0x4b1ba7b6434bacd7, 0x1a0111ea397fe69a};
+static void fermat_inverse(blst_fp *out, const blst_fp *a) {
   blst_fp powers[16], acc;
   powers[1] = *a;
   for (int e = 2; e < 16; e++) blst_fp_mul(&powers[e], &powers[e - 1], a);
@@ -197,6 +200,14 @@ static void fp_inverse(blst_fp *out, const blst_fp *a) {
   *out = acc;
   wipe(powers, sizeof(powers));
 }
+#endif
+
+#ifndef __BLST_NO_ASM__
+void fastsign_fp_inverse(blst_fp *out, const blst_fp *in); /* inverse.c: blst's GCD, no check */
+#define fp_inverse fastsign_fp_inverse
+#else
+#define fp_inverse fermat_inverse
+#endif
 
 /* 1/(a + b·i) = (a - b·i) / (a² + b²) */
 static void fp2_inverse(blst_fp2 *out, const blst_fp2 *a) {
