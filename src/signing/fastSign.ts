@@ -6,7 +6,7 @@
  * from blst's C sources at `npm ci`) splits the two halves, so each worker keeps recent roots'
  * H(root) and only multiplies per key. A root that many keys sign (from Electra, every attester's
  * AttestationData) gets a fixed-base table of H(root)'s multiples: each signature is then a sum of
- * table entries, about 2.3× quicker than the multiplication (native/fastsign/comb.c).
+ * table entries, about 3× quicker than the multiplication (native/fastsign/comb.c).
  * Where the addon was not built, or with TS3SIGNER_SIGN_ENGINE=blst-sign, it signs with
  * @chainsafe/blst's sign(): same bytes, no cache.
  *
@@ -45,14 +45,17 @@ export const signEngineFallbackReason: string | undefined = reason;
 export const POINT_CACHE_ROOTS = 4096;
 
 /**
- * Tables use 6-bit windows: 258 KiB, built in ~1.3 ms, a signature in ~78 µs against ~183 µs with
- * the cached point (5 bits: 153 KiB, 86 µs; 7 bits: 444 KiB, 73 µs; npm run bench, README).
+ * Tables use 6-bit windows: 258 KiB, built in ~1.3 ms, a signature in ~58 µs against ~187 µs with
+ * the cached point (5 bits: 153 KiB, 65 µs; 7 bits: 444 KiB, 53 µs; README, Performance).
  */
 export const TABLE_WINDOW = 6;
-/** A root's table is built at its this-many-th signature in a worker: the table pays for itself after ~12. */
+/** A root's table is built at its this-many-th signature in a worker: a build costs ~10 signatures' savings. */
 export const TABLE_AFTER_SIGNATURES = 12;
-/** Tables per worker (LRU): few roots are hot at once (a slot's AttestationData, selection proof, block root). */
-export const TABLE_ROOTS = 16;
+/**
+ * Tables per worker (LRU): few roots are hot at once (a slot's AttestationData, selection proof,
+ * block root); 4.1 MiB at the cap. TS3SIGNER_HOT_ROOT_TABLES=0 turns tables off (for A/B benches).
+ */
+export const TABLE_ROOTS = process.env.TS3SIGNER_HOT_ROOT_TABLES === "0" ? 0 : 16;
 
 /** A deserialized secret key: its 32 big-endian bytes for the addon, a SecretKey for the fallback. */
 export type SigningKey = Uint8Array | SecretKey;
