@@ -11,7 +11,7 @@ import {Reloader} from "./keys/reloader.js";
 import {loadOrCreateToken} from "./keys/token.js";
 import {validateKeySources} from "./keys/sources.js";
 import type {Logger} from "./log.js";
-import {type Metrics, createMetrics} from "./metrics/metrics.js";
+import {type Metrics, createMetrics, pointCacheOutcomes} from "./metrics/metrics.js";
 import {createMetricsServer} from "./metrics/server.js";
 import {SignerPool} from "./pool.js";
 import {createApp} from "./server/app.js";
@@ -94,7 +94,7 @@ async function serve(
   metrics.workers.set(pool.workers);
   metrics.httpEngine.set({engine: httpEngine}, 1);
   metrics.signEngine.set({engine: signEngine}, 1);
-  for (const result of ["hit", "miss", "table"]) metrics.pointCache.labels({result}).inc(0); // every series exists from the start
+  for (const result of pointCacheOutcomes) metrics.pointCache.labels({result}).inc(0); // every series exists from the start
   if (signEngineFallbackReason) {
     log.warn("signing with @chainsafe/blst sign() per request: no H(root) cache, up to 2x slower on shared roots", {engine: signEngine, reason: signEngineFallbackReason});
   }

@@ -92,7 +92,7 @@ static void add_affine_with_inverse(blst_p2_affine *out, const blst_p2_affine *p
  * j = 1, 2, ... as T[i][j] = T[i][j-1] + 2·B_i for every window at once: n affine additions that
  * share one inversion (Montgomery's trick). Same points as Jacobian additions, a third the cost.
  */
-void comb_build(blst_p2_affine *table, const blst_p2 *point, unsigned w) {
+int comb_build(blst_p2_affine *table, const blst_p2 *point, unsigned w) {
   const unsigned n = windows_of(w);
   const size_t half = entries_of(w);
   blst_p2 *jacobian = malloc(2 * n * sizeof(blst_p2));
@@ -100,7 +100,14 @@ void comb_build(blst_p2_affine *table, const blst_p2 *point, unsigned w) {
   blst_p2_affine *affine = malloc(2 * n * sizeof(blst_p2_affine));
   blst_fp2 *differences = malloc(n * sizeof(blst_fp2));
   blst_fp2 *prefix = malloc(n * sizeof(blst_fp2));
-  if (!jacobian || !pointers || !affine || !differences || !prefix) abort();
+  if (!jacobian || !pointers || !affine || !differences || !prefix) {
+    free(jacobian);
+    free(pointers);
+    free(affine);
+    free(differences);
+    free(prefix);
+    return -1;
+  }
 
   for (unsigned i = 0; i < n; i++) {
     if (i == 0) {
@@ -138,6 +145,7 @@ void comb_build(blst_p2_affine *table, const blst_p2 *point, unsigned w) {
   free(affine);
   free(differences);
   free(prefix);
+  return 0;
 }
 
 /* ---- Signing (secret scalar: constant time) ---- */

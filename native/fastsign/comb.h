@@ -14,8 +14,9 @@
 /* Bytes of the table for window width `w` (0 when w is out of range). */
 size_t comb_table_bytes(unsigned w);
 
-/* Fills `table` (comb_table_bytes(w) bytes, 8-byte aligned) for the public point `point`, in G2. */
-void comb_build(blst_p2_affine *table, const blst_p2 *point, unsigned w);
+/* Fills `table` (comb_table_bytes(w) bytes, 8-byte aligned) for the public point `point`, in G2.
+ * Returns 0, or -1 when its scratch memory could not be allocated. */
+int comb_build(blst_p2_affine *table, const blst_p2 *point, unsigned w);
 
 /* out = compressed sk · point, byte-identical to blst_sign_pk_in_g1 + blst_p2_compress; sk is
  * 32 bytes big-endian, any value (reduced mod r). Constant time in sk. */

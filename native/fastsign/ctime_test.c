@@ -41,7 +41,7 @@ int main(int argc, char **argv) {
   blst_hash_to_g2(&point, root, sizeof(root), DST, sizeof(DST) - 1, NULL, 0);
   blst_p2_affine *table = aligned_alloc(64, (comb_table_bytes(w) + 63) / 64 * 64);
   if (!table) return 2;
-  comb_build(table, &point, w);
+  if (comb_build(table, &point, w) != 0) return 2;
 
   int failures = 0;
   for (size_t n = 0; n < sizeof(KEYS) / sizeof(KEYS[0]); n++) {

@@ -117,7 +117,7 @@ static napi_value buildTable(napi_env env, napi_callback_info info) {
   if (!pointBytes || !table) return fail(env, "buildTable(point: Uint8Array(POINT_BYTES), table: Uint8Array(tableBytes(w)), 8-byte aligned)");
   blst_p2 point;
   memcpy(&point, pointBytes, sizeof(point));
-  comb_build((blst_p2_affine *)table, &point, w);
+  if (comb_build((blst_p2_affine *)table, &point, w) != 0) napi_throw_error(env, NULL, "buildTable: out of memory");
   return NULL;
 }
 

@@ -1,5 +1,4 @@
 import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from "prom-client";
-import type {PointCacheOutcome} from "../signing/fastSign.js";
 
 /**
  * Every metric of the signer, created in one place; the `Metrics` type is derived from it.
@@ -124,6 +123,13 @@ export function signRecorder(metrics: Metrics) {
     c.duration.observe(seconds);
   };
 }
+
+/**
+ * How a signature found H(root) (src/signing/fastSign.ts): hashed it (`miss`), the worker's cached
+ * point (`hit`), or the root's fixed-base table (`table`); the `result` label of ts3signer_point_cache_total.
+ */
+export const pointCacheOutcomes = ["hit", "miss", "table"] as const;
+export type PointCacheOutcome = (typeof pointCacheOutcomes)[number];
 
 /** Counts one signature's point-cache outcome (undefined: the fallback engine, which has no cache). */
 export function pointCacheRecorder(metrics: Metrics) {

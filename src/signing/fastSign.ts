@@ -14,6 +14,7 @@
  */
 import {createRequire} from "node:module";
 import {SecretKey} from "@chainsafe/blst";
+import type {PointCacheOutcome} from "../metrics/metrics.js";
 
 type Addon = {
   POINT_BYTES: number;
@@ -73,8 +74,6 @@ export function wipeSigningKey(key: SigningKey): void {
   if (key instanceof Uint8Array) key.fill(0);
 }
 
-/** How a signature found H(root): hashed it (`miss`), the cached point (`hit`), or the root's table (`table`). */
-export type PointCacheOutcome = "hit" | "miss" | "table";
 
 /** `pointCache` is absent with the fallback engine. */
 export type Signed = {signature: string; pointCache?: PointCacheOutcome};

@@ -1,6 +1,6 @@
 import type {NetworkConfig} from "../config/networks.js";
 import type {ErrorCode} from "../errors.js";
-import type {PointCacheOutcome} from "./fastSign.js";
+import type {PointCacheOutcome} from "../metrics/metrics.js";
 
 /**
  * The protocol between the main thread and the signing workers (workers/signer.ts): plain data
