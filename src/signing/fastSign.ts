@@ -47,7 +47,7 @@ export const POINT_CACHE_ROOTS = 4096;
 
 /**
  * Tables use 6-bit windows: 258 KiB, built in ~1.3 ms, a signature in ~58 µs against ~187 µs with
- * the cached point (5 bits: 153 KiB, 65 µs; 7 bits: 444 KiB, 53 µs; README, Performance).
+ * the cached point (5 bits: 153 KiB, 65 µs; 7 bits: 444 KiB, 53 µs; docs/performance.md).
  */
 export const TABLE_WINDOW = 6;
 /** A root's table is built at its this-many-th signature in a worker: a build costs ~10 signatures' savings. */
@@ -74,10 +74,10 @@ export function wipeSigningKey(key: SigningKey): void {
   if (key instanceof Uint8Array) key.fill(0);
 }
 
-
 /** `pointCache` is absent with the fallback engine. */
 export type Signed = {signature: string; pointCache?: PointCacheOutcome};
 
+/** Cached points, tables, the signature on a root that builds its table, and tables' window width. */
 export type SignerLimits = {cacheRoots: number; tableRoots: number; tableAfter: number; tableWindow: number};
 
 /** A cached H(root) and how many signatures it has made in this worker. */
