@@ -78,7 +78,7 @@ describe("over HTTP: requests that share a root share one H(root), then one tabl
   afterAll(() => s.close());
 
   it("signs one attestation with 48 keys, each signature valid, hashing the root at most once per worker and then signing from its table", async () => {
-    const pubkeys: string[] = await (await fetch(`${s.url}/api/v1/eth2/publicKeys`)).json();
+    const pubkeys = (await (await fetch(`${s.url}/api/v1/eth2/publicKeys`)).json()) as string[];
     const body = {
       type: "ATTESTATION",
       fork_info: {
