@@ -35,7 +35,9 @@ async function compile(out: string, optimise: string, defines: string[]): Promis
   const x64 = process.arch === "x64";
   const adx = x64 && /\badx\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
   const flags = [optimise, "-fno-builtin", ...(x64 ? ["-mno-avx"] : []), ...(adx ? ["-D__ADX__"] : []), "-DCOMB_CTGRIND", ...defines];
-  const sources = ["ctime_test.c", "comb.c", "inverse.c"].map((f) => join(fastsign, f)).concat(join(blst, "src/server.c"), join(blst, "build/assembly.S"));
+  const sources = ["ctime_test.c", "comb.c", "inverse.c"]
+    .map((f) => join(fastsign, f))
+    .concat(join(blst, "src/server.c"), join(blst, "build/assembly.S"));
   await run("cc", [...flags, "-I", join(blst, "bindings"), "-I", join(blst, "src"), "-I", fastsign, ...sources, "-o", out]);
 }
 
@@ -62,12 +64,15 @@ describe.skipIf(!tools)("constant time under valgrind (secret key marked undefin
     ["-O3", 6],
     ["-O3", 4],
     ["-O2", 6],
-  ])("built with %s, signs from a %i-bit table and with blst's sign_pk_in_g1 with no secret-dependent branch or address", (optimise, window) => {
-    const r = memcheck(join(dir, `ctime${optimise}`), Number(window));
-    expect(r.stderr).toBe("");
-    expect(r.status, r.stdout).toBe(0);
-    expect(r.stdout.match(/same signature/g)).toHaveLength(7);
-  });
+  ])(
+    "built with %s, signs from a %i-bit table and with blst's sign_pk_in_g1 with no secret-dependent branch or address",
+    (optimise, window) => {
+      const r = memcheck(join(dir, `ctime${optimise}`), Number(window));
+      expect(r.stderr).toBe("");
+      expect(r.status, r.stdout).toBe(0);
+      expect(r.stdout.match(/same signature/g)).toHaveLength(7);
+    }
+  );
 
   it("reports a table lookup indexed by the secret: the check catches a leak", () => {
     const r = memcheck(join(dir, "ctime-leaky"), 6);

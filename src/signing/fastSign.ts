@@ -86,7 +86,12 @@ type CachedPoint = {point: Uint8Array; signatures: number};
 /** A signing function with its own caches (one per worker): `sign(key, root)` → 0x signature. */
 export function createSigner(limits: Partial<SignerLimits> = {}): (key: SigningKey, root: Uint8Array) => Signed {
   if (!addon) return (key, root) => ({signature: (key as SecretKey).sign(root).toHex()});
-  const {cacheRoots = POINT_CACHE_ROOTS, tableRoots = TABLE_ROOTS, tableAfter = TABLE_AFTER_SIGNATURES, tableWindow = TABLE_WINDOW} = limits;
+  const {
+    cacheRoots = POINT_CACHE_ROOTS,
+    tableRoots = TABLE_ROOTS,
+    tableAfter = TABLE_AFTER_SIGNATURES,
+    tableWindow = TABLE_WINDOW,
+  } = limits;
   const {hashToG2, signWithPoint, buildTable, signWithTable, POINT_BYTES} = addon;
   const tableBytes = addon.tableBytes(tableWindow);
   // A Map iterates in insertion order: re-inserting on a hit makes its first key the least recently used.
