@@ -8,7 +8,7 @@ import {SecretKey} from "@chainsafe/blst";
 import {Bench} from "tinybench";
 import {loadNetwork} from "../src/config/networks.js";
 import {createMetrics, signRecorder} from "../src/metrics/metrics.js";
-import {TABLE_WINDOW, createSigner, signEngine, signingKey} from "../src/signing/fastSign.js";
+import {TABLE_WINDOW, createSigner, signEngine, signingKey, tableBytes} from "../src/signing/fastSign.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 
 export type MicroResult = {name: string; microseconds: number; opsPerSecond: number; shareOfSignature: number};
@@ -81,6 +81,45 @@ function signingCompared(timeMs: number): MicroResult[] {
     ["sign, H(root) hashed (new root)", () => sign(fastKey, (rootView.setUint32(0, n++), root))],
     ["table build + one table signature", () => rebuildSign(fastKey, n++ % 2 ? sharedRoot : otherRoot)],
   ];
+  const us = interleaved(ops, timeMs);
+  const results = ops.map(([name], k) => ({name, microseconds: us[k], opsPerSecond: 1e6 / us[k], shareOfSignature: us[k] / us[0]}));
+  const buildUs = us[4] - us[1];
+  results.push({name: "table build (the row above less a table signature)", microseconds: buildUs, opsPerSecond: 1e6 / buildUs, shareOfSignature: buildUs / us[0]});
+  return [...results, ...tableWidths(timeMs)];
+}
+
+/**
+ * The window width's trade: per width, a signature from the table and a build (measured as a
+ * build plus a signature, less the signature), interleaved with raw sign() for the shares. 16
+ * calls in a row, as a worker signs a batch on one hot root: the table is mostly in cache (in
+ * rounds of 4 behind other tables, it is not, and 8 bits cost more than 5).
+ */
+function tableWidths(timeMs: number): MicroResult[] {
+  const secret = Buffer.alloc(32, 9);
+  const key = SecretKey.fromBytes(secret);
+  const fastKey = signingKey(Uint8Array.from(secret));
+  const roots = [new Uint8Array(32).fill(3), new Uint8Array(32).fill(4)];
+  let n = 0;
+  const widths = [4, 5, 6, 7, 8];
+  const ops: [string, () => void][] = [["blst sign (raw), interleaved", () => key.sign(roots[n++ % 2])]];
+  for (const tableWindow of widths) {
+    const sign = createSigner({tableAfter: 1, tableWindow});
+    const rebuild = createSigner({tableAfter: 1, tableWindow, tableRoots: 1});
+    ops.push([`w = ${tableWindow}: a signature`, () => sign(fastKey, roots[0])], [`w = ${tableWindow}: build + a signature`, () => rebuild(fastKey, roots[n++ % 2])]);
+  }
+  const us = interleaved(ops, timeMs, 16);
+  return widths.flatMap((w, i) => {
+    const [signUs, buildUs] = [us[1 + 2 * i], us[2 + 2 * i] - us[1 + 2 * i]];
+    const kib = Math.round(tableBytes(w) / 1024);
+    return [
+      {name: `table, ${w}-bit windows (${kib} KiB): a signature`, microseconds: signUs, opsPerSecond: 1e6 / signUs, shareOfSignature: signUs / us[0]},
+      {name: `table, ${w}-bit windows (${kib} KiB): its build`, microseconds: buildUs, opsPerSecond: 1e6 / buildUs, shareOfSignature: buildUs / us[0]},
+    ];
+  });
+}
+
+/** Each op's mean CPU time in µs, the ops run in turn, `calls` at a time, for `timeMs` of wall time. */
+function interleaved(ops: [string, () => void][], timeMs: number, calls = 4): number[] {
   const totals = ops.map(() => ({ms: 0, count: 0}));
   const deadline = performance.now() + timeMs;
   // CPU time, not wall time: on a shared machine the thread is preempted by more than the differences measured.
@@ -91,14 +130,10 @@ function signingCompared(timeMs: number): MicroResult[] {
   while (performance.now() < deadline) {
     ops.forEach(([, op], k) => {
       const t0 = cpuMs();
-      for (let i = 0; i < 4; i++) op();
+      for (let i = 0; i < calls; i++) op();
       totals[k].ms += cpuMs() - t0;
-      totals[k].count += 4;
+      totals[k].count += calls;
     });
   }
-  const us = totals.map((t) => (1000 * t.ms) / t.count);
-  const results = ops.map(([name], k) => ({name, microseconds: us[k], opsPerSecond: 1e6 / us[k], shareOfSignature: us[k] / us[0]}));
-  const buildUs = us[4] - us[1];
-  results.push({name: "table build (the row above less a table signature)", microseconds: buildUs, opsPerSecond: 1e6 / buildUs, shareOfSignature: buildUs / us[0]});
-  return results;
+  return totals.map((t) => (1000 * t.ms) / t.count);
 }

@@ -58,6 +58,11 @@ export const TABLE_AFTER_SIGNATURES = 12;
  */
 export const TABLE_ROOTS = process.env.TS3SIGNER_HOT_ROOT_TABLES === "0" ? 0 : 16;
 
+/** Bytes of one table with `window`-bit windows (0 without the addon). */
+export function tableBytes(window = TABLE_WINDOW): number {
+  return addon ? addon.tableBytes(window) : 0;
+}
+
 /** A deserialized secret key: its 32 big-endian bytes for the addon, a SecretKey for the fallback. */
 export type SigningKey = Uint8Array | SecretKey;
 
@@ -93,7 +98,7 @@ export function createSigner(limits: Partial<SignerLimits> = {}): (key: SigningK
     tableWindow = TABLE_WINDOW,
   } = limits;
   const {hashToG2, signWithPoint, buildTable, signWithTable, POINT_BYTES} = addon;
-  const tableBytes = addon.tableBytes(tableWindow);
+  const bytesPerTable = tableBytes(tableWindow);
   // A Map iterates in insertion order: re-inserting on a hit makes its first key the least recently used.
   const points = new Map<string, CachedPoint>();
   const tables = new Map<string, Uint8Array>();
@@ -125,7 +130,7 @@ export function createSigner(limits: Partial<SignerLimits> = {}): (key: SigningK
       // Hot: from this signature on the root signs from its table (the oldest table's buffer reused at the cap).
       // Counting starts again, so a root whose table is evicted rebuilds it only after as many signatures.
       cached.signatures = 0;
-      const built = (tables.size >= tableRoots ? evictOldest(tables) : undefined) ?? new Uint8Array(tableBytes);
+      const built = (tables.size >= tableRoots ? evictOldest(tables) : undefined) ?? new Uint8Array(bytesPerTable);
       buildTable(cached.point, built);
       tables.set(id, built);
       signWithTable(built, key as Uint8Array, out);
