@@ -18,8 +18,9 @@ size_t comb_table_bytes(unsigned w);
  * Returns 0, or -1 when its scratch memory could not be allocated. */
 int comb_build(blst_p2_affine *table, const blst_p2 *point, unsigned w);
 
-/* out = compressed sk · point, byte-identical to blst_sign_pk_in_g1 + blst_p2_compress; sk is
- * 32 bytes big-endian, any value (reduced mod r). Constant time in sk. */
+/* out = compressed sk · point, sk 32 bytes big-endian, constant time in sk: byte-identical to
+ * blst_sign_pk_in_g1 + blst_p2_compress for sk < r, every key the signer loads (larger values are
+ * reduced mod r, where blst reads only the low 255 bits). */
 void comb_sign(byte out[96], const blst_p2_affine *table, unsigned w, const byte sk[32]);
 
 #endif
