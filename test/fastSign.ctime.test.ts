@@ -25,16 +25,19 @@ const has = (command: string) => spawnSync(command, ["--version"], {stdio: "igno
 // .ci/run installs valgrind (Debian's package carries valgrind/memcheck.h).
 const tools = has("cc") && has("valgrind") && existsSync("/usr/include/valgrind/memcheck.h") && blstPackage !== undefined;
 
+const x64 = process.arch === "x64";
+/** blst's builds the addon ships (binding.gyp): portable everywhere, MULX/ADX where this CPU runs it. */
+const builds = x64 && /\badx\b/.test(readFileSync("/proc/cpuinfo", "utf8")) ? ["adx", "portable"] : ["portable"];
+const defineFor = (build: string) => (build === "adx" ? "-D__ADX__" : "-D__BLST_PORTABLE__");
+
 /**
  * The test program, compiled as binding.gyp compiles the addon (same blst sources and defines);
  * node-gyp's Release build ends with -O3, and the check runs at -O2 as well, since an optimiser
  * is what could turn a mask into a branch.
  */
-async function compile(out: string, optimise: string, defines: string[]): Promise<void> {
+async function compile(out: string, optimise: string, build: string, defines: string[] = []): Promise<void> {
   const blst = join(blstPackage!, "blst");
-  const x64 = process.arch === "x64";
-  const adx = x64 && /\badx\b/.test(readFileSync("/proc/cpuinfo", "utf8"));
-  const flags = [optimise, "-fno-builtin", ...(x64 ? ["-mno-avx"] : []), ...(adx ? ["-D__ADX__"] : []), "-DCOMB_CTGRIND", ...defines];
+  const flags = [optimise, "-fno-builtin", ...(x64 ? ["-mno-avx"] : []), defineFor(build), "-DCOMB_CTGRIND", ...defines];
   const sources = ["ctime_test.c", "comb.c", "inverse.c"]
     .map((f) => join(fastsign, f))
     .concat(join(blst, "src/server.c"), join(blst, "build/assembly.S"));
@@ -53,21 +56,22 @@ describe.skipIf(!tools)("constant time under valgrind (secret key marked undefin
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "ts3signer-ctime-"));
     await Promise.all([
-      compile(join(dir, "ctime-O3"), "-O3", []),
-      compile(join(dir, "ctime-O2"), "-O2", []),
-      compile(join(dir, "ctime-leaky"), "-O3", ["-DCOMB_LEAKY_LOOKUP_FOR_TEST"]),
+      ...builds.map((build) => compile(join(dir, `ctime-${build}-O3`), "-O3", build)),
+      compile(join(dir, `ctime-${builds[0]}-O2`), "-O2", builds[0]),
+      compile(join(dir, "ctime-leaky"), "-O3", builds[0], ["-DCOMB_LEAKY_LOOKUP_FOR_TEST"]),
     ]);
   }, 180_000);
   afterAll(() => rmSync(dir, {recursive: true, force: true}));
 
-  it.each([
-    ["-O3", 6],
-    ["-O3", 4],
-    ["-O2", 6],
-  ])(
-    "built with %s, signs from a %i-bit table and with blst's sign_pk_in_g1 with no secret-dependent branch or address",
-    (optimise, window) => {
-      const r = memcheck(join(dir, `ctime${optimise}`), Number(window));
+  const cases: [string, string, number][] = [
+    ...builds.map((build): [string, string, number] => [build, "-O3", 6]),
+    [builds[0], "-O3", 4],
+    [builds[0], "-O2", 6],
+  ];
+  it.each(cases)(
+    "blst's %s build, %s: signs from a %i-bit table and with blst's sign_pk_in_g1 with no secret-dependent branch or address",
+    (build, optimise, window) => {
+      const r = memcheck(join(dir, `ctime-${build}${optimise}`), window);
       expect(r.stderr).toBe("");
       expect(r.status, r.stdout).toBe(0);
       expect(r.stdout.match(/same signature/g)).toHaveLength(7);
