@@ -250,7 +250,7 @@ async function main(): Promise<void> {
   if (cacheMemory) {
     const mib = (n: number) => fmt(n / 2 ** 20, 2);
     console.log(`  point cache at its cap (${fmt(cacheMemory.roots)} roots, one worker): RSS +${mib(cacheMemory.rssBytes)} MiB (points ${mib(cacheMemory.pointBytes)} MiB, map ${mib(cacheMemory.heapBytes)} MiB of heap)`);
-    console.log(`  hot-root tables at their cap (${cacheMemory.tables} tables, one worker): RSS +${mib(cacheMemory.tableRssBytes)} MiB (tables ${mib(cacheMemory.tableBytes)} MiB)`);
+    console.log(`  hot-root tables at their cap (${cacheMemory.tables} tables, one worker): RSS +${mib(cacheMemory.tableRssBytes)} MiB (tables ${mib(cacheMemory.tableBytes)} MiB allocated)`);
   }
 
   step("sustained load with slashing protection (SQLite, EIP-3076 checks per attestation)");

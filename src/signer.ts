@@ -22,7 +22,7 @@ import {closeReasons} from "./server/connection.js";
 import {Lifecycle} from "./server/lifecycle.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
 import {SlashingStore, redactUrl} from "./slashing/store.js";
-import {signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
+import {logSignEngine, signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
 
 export type Signer = {
   network: NetworkConfig;
@@ -44,6 +44,9 @@ export type Signer = {
 export async function startSigner(config: SignerConfig, log: Logger): Promise<Signer> {
   if (config.requireNativeHttp && httpEngine !== "uws-native") {
     throw new Error(`--require-native-http: the uWebSockets.js native engine did not load (running ${httpEngine})`);
+  }
+  if (config.requireNativeSigning && signEngine !== "native-point-cache") {
+    throw new Error(`--require-native-signing: the native signing addon did not load (running ${signEngine}: ${signEngineFallbackReason})`);
   }
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error("TLS needs both --tls-cert and --tls-key");
   const network = loadNetwork(config.network);
@@ -98,9 +101,7 @@ async function serve(
   metrics.httpEngine.set({engine: httpEngine}, 1);
   metrics.signEngine.set({engine: signEngine}, 1);
   for (const result of pointCacheOutcomes) metrics.pointCache.labels({result}).inc(0); // every series exists from the start
-  if (signEngineFallbackReason) {
-    log.warn("signing with @chainsafe/blst sign() per request: no H(root) cache, up to 2x slower on shared roots", {engine: signEngine, reason: signEngineFallbackReason});
-  }
+  logSignEngine(log);
   if (httpEngine !== "uws-native") {
     log.warn("uWebSockets.js native engine did not load; serving with its slow JavaScript fallback", {engine: httpEngine});
   }

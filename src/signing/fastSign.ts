@@ -10,37 +10,70 @@
  * Where the addon was not built, or with TS3SIGNER_SIGN_ENGINE=blst-sign, it signs with
  * @chainsafe/blst's sign(): same bytes, no cache.
  *
- * Only public points and tables enter the caches; secret keys stay in the worker's key map.
+ * Only public points and tables enter the caches, as opaque handles the addon made (a Point, a
+ * Table): JavaScript cannot hand the addon a point of its own choosing to multiply by a secret
+ * key. Secret keys stay in the worker's key map.
  */
 import {createRequire} from "node:module";
 import {SecretKey} from "@chainsafe/blst";
+import type {Logger} from "../log.js";
 import type {PointCacheOutcome} from "../metrics/metrics.js";
 
+/** H(root) held by the addon: JavaScript can keep it and pass it back, not read or forge it. */
+export type Point = {readonly __point: unique symbol};
+/** A hot root's fixed-base table, held by the addon like a Point. */
+export type Table = {readonly __table: unique symbol};
+
 type Addon = {
-  POINT_BYTES: number;
-  hashToG2(root: Uint8Array, out: Uint8Array): void;
-  signWithPoint(point: Uint8Array, secretKey: Uint8Array, out: Uint8Array): void;
+  BUILD: "adx" | "portable";
+  hashToG2(root: Uint8Array, reuse?: Point): Point;
+  signWithPoint(point: Point, secretKey: Uint8Array, out: Uint8Array): void;
   tableBytes(window: number): number;
-  buildTable(point: Uint8Array, table: Uint8Array): void;
-  signWithTable(table: Uint8Array, secretKey: Uint8Array, out: Uint8Array): void;
+  buildTable(point: Point, window: number, reuse?: Table): Table;
+  signWithTable(table: Table, secretKey: Uint8Array, out: Uint8Array): void;
 };
 
 /** `native-point-cache`: the addon, H(root) cached per worker; `blst-sign`: @chainsafe/blst sign() per request. */
 export type SignEngine = "native-point-cache" | "blst-sign";
 
-function loadAddon(): {addon?: Addon; reason?: string} {
-  if (process.env.TS3SIGNER_SIGN_ENGINE === "blst-sign") return {reason: "TS3SIGNER_SIGN_ENGINE=blst-sign"};
-  try {
-    return {addon: createRequire(import.meta.url)("../../../native/fastsign/build/Release/fastsign.node") as Addon};
-  } catch (e) {
-    return {reason: `native/fastsign not built (${(e as Error).message.split("\n")[0]}); npm ci builds it where a C compiler is present`};
+/**
+ * The addon's builds, fastest first (native/fastsign/binding.gyp): the ADX build refuses to load
+ * on a CPU without BMI2 and ADX, and the portable one then serves. Each refusal is kept for the log.
+ */
+const BUILDS = process.arch === "x64" ? ["fastsign_adx", "fastsign"] : ["fastsign"];
+
+function loadAddon(): {addon?: Addon; refusals: string[]} {
+  if (process.env.TS3SIGNER_SIGN_ENGINE === "blst-sign") return {refusals: ["TS3SIGNER_SIGN_ENGINE=blst-sign"]};
+  const require = createRequire(import.meta.url);
+  const refusals: string[] = [];
+  for (const build of BUILDS) {
+    try {
+      return {addon: require(`../../../native/fastsign/build/Release/${build}.node`) as Addon, refusals};
+    } catch (e) {
+      const error = e as Error & {code?: string};
+      const why = error.code === "MODULE_NOT_FOUND" ? "not built" : error.message.split("\n")[0];
+      refusals.push(`native/fastsign ${build}: ${why}`);
+    }
   }
+  refusals.push("npm ci builds native/fastsign where a C compiler is present");
+  return {refusals};
 }
 
-const {addon, reason} = loadAddon();
+const {addon, refusals} = loadAddon();
 export const signEngine: SignEngine = addon ? "native-point-cache" : "blst-sign";
+/** Which build of the addon signs (`adx` or `portable`), when one does. */
+export const nativeBuild: Addon["BUILD"] | undefined = addon?.BUILD;
 /** Why the fallback is in use (for the start-up log), when it is. */
-export const signEngineFallbackReason: string | undefined = reason;
+export const signEngineFallbackReason: string | undefined = addon ? undefined : refusals.join("; ");
+
+/** At start: says why signing is slower than it could be here, if it is. */
+export function logSignEngine(log: Logger): void {
+  if (!addon) {
+    log.warn("signing with @chainsafe/blst sign() per request: no H(root) cache, up to 2x slower on shared roots", {engine: signEngine, reason: signEngineFallbackReason});
+  } else if (refusals.length) {
+    log.info("signing with native/fastsign's portable build (about 25% more CPU a signature than its ADX build)", {engine: signEngine, build: addon.BUILD, reason: refusals.join("; ")});
+  }
+}
 
 /** H(root) for this many roots per worker: 288 bytes a point; at the cap 2.8–3.4 MiB of RSS per worker (npm run bench). */
 export const POINT_CACHE_ROOTS = 4096;
@@ -86,7 +119,7 @@ export type Signed = {signature: string; pointCache?: PointCacheOutcome};
 export type SignerLimits = {cacheRoots: number; tableRoots: number; tableAfter: number; tableWindow: number};
 
 /** A cached H(root) and how many signatures it has made in this worker. */
-type CachedPoint = {point: Uint8Array; signatures: number};
+type CachedPoint = {point: Point; signatures: number};
 
 /** A signing function with its own caches (one per worker): `sign(key, root)` → 0x signature. */
 export function createSigner(limits: Partial<SignerLimits> = {}): (key: SigningKey, root: Uint8Array) => Signed {
@@ -97,11 +130,10 @@ export function createSigner(limits: Partial<SignerLimits> = {}): (key: SigningK
     tableAfter = TABLE_AFTER_SIGNATURES,
     tableWindow = TABLE_WINDOW,
   } = limits;
-  const {hashToG2, signWithPoint, buildTable, signWithTable, POINT_BYTES} = addon;
-  const bytesPerTable = tableBytes(tableWindow);
+  const {hashToG2, signWithPoint, buildTable, signWithTable} = addon;
   // A Map iterates in insertion order: re-inserting on a hit makes its first key the least recently used.
   const points = new Map<string, CachedPoint>();
-  const tables = new Map<string, Uint8Array>();
+  const tables = new Map<string, Table>();
   const out = Buffer.alloc(96);
   const signed = (pointCache: PointCacheOutcome): Signed => ({signature: "0x" + out.toString("hex"), pointCache});
   return (key, root) => {
@@ -119,19 +151,17 @@ export function createSigner(limits: Partial<SignerLimits> = {}): (key: SigningK
       points.delete(id);
     } else {
       // Hashing into the cache costs what sign() does internally (the point stays projective, no
-      // inversion), so a root seen once costs no more than sign(); at the cap the oldest point's
-      // buffer is reused.
+      // inversion), so a root seen once costs no more than sign(); at the cap the oldest entry's
+      // point is reused.
       const evicted = points.size >= cacheRoots ? evictOldest(points) : undefined;
-      cached = {point: evicted?.point ?? new Uint8Array(POINT_BYTES), signatures: 0};
-      hashToG2(root, cached.point);
+      cached = {point: hashToG2(root, evicted?.point), signatures: 0};
     }
     points.set(id, cached);
     if (tableRoots > 0 && ++cached.signatures >= tableAfter) {
-      // Hot: from this signature on the root signs from its table (the oldest table's buffer reused at the cap).
+      // Hot: from this signature on the root signs from its table (the oldest table's memory reused at the cap).
       // Counting starts again, so a root whose table is evicted rebuilds it only after as many signatures.
       cached.signatures = 0;
-      const built = (tables.size >= tableRoots ? evictOldest(tables) : undefined) ?? new Uint8Array(bytesPerTable);
-      buildTable(cached.point, built);
+      const built = buildTable(cached.point, tableWindow, tables.size >= tableRoots ? evictOldest(tables) : undefined);
       tables.set(id, built);
       signWithTable(built, key as Uint8Array, out);
       return signed("table");

@@ -1,6 +1,7 @@
 import type {NetworkConfig} from "../config/networks.js";
 import type {ErrorCode} from "../errors.js";
 import type {PointCacheOutcome} from "../metrics/metrics.js";
+import type {RequestType} from "./requestTypeNames.js";
 
 /**
  * The protocol between the main thread and the signing workers (workers/signer.ts): plain data
@@ -26,8 +27,8 @@ export type SignTask = {refs: Int32Array; bodies: Uint8Array; ends: Uint32Array;
  * the worker found H(signing root) (src/signing/fastSign.ts); absent with the fallback.
  */
 export type SignResult =
-  | {type: string; signature: string; pointCache?: PointCacheOutcome}
-  | {type: string; code: ErrorCode; message: string};
+  | {type: RequestType; signature: string; pointCache?: PointCacheOutcome}
+  | {type: RequestType | "unknown"; code: ErrorCode; message: string};
 
 /** Public keys (48 bytes each) of secret keys (32 bytes each), derived in a worker. */
 export type DeriveTask = {secretKeys: Uint8Array};
