@@ -9,7 +9,7 @@ import {SecretKey} from "@chainsafe/blst";
 import {Bench} from "tinybench";
 import {loadNetwork} from "../src/config/networks.js";
 import {createMetrics, signRecorder} from "../src/metrics/metrics.js";
-import {TABLE_WINDOW, createSigner, signEngine, signingKey, tableBytes} from "../src/signing/fastSign.js";
+import {createSigner, signEngine, signingKey, TABLE_WINDOW, tableBytes} from "../src/signing/fastSign.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 
 export type MicroResult = {name: string; microseconds: number; opsPerSecond: number; shareOfSignature: number};
