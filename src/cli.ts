@@ -1,6 +1,7 @@
 #!/usr/bin/env node
 import {configFromArgs, help} from "./config/args.js";
-import {type Logger, createLogger} from "./log.js";
+import {createLogger} from "./log.js";
+import {handleSignals} from "./shutdown.js";
 import {exampleCurl} from "./server/example.js";
 import {type Signer, startSigner} from "./signer.js";
 
@@ -45,32 +46,6 @@ async function load(args: string[]): Promise<void> {
     process.stderr.write(`ts3signer load: ${(e as Error).message}\nRun ts3signer load --help for the flags.\n`);
     process.exit(2);
   }
-}
-
-function handleSignals(signer: {close(): Promise<void>}, log: Logger): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("shutting down: answering requests in flight", {signal});
-    // SPEC: exit within 10 s even if something hangs.
-    setTimeout(() => {
-      log.error("shutdown took over 10 s; exiting");
-      process.exit(1);
-    }, 10_000).unref();
-    signer.close().then(
-      () => {
-        log.info("stopped");
-        process.exit(0);
-      },
-      (e: Error) => {
-        log.error("shutdown failed", {error: e.message});
-        process.exit(1);
-      }
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
 }
 
 main();

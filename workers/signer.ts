@@ -10,6 +10,7 @@ import {KeyTable} from "../src/keys/keyTable.js";
 import {SignerError, unknownKeyMessage} from "../src/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
+import {copySecret} from "../src/keys/scalar.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import type {RequestType} from "../src/signing/requestTypeNames.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
@@ -171,6 +172,6 @@ export function generateKeys(task: GenerateTask): ReturnType<typeof move> {
     secretKeys.set(secret, i * 32);
     secret.fill(0);
   }
-  out.set(derivePublicKeys({secretKeys: secretKeys.slice()}), n * 32);
+  out.set(derivePublicKeys({secretKeys: copySecret(secretKeys)}), n * 32);
   return move(out.buffer);
 }
