@@ -10,7 +10,7 @@ import {type KeyRef, KeyTable} from "../src/keys/keyTable.js";
 import {SignerError, unknownKeyMessage} from "../src/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveChildSk, deriveMasterSk} from "../src/keys/mnemonic.js";
-import {scalarToBytes} from "../src/keys/scalar.js";
+import {copySecret, scalarToBytes, secretBuffer} from "../src/keys/scalar.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import type {RequestType} from "../src/signing/requestTypeNames.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
@@ -32,7 +32,7 @@ type Prepared = SigningMessage & {type: RequestType};
 /** Signs with this worker's cache of H(root) (src/signing/fastSign.ts). */
 const sign = createSigner();
 /** The one place a secret key is copied to in this worker, for one signature at a time; wiped after each. */
-const secret = new Uint8Array(32);
+const secret = secretBuffer(32);
 
 /** Signs a batch; with slashing protection, after one database transaction has cleared it. */
 export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> {
@@ -55,7 +55,7 @@ export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> 
 /**
  * Signs every prepared request that has no result yet. Requests that share a signing root share
  * one H(root): the first hashes it into the worker's cache, the rest of the batch (and later
- * batches) only multiply.
+ * batches) only multiply, and once the root is hot, sum entries of its table.
  */
 function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): SignResult[] {
   for (let i = 0; i < messages.length; i++) {
@@ -159,6 +159,6 @@ export function generateKeys(task: GenerateTask): ReturnType<typeof move> {
     secretKeys.set(secret, i * 32);
     secret.fill(0);
   }
-  out.set(derivePublicKeys({secretKeys: secretKeys.slice()}), n * 32);
+  out.set(derivePublicKeys({secretKeys: copySecret(secretKeys)}), n * 32);
   return move(out.buffer);
 }

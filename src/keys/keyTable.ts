@@ -1,3 +1,4 @@
+
 /**
  * The decrypted keys, in one SharedArrayBuffer that the main thread writes and every signing
  * worker reads. A key change is visible to every worker the moment the main thread makes it, with

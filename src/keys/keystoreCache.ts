@@ -6,6 +6,7 @@ import {bytesToHex} from "../hex.js";
 import type {Logger} from "../log.js";
 import {KdfCache, type Keystore, parseKeystore} from "./eip2335.js";
 import {writeFileAtomic} from "./files.js";
+import {copySecret} from "./scalar.js";
 
 type Kdf = Keystore["crypto"]["kdf"];
 
@@ -104,7 +105,7 @@ export class KeystoreCache {
           {
             file: c.file,
             keystore,
-            secretKey: new Uint8Array(secrets.subarray(32 * i, 32 * i + 32)),
+            secretKey: copySecret(secrets.subarray(32 * i, 32 * i + 32)),
             publicKey: new Uint8Array(Buffer.from(c.pubkey, "hex")),
           },
         ];

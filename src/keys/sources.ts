@@ -1,5 +1,5 @@
 import {randomInt} from "node:crypto";
-import {readFile, readdir} from "node:fs/promises";
+import {readdir} from "node:fs/promises";
 import {availableParallelism} from "node:os";
 import {basename, join} from "node:path";
 import type {KeySources} from "../config/signerConfig.js";
@@ -9,12 +9,13 @@ import {type DerivedRange, DerivedKeyCache, INTEROP_IKM} from "./derivedKeyCache
 import type {GenerateTask, GeneratedKeys} from "../signing/protocol.js";
 import {KdfCache, type Keystore, decryptKeystore, parseKeystore} from "./eip2335.js";
 import {bytesToHex} from "../hex.js";
-import {readSecretFile} from "./files.js";
+import {FileRefused, MAX_KEYSTORE_FILE_BYTES, readRegularFile, readSecretFile} from "./files.js";
 import {interopSecretKey, parseInteropRange} from "./interop.js";
 import {SecretKey} from "@chainsafe/blst";
 import type {KeyInfo, KeyStore} from "./keyStore.js";
 import {KeystoreCache, type KeystoreFile, keystoreFileOf} from "./keystoreCache.js";
 import {deriveSecretKey, mnemonicToSeed, signingKeyPath} from "./mnemonic.js";
+import {copySecret, secretBuffer} from "./scalar.js";
 
 /** Checks the sources' settings up front, so a mistake is a start-up error rather than a failed load. */
 export function validateKeySources(s: KeySources): void {
@@ -93,8 +94,8 @@ export async function loadKeySources(sources: KeySources, keys: KeyStore, derive
   if (sources.keystoresPath) {
     const passwordFile = sources.keystoresPasswordFile;
     const shared = passwordFile === undefined ? undefined : readSecretFile(passwordFile);
-    const passwordFor = (file: string) =>
-      shared ?? readSecretFile(join(sources.keystoresPasswordsPath as string, basename(file, ".json") + ".txt"));
+    const passwordsDir = sources.keystoresPasswordsPath as string;
+    const passwordFor = (file: string) => shared ?? readSecretFile(join(passwordsDir, basename(file, ".json") + ".txt"), passwordsDir);
     const loaded =
       sources.cacheDir && !sources.noKeystoreCache
         ? await loadKeystoresCached(sources.keystoresPath, new KeystoreCache(join(sources.cacheDir, "keystores.cache"), log), passwordFor, deriver, log)
@@ -147,7 +148,7 @@ async function derivedKeys(range: DerivedRange, deriver: KeyDeriver, log: Logger
     cached.secretKeys.fill(0);
     log.error(`the ${range.kind} key cache holds a wrong key; deriving every key again and rewriting it`, {index: mismatch});
   }
-  const all: GeneratedKeys = {secretKeys: new Uint8Array(count * 32), publicKeys: new Uint8Array(count * 48)};
+  const all: GeneratedKeys = {secretKeys: secretBuffer(count * 32), publicKeys: new Uint8Array(count * 48)};
   const progress = new Progress(log, `deriving ${range.kind} keys`, count);
   await inChunks(start, count, (first, n) =>
     deriver.generateKeys(task(first, n)).then((k) => {
@@ -198,12 +199,16 @@ export type LoadedKeystore = OpenedKeystore & {file: string};
 export async function openKeystore(text: string, password: () => string, deriver: KeyDeriver, kdfCache?: KdfCache): Promise<OpenedKeystore> {
   const keystore = parseKeystore(text);
   const secretKey = await decryptKeystore(keystore, password(), kdfCache);
-  const publicKey = await deriver.derivePublicKeys(secretKey.slice());
-  if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== bytesToHex(publicKey)) {
+  try {
+    const publicKey = await deriver.derivePublicKeys(copySecret(secretKey));
+    if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== bytesToHex(publicKey)) {
+      throw new Error("its pubkey does not match its secret key");
+    }
+    return {keystore, secretKey, publicKey};
+  } catch (e) {
     secretKey.fill(0);
-    throw new Error("its pubkey does not match its secret key");
+    throw e;
   }
-  return {keystore, secretKey, publicKey};
 }
 
 /**
@@ -230,24 +235,26 @@ export async function loadKeystores(
       while (next < files.length) {
         const file = files[next++];
         try {
-          const text = await readFile(join(dir, file), "utf8");
+          const text = readRegularFile(join(dir, file), MAX_KEYSTORE_FILE_BYTES, dir).toString("utf8");
           const password = () => {
             try {
               return passwordFor(file);
-            } catch {
+            } catch (e) {
+              if (e instanceof FileRefused) throw new Error(`its password file is refused: ${e.reason}`);
               throw new Error("no password file for it");
             }
           };
           keys.push({file, ...(await openKeystore(text, password, deriver, kdfCache))});
         } catch (e) {
           errors++;
-          log.error("skipping keystore", {file, error: (e as Error).message});
+          log.error("skipping keystore", {file, error: e instanceof FileRefused ? e.reason : (e as Error).message});
         }
         progress.add(1);
       }
     })
   );
   progress.end();
+  await kdfCache.wipe();
   return {keys, errors};
 }
 
@@ -266,7 +273,7 @@ async function loadKeystoresCached(
   const files = new Map<string, KeystoreFile>();
   await inParallel(names, async (file) => {
     try {
-      files.set(file, keystoreFileOf(file, await readFile(join(dir, file), "utf8")));
+      files.set(file, keystoreFileOf(file, readRegularFile(join(dir, file), MAX_KEYSTORE_FILE_BYTES, dir).toString("utf8")));
     } catch {
       // Reported when loadKeystores tries it below.
     }
