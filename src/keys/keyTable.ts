@@ -1,3 +1,4 @@
+import type {PubkeyBytes} from "./keyIndex.js";
 
 /**
  * The decrypted keys, in one SharedArrayBuffer that the main thread writes and every signing
@@ -17,8 +18,6 @@ const PUBKEY_OFFSET = 4;
 const SECRET_OFFSET = 52;
 const INITIAL_SLOTS = 1024;
 /** 4 Mi keys: 384 MiB of address space reserved, only what is used is committed. */
-import type {PubkeyBytes} from "./keyIndex.js";
-
 export const MAX_KEYS = 4 * 1024 * 1024;
 
 export type KeyRef = {slot: number; state: number};
@@ -102,7 +101,9 @@ export class KeyTable implements PubkeyBytes {
 
   /**
    * Copies the secret key of `ref` into `out` (32 bytes, the caller's to wipe); false if that key is
-   * no longer there. A worker signs from the table itself this way, with no per-key copy of its own.
+   * no longer there. The state is read again after the copy (a seqlock), so a removal racing with
+   * the read can never yield a torn key. A worker signs from the table itself this way, with no
+   * per-key copy of its own.
    */
   readSecretInto(ref: KeyRef, out: Uint8Array): boolean {
     if (this.state(ref.slot) !== ref.state) return false;
