@@ -40,6 +40,8 @@ export type Exchange = {
   /** RequestTimeouts' bookkeeping while the body is read: the bucket holding this exchange, and where. */
   timeoutBucket: Exchange[] | undefined;
   timeoutIndex: number;
+  /** Set by a route that holds something for the request (a fault's timer, a worker's batch): run if the client goes away first. */
+  onAbort: (() => void) | undefined;
 };
 
 /** The request still wants an answer: nothing has been written and the client is still there. */
@@ -48,7 +50,7 @@ export const isOpen = (ex: Exchange): boolean => ex.state === "reading" || ex.st
 /** Starts an exchange; call it while `req` is still valid (in the route handler itself). */
 export function exchange(res: HttpResponse, req: HttpRequest, lifecycle: Lifecycle): Exchange {
   const head = req.getMethod() === "head";
-  const ex: Exchange = {res, state: "reading", startedMs: performance.now(), lifecycle, head, timeoutBucket: undefined, timeoutIndex: 0};
+  const ex: Exchange = {res, state: "reading", startedMs: performance.now(), lifecycle, head, timeoutBucket: undefined, timeoutIndex: 0, onAbort: undefined};
   lifecycle.requestStarted();
   res.onAborted(() => close(ex, "aborted"));
   return ex;
@@ -59,6 +61,7 @@ function close(ex: Exchange, state: "answered" | "aborted"): boolean {
   if (!isOpen(ex)) return false;
   ex.state = state;
   ex.lifecycle.requestDone();
+  if (state === "aborted") ex.onAbort?.();
   return true;
 }
 

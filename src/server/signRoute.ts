@@ -37,7 +37,7 @@ export function signHandler(ctx: AppContext) {
     if (lifecycle.stopping) return fail(ex, "unknown", "SHUTTING_DOWN", "the signer is shutting down");
     if (declaredLength > maxBodyBytes) return tooLarge(ex);
     // Bounded memory under overload: past the cap, shed load instead of queueing without end.
-    if (lifecycle.requestsInFlight > maxInFlight) {
+    if (lifecycle.requestsHeld > maxInFlight) {
       return fail(ex, "unknown", "OVERLOADED", `too many requests in flight (limit ${maxInFlight}); retry shortly`);
     }
 
@@ -59,7 +59,10 @@ export function signHandler(ctx: AppContext) {
     }
     // The type read here only picks the pool's lane; the worker parses it and decides what is checked.
     const slashable = pool.slashingProtection && slashableTypes.has(typeIn(body));
+    // The body stays in the pool until a worker is done with it, even if the client leaves.
+    ex.onAbort = lifecycle.abandoned;
     pool.sign(key, body, slashable).then((result) => {
+      if (ex.state === "aborted") lifecycle.abandonedReleased(); // it was open when handed over
       if ("signature" in result) {
         recordPointCache(result.cacheHit);
         if (wantsJson) signed(ex, result.type, "application/json", `{"signature":"${result.signature}"}`);
@@ -88,15 +91,21 @@ export function signHandler(ctx: AppContext) {
       if (outcome === "timeout") {
         count("timeout");
         // No answer until the client gives up, or --request-timeout ends it.
-        return faults.hold(timeouts.timeoutMs, () => drop(ex));
+        const held = faults.hold(timeouts.timeoutMs, () => drop(ex));
+        ex.onAbort = () => faults.cancel(held);
+        return;
       }
       count("error");
       // Any status the SPEC names, not one of the signer's own codes: replied as is.
       replyJson(ex, outcome.status, {message: `injected fault: a ${outcome.status} made on purpose (ts3signer --faults)`});
       record(type, outcome.status, seconds(ex));
     };
-    if (delayMs > 0) faults.hold(delayMs, act);
-    else act();
+    if (delayMs <= 0) return act();
+    // --request-timeout bounds a delay as it bounds a hung request: past it, the request is dropped.
+    const timedOut = delayMs >= timeouts.timeoutMs;
+    const held = faults.hold(Math.min(delayMs, timeouts.timeoutMs), timedOut ? () => drop(ex) : act);
+    // A client that leaves takes its request out now: its body and timer are not kept until the delay ends.
+    ex.onAbort = () => faults.cancel(held);
   }
 
   function tooLarge(ex: Exchange) {
