@@ -1,7 +1,7 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import {type ErrorCode, statusOf, unknownKeyMessage} from "../errors.js";
 import {pointCacheRecorder, signRecorder} from "../metrics/metrics.js";
-import {isRequestType, slashableTypes} from "../signing/requestTypeNames.js";
+import {routingTypeOf as typeIn, slashableTypes} from "../signing/requestTypeNames.js";
 import type {AppContext} from "./context.js";
 import {readBody} from "./body.js";
 import type {FaultKind} from "./faults.js";
@@ -57,8 +57,11 @@ export function signHandler(ctx: AppContext) {
       if (lifecycle.loading) return fail(ex, type, "NOT_READY", "keys are still loading; try again shortly");
       return fail(ex, type, "UNKNOWN_KEY", unknownKeyMessage(identifier));
     }
-    // The type read here only picks the pool's lane; the worker parses it and decides what is checked.
-    const slashable = pool.slashingProtection && slashableTypes.has(typeIn(body));
+    // The type read here only picks the pool's lane; the worker parses it, decides what is checked,
+    // and refuses a body whose parsed type differs. One it cannot read here may be a block: it goes
+    // where requests wait for the database, so the other lane never does.
+    const routed = typeIn(body);
+    const slashable = pool.slashingProtection && (routed === "unknown" || slashableTypes.has(routed));
     // The body stays in the pool until a worker is done with it, even if the client leaves.
     ex.onAbort = lifecycle.abandoned;
     pool.sign(key, body, slashable).then((result) => {
@@ -126,10 +129,3 @@ export function acceptsJson(accept: string): boolean {
   }
   return false;
 }
-
-/** The request type for metric labels, on paths that do not parse the body (404, 503). */
-function typeIn(body: Buffer): string {
-  const m = /"type"\s*:\s*"([A-Z0-9_]{1,64})"/.exec(body.toString("latin1", 0, Math.min(body.length, 4096)));
-  return m && isRequestType(m[1]) ? m[1] : "unknown";
-}
-
