@@ -118,12 +118,16 @@ export class SlashingStore {
   }
 
   /**
-   * Marks keys deleted (Keymanager DELETE): from the moment this returns, every signer sharing the
-   * database refuses blocks and attestations for them, so their exported history is final.
-   * Taken under the keys' locks, so a batch being checked for them ends first.
+   * Keymanager DELETE: marks keys deleted and exports their history (EIP-3076, under the chain the
+   * database is bound to, else `fallbackRoot`) in one transaction under the keys' locks. From its
+   * commit every signer sharing the database refuses blocks and attestations for them, so the
+   * export is final; if it fails, neither happened and the keys are as they were.
    */
-  deactivate(pubkeys: string[]): Promise<void> {
-    return this.serial(pubkeys, async (t) => t.setInactive(pubkeys, true));
+  retire(pubkeys: string[], fallbackRoot: string): Promise<Interchange> {
+    return this.serial(pubkeys, async (t) => {
+      if (pubkeys.length) await t.setInactive(pubkeys, true);
+      return interchangeOf(t, pubkeys, this.boundRoot ?? (await t.genesisRoot()) ?? fallbackRoot);
+    });
   }
 
   /** Marks keys imported again (Keymanager POST): they may sign once more. */
@@ -173,20 +177,7 @@ export class SlashingStore {
   }
 
   exportInterchange(pubkeys: string[], genesisValidatorsRoot: string): Promise<Interchange> {
-    const gvr = genesisValidatorsRoot.toLowerCase();
-    const withRoot = <T extends object>(o: T, root: string | null) => (root ? {...o, signing_root: root} : o);
-    return this.serial([], async (t) => ({
-      metadata: {interchange_format_version: "5" as const, genesis_validators_root: gvr},
-      data: await Promise.all(
-        pubkeys.map(async (pubkey) => ({
-          pubkey,
-          signed_blocks: (await t.blocksOf(pubkey, gvr)).map((b) => withRoot({slot: String(b.slot)}, b.signingRoot)),
-          signed_attestations: (await t.attestationsOf(pubkey, gvr)).map((a) =>
-            withRoot({source_epoch: String(a.source), target_epoch: String(a.target)}, a.signingRoot)
-          ),
-        }))
-      ),
-    }));
+    return this.serial([], (t) => interchangeOf(t, pubkeys, genesisValidatorsRoot));
   }
 
   hasHistory(pubkey: string): Promise<boolean> {
@@ -196,4 +187,22 @@ export class SlashingStore {
   close(): Promise<void> {
     return this.queue.then(() => this.backend.close());
   }
+}
+
+/** The keys' history as an EIP-3076 interchange document (format version 5), read in transaction `t`. */
+async function interchangeOf(t: SlashingTables, pubkeys: string[], genesisValidatorsRoot: string): Promise<Interchange> {
+  const gvr = genesisValidatorsRoot.toLowerCase();
+  const withRoot = <T extends object>(o: T, root: string | null) => (root ? {...o, signing_root: root} : o);
+  return {
+    metadata: {interchange_format_version: "5" as const, genesis_validators_root: gvr},
+    data: await Promise.all(
+      pubkeys.map(async (pubkey) => ({
+        pubkey,
+        signed_blocks: (await t.blocksOf(pubkey, gvr)).map((b) => withRoot({slot: String(b.slot)}, b.signingRoot)),
+        signed_attestations: (await t.attestationsOf(pubkey, gvr)).map((a) =>
+          withRoot({source_epoch: String(a.source), target_epoch: String(a.target)}, a.signingRoot)
+        ),
+      }))
+    ),
+  };
 }
