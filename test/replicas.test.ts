@@ -1,5 +1,5 @@
 /**
- * Several replicas as README's "Running several replicas" describes them, with the real parts on
+ * Several replicas as docs/replicas.md describes them, with the real parts on
  * loopback: a throwaway PostgreSQL (reached through TCP proxies the test can cut), three signer
  * processes sharing one data dir, and HAProxy with deploy/haproxy.cfg in front.
  */

@@ -15,7 +15,7 @@ import {type SigningMessage, createSigningContext, parseRequestBody, requestType
 import {routingTypeOf} from "../src/signing/requestTypeNames.js";
 import {FieldError} from "../src/signing/errors.js";
 import {type SigningKey, createSigner, signingKey, wipeSigningKey} from "../src/signing/fastSign.js";
-import {bytesToHex} from "../src/signing/hex.js";
+import {bytesToHex} from "../src/hex.js";
 import {SlashingStore} from "../src/slashing/store.js";
 
 const {network, keyTable, slashingProtection} = workerData as SignerWorkerData;

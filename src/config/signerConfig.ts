@@ -1,4 +1,14 @@
-import type {KeySources} from "../keys/sources.js";
+/** The key sources given on the command line (read at start and on every reload). */
+export type KeySources = {
+  /** `N` or `START:COUNT`. */
+  interopKeys?: string;
+  keystoresPath?: string;
+  keystoresPasswordsPath?: string;
+  keystoresPasswordFile?: string;
+  mnemonicFile?: string;
+  mnemonicStart?: number;
+  mnemonicCount?: number;
+};
 
 /** Everything a signer is started with; the CLI builds it from flags (src/config/args.ts). */
 export type SignerConfig = KeySources & {

@@ -11,7 +11,7 @@ import {
 } from "@chainsafe/ssz";
 import {FieldError, badRequest} from "./errors.js";
 import {duplicateKeyMessage} from "./duplicateKeys.js";
-import {hexToBytes} from "./hex.js";
+import {hexToBytes} from "../hex.js";
 
 export const MAX_UINT64 = 2n ** 64n - 1n;
 
