@@ -20,6 +20,7 @@ import {Faults} from "./server/faults.js";
 import {httpEngine, uWS} from "./server/engine.js";
 import {Lifecycle} from "./server/lifecycle.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
+import {SlashingHealth} from "./slashing/health.js";
 import {SlashingStore, redactUrl} from "./slashing/store.js";
 import {signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
 
@@ -89,6 +90,7 @@ async function serve(
   faults: Faults
 ): Promise<Signer> {
   const lifecycle = new Lifecycle();
+  const slashingHealth = slashing && new SlashingHealth(slashing, config.slashingProtection!, log);
   const reloader = new Reloader(config, keys, pool, metrics, log);
 
   metrics.workers.set(pool.workers);
@@ -120,7 +122,7 @@ async function serve(
     log.warn(`the signing API listens on ${config.host} WITHOUT TLS and without authentication: anyone who can reach it can sign with every key. Use --tls-cert/--tls-key, or keep it on loopback.`);
   }
   const app = createApp(
-    {keys, pool, metrics, log, lifecycle, reloader, keymanager, timeouts, faults, maxBodyBytes: config.maxBodyBytes, maxInFlight: config.maxInFlight},
+    {keys, pool, metrics, log, lifecycle, reloader, keymanager, timeouts, faults, slashingHealth, maxBodyBytes: config.maxBodyBytes, maxInFlight: config.maxInFlight},
     tls
   );
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
@@ -160,6 +162,7 @@ async function serve(
       metricsServer.closeAllConnections();
       await metricsClosed;
       await pool.close();
+      slashingHealth?.stop();
       await slashing?.close();
     })());
 

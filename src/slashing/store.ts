@@ -37,6 +37,11 @@ const KEYMANAGER_DEADLINE_MS = 30_000;
  */
 export class SlashingStore {
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Told the outcome of every transaction: undefined when the database answered (a refusal is an
+   * answer), else the error that says it did not. SlashingHealth listens here.
+   */
+  onOutcome: ((failure: Error | undefined) => void) | undefined;
   /** The root the database is bound to, once read: a binding never changes. */
   private boundRoot: string | undefined;
 
@@ -68,13 +73,32 @@ export class SlashingStore {
     return store;
   }
 
-  /** One transaction after another; a database that fails is UNAVAILABLE (503), not a bug. */
-  private serial<T>(pubkeys: string[], fn: (t: SlashingTables) => Promise<T>, deadline = Date.now() + KEYMANAGER_DEADLINE_MS): Promise<T> {
-    const run = this.queue.then(() => this.backend.transaction(pubkeys, fn, deadline));
+  /**
+   * One transaction after another; a database that fails is UNAVAILABLE (503), not a bug. The
+   * deadline is fixed when called, or, given as a function, when the transaction's turn comes.
+   */
+  private serial<T>(pubkeys: string[], fn: (t: SlashingTables) => Promise<T>, deadline: number | (() => number) = Date.now() + KEYMANAGER_DEADLINE_MS): Promise<T> {
+    const run = this.queue.then(() => this.backend.transaction(pubkeys, fn, typeof deadline === "number" ? deadline : deadline()));
     this.queue = run.catch(() => undefined);
-    return run.catch((e: Error) => {
-      throw e instanceof SignerError ? e : new SignerError("UNAVAILABLE", `slashing protection database unavailable: ${e.message}`);
-    });
+    return run.then(
+      (result) => {
+        this.onOutcome?.(undefined);
+        return result;
+      },
+      (e: Error) => {
+        if (e instanceof SignerError) {
+          this.onOutcome?.(undefined); // the database answered; the request was refused
+          throw e;
+        }
+        this.onOutcome?.(e);
+        throw new SignerError("UNAVAILABLE", `slashing protection database unavailable: ${e.message}`);
+      }
+    );
+  }
+
+  /** A trivial transaction that must end within `timeoutMs` of its turn (health checks). */
+  ping(timeoutMs: number): Promise<void> {
+    return this.serial([], async (t) => void (await t.genesisRoot()), () => Date.now() + timeoutMs);
   }
 
   /**
