@@ -144,6 +144,7 @@ async function serve(
   if (slashing) log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: redactUrl(config.slashingProtection!)});
   else log.warn("slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH or postgres://…)");
   logFaults(log, faults, false);
+  slashingHealth?.start();
 
   const ready = Promise.all([reloader.start(), dataDirSync?.start()]).then(() => {
     lifecycle.loading = false;

@@ -21,12 +21,16 @@ export class SlashingHealth {
 
   constructor(
     private readonly store: SlashingStore,
-    url: string,
+    private readonly url: string,
     private readonly log: Logger
   ) {
     this.database = redactUrl(url);
-    store.onOutcome = (failure) => (failure ? this.down(failure) : this.up());
-    if (parseSlashingUrl(url).kind === "postgres") {
+  }
+
+  /** Listens to the store's transactions, and starts probing PostgreSQL. */
+  start(): void {
+    this.store.onOutcome = (failure) => (failure ? this.down(failure) : this.up());
+    if (parseSlashingUrl(this.url).kind === "postgres") {
       this.timer = setInterval(() => this.probe(), PROBE_EVERY_MS).unref();
     }
   }
