@@ -12,6 +12,8 @@ export const statusOf = {
   NOT_FOUND: 404,
   UNKNOWN_KEY: 404,
   METHOD_NOT_ALLOWED: 405,
+  /** A client that stalled mid-body past --request-timeout. */
+  REQUEST_TIMEOUT: 408,
   /** Refused by slashing protection (EIP-3076). */
   SLASHING: 412,
   TOO_LARGE: 413,
@@ -40,8 +42,8 @@ export class SignerError extends Error {
 
 export const codeOf = (e: unknown): ErrorCode => (e instanceof SignerError ? e.code : "INTERNAL");
 
-/** Answers after which the connection is closed: the client's body is neither read nor kept. */
-export const closesConnection = (code: ErrorCode): boolean => code === "TOO_LARGE" || code === "UNAUTHORIZED";
+/** Answers after which the connection is closed: the client's body is neither read nor kept, or never came. */
+export const closesConnection = (code: ErrorCode): boolean => code === "TOO_LARGE" || code === "UNAUTHORIZED" || code === "REQUEST_TIMEOUT";
 
 /** The one message for a key that is not loaded, whichever thread finds out. */
 export const unknownKeyMessage = (pubkey: string): string => `no key for ${pubkey.slice(0, 100)} is loaded`;

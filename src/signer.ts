@@ -18,6 +18,7 @@ import {createApp} from "./server/app.js";
 import {logFaults} from "./server/faultRoutes.js";
 import {Faults} from "./server/faults.js";
 import {httpEngine, uWS} from "./server/engine.js";
+import {closeReasons} from "./server/connection.js";
 import {Lifecycle} from "./server/lifecycle.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
 import {SlashingHealth} from "./slashing/health.js";
@@ -90,6 +91,8 @@ async function serve(
   faults: Faults
 ): Promise<Signer> {
   const lifecycle = new Lifecycle();
+  for (const reason of closeReasons) metrics.connectionsClosed.labels({reason}).inc(0); // every series exists from the start
+  lifecycle.connectionClosed = (reason) => metrics.connectionsClosed.inc({reason});
   const slashingHealth = slashing && new SlashingHealth(slashing, config.slashingProtection!, log);
   const reloader = new Reloader(config, keys, pool, metrics, log);
 

@@ -4,6 +4,7 @@ import {existsSync, readFileSync, readdirSync} from "node:fs";
 import {dirname, join, normalize} from "node:path";
 import {fileURLToPath} from "node:url";
 import {describe, expect, it} from "vitest";
+import {flags} from "../src/config/args.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
 const pages = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
@@ -53,5 +54,21 @@ describe("README and docs/", () => {
     const paths = [...map.matchAll(/^(\S+)/gm)].map((m) => m[1]);
     expect(paths.length).toBeGreaterThan(15);
     for (const path of paths) expect(existsSync(join(root, path)), `${path} in the code map`).toBe(true);
+  });
+
+  it("lists in README's flag table every flag, with the default the parser uses", () => {
+    const table = text("README.md").split("## Command line")[1].split("\n\n")[1];
+    const rows = table.split("\n").slice(2); // after the header and its rule
+    const documented = new Map<string, string>();
+    for (const row of rows) {
+      const [, named, defaults] = row.split("|").map((cell) => cell.trim());
+      const names = [...named.matchAll(/--([a-z-]+)/g)].map((m) => m[1]);
+      const values = defaults.replaceAll("`", "").split(" / ");
+      // "a / b" pairs with two flags in order; otherwise the one default holds for every flag in the row.
+      names.forEach((name, i) => documented.set(name, values.length === names.length ? values[i] : defaults.replaceAll("`", "")));
+    }
+    const expected = new Map(flags.filter((f) => f.name !== "help").map((f) => [f.name, f.default ?? f.defaultText ?? "none"]));
+    const normalised = new Map([...documented].map(([name, d]) => [name, d === "off" ? "none" : d]));
+    expect(Object.fromEntries(normalised)).toEqual(Object.fromEntries(expected));
   });
 });

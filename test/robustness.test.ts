@@ -20,6 +20,7 @@ const closedWithin = (socket: ReturnType<typeof connect>, ms: number) =>
   new Promise<number>((resolve, reject) => {
     const t0 = performance.now();
     const timer = setTimeout(() => reject(new Error(`socket still open after ${ms} ms`)), ms);
+    socket.resume(); // read (and discard) any answer, e.g. a 408: an unread socket never reports its close
     socket.on("close", () => {
       clearTimeout(timer);
       resolve(performance.now() - t0);

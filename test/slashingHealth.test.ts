@@ -32,57 +32,76 @@ async function until<T>(fn: () => Promise<T>, ok: (v: T) => boolean, what: strin
 }
 
 describe("the slashing protection database, seen from outside", () => {
-  it.runIf("createDatabase" in postgres)("PostgreSQL cut off: /healthcheck 503 naming the check, one log line down (no password) and one back up", async () => {
-    const url = new URL(await (postgres as {createDatabase(): Promise<string>}).createDatabase());
-    const proxy = await startTcpProxy({path: join(url.searchParams.get("host")!, ".s.PGSQL.5432")});
-    const s = await startTestSigner({network: "minimal", interopKeys: "1", slashingProtection: `postgres://postgres:pg-secret@127.0.0.1:${proxy.port}${url.pathname}`});
-    const logged = (msg: RegExp) => s.lines.map((l) => JSON.parse(l)).filter((l) => msg.test(l.msg));
-    try {
-      expect(await health(s.url)).toEqual({
-        status: 200,
-        body: {
-          status: "UP",
-          outcome: "UP",
+  it.runIf("createDatabase" in postgres)(
+    "PostgreSQL cut off: /healthcheck 503 naming the check, one log line down (no password) and one back up",
+    async () => {
+      const url = new URL(await (postgres as {createDatabase(): Promise<string>}).createDatabase());
+      const proxy = await startTcpProxy({path: join(url.searchParams.get("host")!, ".s.PGSQL.5432")});
+      const s = await startTestSigner({
+        network: "minimal",
+        interopKeys: "1",
+        slashingProtection: `postgres://postgres:pg-secret@127.0.0.1:${proxy.port}${url.pathname}`,
+      });
+      const logged = (msg: RegExp) => s.lines.map((l) => JSON.parse(l)).filter((l) => msg.test(l.msg));
+      try {
+        expect(await health(s.url)).toEqual({
+          status: 200,
+          body: {
+            status: "UP",
+            outcome: "UP",
+            checks: [
+              {id: "keys-check", status: "UP", keys_loaded: 1},
+              {id: "slashing-protection-db-health-check", status: "UP"},
+            ],
+          },
+        });
+
+        proxy.cut(); // a network split: the server hears nothing and answers nothing
+        const down = await until(
+          () => health(s.url),
+          (h) => h.status === 503,
+          "the database check to fail"
+        );
+        expect(down.body).toEqual({
+          status: "DOWN",
+          outcome: "DOWN",
           checks: [
             {id: "keys-check", status: "UP", keys_loaded: 1},
-            {id: "slashing-protection-db-health-check", status: "UP"},
+            {id: "slashing-protection-db-health-check", status: "DOWN"},
           ],
-        },
-      });
+        });
+        await new Promise((r) => setTimeout(r, 3000)); // several more failed probes: still one line
+        expect(logged(/database unreachable/)).toEqual([
+          expect.objectContaining({level: "error", error: "timeout", database: expect.stringContaining(`127.0.0.1:${proxy.port}`)}),
+        ]);
+        expect(s.lines.join("\n")).not.toContain("pg-secret");
 
-      proxy.cut(); // a network split: the server hears nothing and answers nothing
-      const down = await until(() => health(s.url), (h) => h.status === 503, "the database check to fail");
-      expect(down.body).toEqual({
-        status: "DOWN",
-        outcome: "DOWN",
-        checks: [
-          {id: "keys-check", status: "UP", keys_loaded: 1},
-          {id: "slashing-protection-db-health-check", status: "DOWN"},
-        ],
-      });
-      await new Promise((r) => setTimeout(r, 3000)); // several more failed probes: still one line
-      expect(logged(/database unreachable/)).toEqual([
-        expect.objectContaining({level: "error", error: "timeout", database: expect.stringContaining(`127.0.0.1:${proxy.port}`)}),
-      ]);
-      expect(s.lines.join("\n")).not.toContain("pg-secret");
-
-      proxy.heal();
-      await until(() => health(s.url), (h) => h.status === 200, "the database check to pass again");
-      const [back, ...more] = logged(/reachable again/);
-      expect(more).toEqual([]);
-      expect(back).toMatchObject({level: "info"});
-      expect(back.down_seconds).toBeGreaterThanOrEqual(3);
-      expect(back.down_seconds).toBeLessThan(20);
-      expect(logged(/database unreachable/)).toHaveLength(1);
-    } finally {
-      await s.close();
-      proxy.heal();
-      await proxy.close();
+        proxy.heal();
+        await until(
+          () => health(s.url),
+          (h) => h.status === 200,
+          "the database check to pass again"
+        );
+        const [back, ...more] = logged(/reachable again/);
+        expect(more).toEqual([]);
+        expect(back).toMatchObject({level: "info"});
+        expect(back.down_seconds).toBeGreaterThanOrEqual(3);
+        expect(back.down_seconds).toBeLessThan(20);
+        expect(logged(/database unreachable/)).toHaveLength(1);
+      } finally {
+        await s.close();
+        proxy.heal();
+        await proxy.close();
+      }
     }
-  });
+  );
 
   it("SQLite: /healthcheck names the check, UP", async () => {
-    const s = await startTestSigner({network: "minimal", interopKeys: "1", slashingProtection: `sqlite:${join(mkdtempSync(join(tmpdir(), "ts3signer-health-")), "s.sqlite")}`});
+    const s = await startTestSigner({
+      network: "minimal",
+      interopKeys: "1",
+      slashingProtection: `sqlite:${join(mkdtempSync(join(tmpdir(), "ts3signer-health-")), "s.sqlite")}`,
+    });
     try {
       expect((await health(s.url)).body.checks).toEqual([
         {id: "keys-check", status: "UP", keys_loaded: 1},

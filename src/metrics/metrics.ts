@@ -44,7 +44,13 @@ export function createMetrics(registry = new Registry()) {
     }),
     requestTimeouts: new Counter({
       name: "ts3signer_request_timeouts_total",
-      help: "Clients dropped for not sending their request body within --request-timeout",
+      help: "Clients answered 408 (and their connection closed) for not sending their request body within --request-timeout",
+      registers,
+    }),
+    connectionsClosed: new Counter({
+      name: "ts3signer_http_connections_closed_total",
+      help: "Connections the signing API closed after (or instead of) an answer, by reason: client_asked, refused_body, request_timeout, fault",
+      labelNames: ["reason"] as const,
       registers,
     }),
     dataDirChanges: new Counter({

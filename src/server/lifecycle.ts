@@ -1,3 +1,5 @@
+import type {CloseReason} from "./connection.js";
+
 /**
  * Where the signer is in its life (loading keys, serving, stopping) and how many requests are
  * being answered, so shutdown can wait for the last one.
@@ -5,6 +7,8 @@
 export class Lifecycle {
   loading = true;
   stopping = false;
+  /** Told of each connection the server closes (the signer counts them in its metrics). */
+  connectionClosed: (reason: CloseReason) => void = () => {};
   private inFlight = 0;
   /** Requests whose client went away while a worker still holds their body (see abandoned()). */
   private abandonedHeld = 0;

@@ -1,7 +1,8 @@
-import {type Exchange, drop} from "./reply.js";
+import {type Exchange, replyError} from "./reply.js";
 
 /**
- * Drops clients that stall while sending a request body (slow-loris). Exchanges still reading are
+ * Answers clients that stall while sending a request body (slow-loris) with a 408 that closes the
+ * connection. Exchanges still reading are
  * filed in one bucket per second, and a bucket is checked once, when it is `timeoutMs` old: an
  * array append costs less per request than a timer or a Map entry (a Map's insert/delete churn
  * showed up as rehashing in the HTTP thread's profile). A finished body leaves its bucket at once
@@ -56,7 +57,7 @@ export class RequestTimeouts {
       for (const ex of this.buckets.shift()!.exchanges) {
         ex.timeoutBucket = undefined;
         if (ex.state !== "reading") continue; // the client left already
-        drop(ex);
+        replyError(ex, "REQUEST_TIMEOUT", `the request body did not arrive within ${this.timeoutMs} ms (--request-timeout)`);
         this.onTimeout();
       }
     }

@@ -1,5 +1,5 @@
 import type {Logger} from "../log.js";
-import {type SlashingStore, parseSlashingUrl, redactUrl} from "./store.js";
+import {parseSlashingUrl, redactUrl, type SlashingStore} from "./store.js";
 
 /** PostgreSQL is probed this often, each probe given this long: a dead or hung server shows within ~3 s. */
 const PROBE_EVERY_MS = 1000;
