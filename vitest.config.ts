@@ -12,6 +12,7 @@ const realTime = [
   "test/postgresFailures.test.ts",
   "test/replicas.test.ts",
   "test/robustness.test.ts",
+  "test/slashingHealth.test.ts",
 ];
 
 export default defineConfig({

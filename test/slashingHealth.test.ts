@@ -3,9 +3,10 @@
  * answers 503 while it is unreachable (as Web3Signer's does), and the log has one line when it
  * goes away and one when it is back, with how long it was gone.
  */
-import {mkdtempSync} from "node:fs";
+import {mkdtempSync, readFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
+import Database from "better-sqlite3";
 import {afterAll, describe, expect, it} from "vitest";
 import {errorClass} from "../src/slashing/health.js";
 import {startTestPostgres} from "./helpers/postgres.js";
@@ -96,18 +97,36 @@ describe("the slashing protection database, seen from outside", () => {
     }
   );
 
-  it("SQLite: /healthcheck names the check, UP", async () => {
-    const s = await startTestSigner({
-      network: "minimal",
-      interopKeys: "1",
-      slashingProtection: `sqlite:${join(mkdtempSync(join(tmpdir(), "ts3signer-health-")), "s.sqlite")}`,
-    });
+  it("SQLite: /healthcheck names the check; a Keymanager transaction that fails marks it DOWN until a probe gets through", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ts3signer-health-"));
+    const path = join(dir, "s.sqlite");
+    const s = await startTestSigner({network: "minimal", interopKeys: "1", dataDir: dir, slashingProtection: `sqlite:${path}`});
+    const locker = new Database(path);
     try {
-      expect((await health(s.url)).body.checks).toEqual([
-        {id: "keys-check", status: "UP", keys_loaded: 1},
-        {id: "slashing-protection-db-health-check", status: "UP"},
-      ]);
+      const checks = async () => (await health(s.url)).body.checks.map((c: {id: string; status: string}) => `${c.id} ${c.status}`);
+      expect(await checks()).toEqual(["keys-check UP", "slashing-protection-db-health-check UP"]);
+      locker.exec("BEGIN IMMEDIATE"); // holds the write lock past the signer's 2 s busy timeout
+      const token = readFileSync(join(dir, "api-token.txt"), "utf8").trim();
+      const failed = await request(`${s.url}/eth/v1/keystores`, {
+        method: "DELETE",
+        headers: {authorization: `Bearer ${token}`, "content-type": "application/json"},
+        body: JSON.stringify({pubkeys: [`0x${"ab".repeat(48)}`]}),
+      });
+      expect(failed.status).toBe(503);
+      expect(await health(s.url)).toMatchObject({status: 503, body: {status: "DOWN"}});
+      const lines = () => s.lines.map((l) => JSON.parse(l));
+      expect(lines().filter((l) => /database unreachable/.test(l.msg))).toEqual([expect.objectContaining({error: "SQLITE_BUSY"})]);
+      locker.exec("ROLLBACK");
+      await until(
+        () => health(s.url),
+        (h) => h.status === 200,
+        "the probe to get through",
+        15_000
+      );
+      expect(lines().filter((l) => /database reachable again/.test(l.msg))).toHaveLength(1);
     } finally {
+      if (locker.inTransaction) locker.exec("ROLLBACK");
+      locker.close();
       await s.close();
     }
   });

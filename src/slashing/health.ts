@@ -1,17 +1,20 @@
 import type {Logger} from "../log.js";
 import {parseSlashingUrl, redactUrl, type SlashingStore} from "./store.js";
 
-/** PostgreSQL is probed this often, each probe given this long: a dead or hung server shows within ~3 s. */
+/** Probed this often, each probe given this long: a dead or hung PostgreSQL shows within ~3 s. */
 const PROBE_EVERY_MS = 1000;
 const PROBE_TIMEOUT_MS = 2000;
+/** SQLite, only while down: each probe may wait up to its 2 s busy timeout on the HTTP thread. */
+const SQLITE_RECOVERY_PROBE_EVERY_MS = 5000;
 
 /**
  * Whether the slashing protection database answers, for /healthcheck and the log. Every
  * transaction of the main thread's store reports its outcome, and PostgreSQL (a server that can go
  * away) is also probed once a second. Each change is logged once: down with the error's class (a
- * code such as ECONNREFUSED or a PostgreSQL SQLSTATE, never a message that might carry the URL),
- * up again with how long it was down. SQLite is not probed: its probe would take the file's write
- * lock on the HTTP thread; its state comes from the Keymanager's transactions.
+ * code such as ECONNREFUSED, a PostgreSQL SQLSTATE or SQLITE_BUSY, never a message that might carry
+ * the URL), up again with how long it was down. SQLite is probed only while down (after a
+ * Keymanager transaction failed), every 5 s, to see it come back: its transactions wait for the
+ * file's write lock on the calling thread, here the HTTP thread, which must not do that routinely.
  */
 export class SlashingHealth {
   private downSinceMs: number | undefined;
@@ -27,12 +30,12 @@ export class SlashingHealth {
     this.database = redactUrl(url);
   }
 
-  /** Listens to the store's transactions, and starts probing PostgreSQL. */
+  /** Listens to the store's transactions, and starts probing. */
   start(): void {
     this.store.onOutcome = (failure) => (failure ? this.down(failure) : this.up());
-    if (parseSlashingUrl(this.url).kind === "postgres") {
-      this.timer = setInterval(() => this.probe(), PROBE_EVERY_MS).unref();
-    }
+    const sqlite = parseSlashingUrl(this.url).kind === "sqlite";
+    const probeEveryMs = sqlite ? SQLITE_RECOVERY_PROBE_EVERY_MS : PROBE_EVERY_MS;
+    this.timer = setInterval(() => (sqlite && this.isUp ? undefined : this.probe()), probeEveryMs).unref();
   }
 
   get isUp(): boolean {
