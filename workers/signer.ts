@@ -11,6 +11,7 @@ import {SignerError, unknownKeyMessage} from "../src/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
+import type {RequestType} from "../src/signing/requestTypeNames.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
 import {routingTypeOf} from "../src/signing/requestTypeNames.js";
 import {FieldError} from "../src/signing/errors.js";
@@ -24,10 +25,10 @@ const table = KeyTable.attach(keyTable);
 const slashing = slashingProtection ? await SlashingStore.open(slashingProtection) : undefined;
 
 /** A request whose key was removed while it waited; the HTTP thread names the key. */
-const keyGone = (type: string): SignResult => ({type, code: "UNKNOWN_KEY", message: unknownKeyMessage("this public key")});
+const keyGone = (type: RequestType): SignResult => ({type, code: "UNKNOWN_KEY", message: unknownKeyMessage("this public key")});
 
 /** A request ready to sign: its type (for metrics) and its signing root. */
-type Prepared = SigningMessage & {type: string};
+type Prepared = SigningMessage & {type: RequestType};
 
 /** slot → the deserialized key for one state of that slot. */
 const secretKeys = new Map<number, {state: number; key: SigningKey}>();
@@ -73,17 +74,18 @@ function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (S
 
 /** Parse, validate, signing root: a message to sign, or the reason there is none. */
 function prepare(bodies: Buffer, start: number, end: number): Prepared | Extract<SignResult, {code: string}> {
-  let type = "unknown";
+  let type: RequestType | "unknown" = "unknown";
   try {
     const body = parseRequestBody(bodies.toString("utf8", start, end));
-    type = requestTypeOf(body);
+    const known = requestTypeOf(body);
+    type = known;
     // The HTTP thread picked this request's lane (and labels) by the first "type" in the text: a
     // nested "type" before the real one would have sent a block where nothing waits for the database.
     const routed = routingTypeOf(bodies, start, end);
-    if (routed !== "unknown" && routed !== type) {
-      throw new FieldError("type", `the first "type" in the body (${routed}) is not the request's own (${type}); send the request's type before any nested "type"`);
+    if (routed !== "unknown" && routed !== known) {
+      throw new FieldError("type", `the first "type" in the body (${routed}) is not the request's own (${known}); send the request's type before any nested "type"`);
     }
-    return {type, ...signingMessageOf(body, type as never, ctx)};
+    return {type: known, ...signingMessageOf(body, known, ctx)};
   } catch (e) {
     if (e instanceof SignerError) return {type, code: e.code, message: e.message};
     // A bug, not bad input; the message is ours (never a key) and the main thread logs it.

@@ -99,6 +99,12 @@ export const flags: readonly Flag[] = [
   {name: "tls-key", placeholder: "FILE", value: {kind: "text"}, target: "tlsKey", help: "and its private key (PEM)"},
   {name: "require-native-http", value: {kind: "switch"}, target: "requireNativeHttp", help: "refuse to start on uWebSockets.js's slow JavaScript fallback"},
   {
+    name: "require-native-signing",
+    value: {kind: "switch"},
+    target: "requireNativeSigning",
+    help: "refuse to start without the native signing addon (native/fastsign),\ni.e. on @chainsafe/blst's sign() per request",
+  },
+  {
     name: "slashing-protection",
     placeholder: "URL",
     value: {kind: "text"},

@@ -30,6 +30,8 @@ export type SignerConfig = KeySources & {
   slashingProtection?: string;
   /** Refuse to start on uWebSockets.js's JavaScript fallback. */
   requireNativeHttp?: boolean;
+  /** Refuse to start on the fallback signing engine (@chainsafe/blst sign() without the native addon). */
+  requireNativeSigning?: boolean;
   /** Fault injection SPEC (src/server/faults.ts); off when absent or empty. */
   faults?: string;
   /** Enables the Keymanager API; imported keys persist here. */

@@ -1,7 +1,8 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import {type ErrorCode, statusOf, unknownKeyMessage} from "../errors.js";
+import {normalizePubkey} from "../hex.js";
 import {pointCacheRecorder, signRecorder} from "../metrics/metrics.js";
-import {routingTypeOf as typeIn, slashableTypes} from "../signing/requestTypeNames.js";
+import {isSlashable, routingTypeOf as typeIn} from "../signing/requestTypeNames.js";
 import type {AppContext} from "./context.js";
 import {readBody} from "./body.js";
 import type {FaultKind} from "./faults.js";
@@ -61,7 +62,7 @@ export function signHandler(ctx: AppContext) {
     // and refuses a body whose parsed type differs. One it cannot read here may be a block: it goes
     // where requests wait for the database, so the other lane never does.
     const routed = typeIn(body);
-    const slashable = pool.slashingProtection && (routed === "unknown" || slashableTypes.has(routed));
+    const slashable = pool.slashingProtection && (routed === "unknown" || isSlashable(routed));
     // The body stays in the pool until a worker is done with it, even if the client leaves.
     ex.onAbort = lifecycle.abandoned;
     pool.sign(key, body, slashable).then((result) => {
@@ -81,7 +82,7 @@ export function signHandler(ctx: AppContext) {
   /** The request after the injected faults (--faults): delayed, then handled, failed, dropped or left hanging. */
   function withFaults(ex: Exchange, identifier: string, body: Buffer, wantsJson: boolean) {
     const type = typeIn(body);
-    const {delayMs, outcome} = faults.plan(type, identifier.toLowerCase());
+    const {delayMs, outcome} = faults.plan(type, normalizePubkey(identifier) ?? identifier);
     const count = (kind: FaultKind) => metrics.faultsInjected.inc({kind, type});
     if (delayMs > 0) count("delay");
     const act = () => {
