@@ -1,5 +1,5 @@
 import {mkdtempSync, readFileSync, rmSync} from "node:fs";
-import {type Socket, connect} from "node:net";
+import {connect, type Socket} from "node:net";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";

@@ -9,9 +9,9 @@ import {
   UintBigintType,
   VectorCompositeType,
 } from "@chainsafe/ssz";
-import {FieldError, badRequest} from "./errors.js";
-import {duplicateKeyMessage} from "./duplicateKeys.js";
 import {hexToBytes} from "../hex.js";
+import {duplicateKeyMessage} from "./duplicateKeys.js";
+import {badRequest, FieldError} from "./errors.js";
 
 export const MAX_UINT64 = 2n ** 64n - 1n;
 
@@ -39,7 +39,6 @@ function parseJson(text: string): unknown {
     throw badRequest(`malformed JSON: ${(e as Error).message}`);
   }
 }
-
 
 const decimal = /^\d{1,20}$/;
 
