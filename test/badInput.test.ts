@@ -129,4 +129,14 @@ describe("duplicate keys", () => {
   ])("%s", (text, message) => {
     expect(check(text)).toBe(message);
   });
+
+  it("counts keys without recursion: nesting JSON.parse accepts does not overflow the stack", () => {
+    const deep = `${'{"a":['.repeat(100_000)}1${"]}".repeat(100_000)}`;
+    expect(check(deep)).toBeUndefined();
+    expect(check(`{"b":1,${deep.slice(1, -1)},"b":2}`)).toBe('duplicate key "b": each key may appear once in an object');
+    // Deep inside: the message names the end of the path, not all 100,000 steps of it.
+    const message = check(deep.replace("1", '{"c":1,"c":2}'))!;
+    expect(message).toMatch(/^duplicate key "c" in …[a[\]0.]+\.a\[0\]: each key may appear once in an object$/);
+    expect(message.length).toBeLessThan(200);
+  });
 });

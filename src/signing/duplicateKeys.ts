@@ -8,8 +8,10 @@
  */
 export function duplicateKeyMessage(text: string, value: unknown): string | undefined {
   if (colonsOutsideStrings(text) === keyCount(value)) return undefined;
-  const where = duplicateKeyIn(text);
-  return `duplicate key ${JSON.stringify(where.key)}${where.path ? ` in ${where.path}` : ""}: each key may appear once in an object`;
+  const {key, path} = duplicateKeyIn(text);
+  // Both come from the request: a 1 MiB key or a path 100,000 objects deep must not come back whole.
+  const clip = (t: string) => (t.length > 120 ? `…${t.slice(-119)}` : t);
+  return `duplicate key ${JSON.stringify(clip(key))}${path ? ` in ${clip(path)}` : ""}: each key may appear once in an object`;
 }
 
 function colonsOutsideStrings(text: string): number {
@@ -35,13 +37,22 @@ function isEscaped(text: string, at: number): boolean {
 }
 
 function keyCount(value: unknown): number {
-  if (typeof value !== "object" || value === null) return 0;
+  // A stack of its own, not recursion: JSON.parse accepts nesting deep enough to overflow ours.
   let n = 0;
-  if (Array.isArray(value)) {
-    for (const item of value) n += keyCount(item);
-    return n;
+  const pending: unknown[] = [value];
+  while (pending.length) {
+    const v = pending.pop();
+    if (typeof v !== "object" || v === null) continue;
+    if (Array.isArray(v)) {
+      for (const item of v) if (typeof item === "object" && item !== null) pending.push(item);
+      continue;
+    }
+    for (const key in v) {
+      n++;
+      const child = (v as Record<string, unknown>)[key];
+      if (typeof child === "object" && child !== null) pending.push(child);
+    }
   }
-  for (const key in value) n += 1 + keyCount((value as Record<string, unknown>)[key]);
   return n;
 }
 
