@@ -10,6 +10,7 @@ import {KeyTable} from "../src/keys/keyTable.js";
 import {SignerError, unknownKeyMessage} from "../src/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
+import {copySecret} from "../src/keys/scalar.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import type {RequestType} from "../src/signing/requestTypeNames.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
@@ -58,7 +59,7 @@ export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> 
 /**
  * Signs every prepared request that has no result yet. Requests that share a signing root share
  * one H(root): the first hashes it into the worker's cache, the rest of the batch (and later
- * batches) only multiply.
+ * batches) only multiply, and once the root is hot, sum entries of its table.
  */
 function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): SignResult[] {
   for (let i = 0; i < messages.length; i++) {
@@ -179,6 +180,6 @@ export function generateKeys(task: GenerateTask): ReturnType<typeof move> {
     secretKeys.set(secret, i * 32);
     secret.fill(0);
   }
-  out.set(derivePublicKeys({secretKeys: secretKeys.slice()}), n * 32);
+  out.set(derivePublicKeys({secretKeys: copySecret(secretKeys)}), n * 32);
   return move(out.buffer);
 }

@@ -17,6 +17,8 @@ export type SignerConfig = KeySources & {
   metricsHost: string;
   metricsPort: number;
   network: string;
+  /** `--genesis-validators-root`: the chain's, where the network does not say (a config YAML alone). */
+  genesisValidatorsRoot?: string;
   workers?: number;
   maxBodyBytes: number;
   /** A client that has not sent its whole request body after this long is dropped. */

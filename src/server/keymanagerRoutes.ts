@@ -1,6 +1,6 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import type {KeyManager} from "../keys/keymanager.js";
-import {codeOf} from "../errors.js";
+import {codeOf, jsonSyntaxError} from "../errors.js";
 import {authorized} from "../keys/token.js";
 import {duplicateKeyMessage} from "../signing/duplicateKeys.js";
 import {readBody} from "./body.js";
@@ -75,7 +75,7 @@ export function readJsonObject(ex: Exchange, maxBytes: number, handle: (body: Re
       try {
         body = JSON.parse(text);
       } catch (e) {
-        return replyError(ex, "BAD_REQUEST", `malformed JSON: ${(e as Error).message}`);
+        return replyError(ex, "BAD_REQUEST", `malformed JSON: ${jsonSyntaxError(e)}`);
       }
       if (typeof body !== "object" || body === null || Array.isArray(body)) return replyError(ex, "BAD_REQUEST", "the body must be a JSON object");
       const duplicate = duplicateKeyMessage(text, body);

@@ -68,7 +68,7 @@ export function signHandler(ctx: AppContext) {
     pool.sign(key, body, slashable).then((result) => {
       if (ex.state === "aborted") lifecycle.abandonedReleased(); // it was open when handed over
       if ("signature" in result) {
-        recordPointCache(result.cacheHit);
+        recordPointCache(result.pointCache);
         if (wantsJson) signed(ex, result.type, "application/json", `{"signature":"${result.signature}"}`);
         else signed(ex, result.type, "text/plain", result.signature);
       } else {
