@@ -100,7 +100,9 @@ describe("the slashing protection database, seen from outside", () => {
   it("SQLite: /healthcheck names the check; a Keymanager transaction that fails marks it DOWN until a probe gets through", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ts3signer-health-"));
     const path = join(dir, "s.sqlite");
-    const s = await startTestSigner({network: "minimal", interopKeys: "1", dataDir: dir, slashingProtection: `sqlite:${path}`});
+    // One worker, which has opened the file once the keys are loaded (they are made on it): a worker
+    // still opening it when the lock below is taken would fail to start (SQLITE_BUSY).
+    const s = await startTestSigner({network: "minimal", interopKeys: "1", dataDir: dir, slashingProtection: `sqlite:${path}`, workers: 1});
     const locker = new Database(path);
     try {
       const checks = async () => (await health(s.url)).body.checks.map((c: {id: string; status: string}) => `${c.id} ${c.status}`);
