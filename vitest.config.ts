@@ -1,15 +1,32 @@
 import {defineConfig} from "vitest/config";
 
+/**
+ * Tests whose outcome depends on the clock: latency quartiles of injected delays, replicas and
+ * PostgreSQL failing over within their deadlines, a devnet run whose duties must be on time, stalled
+ * clients dropped after a timeout. They run on their own, one file at a time, after the rest, so a
+ * busy machine (the rest of the suite included) cannot fail them.
+ */
+const realTime = [
+  "test/faults.test.ts",
+  "test/load.test.ts",
+  "test/postgresFailures.test.ts",
+  "test/replicas.test.ts",
+  "test/robustness.test.ts",
+];
+
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     // Compiles src/, workers/ and bench/ into dist/ before any test runs (integration tests use dist/).
     globalSetup: ["test/setup/build.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Each file runs in its own process: the Lodestar oracle picks its preset per process.
     pool: "forks",
-    // The JSON report lets .ci/run print a one-line summary.
+    // The JSON report lets .ci/run print a one-line summary (of both projects).
     reporters: ["default", ["json", {outputFile: "test-results.json"}]],
+    projects: [
+      {extends: true, test: {name: "parallel", include: ["test/**/*.test.ts"], exclude: realTime}},
+      {extends: true, test: {name: "real-time", include: realTime, fileParallelism: false, sequence: {groupOrder: 1}}},
+    ],
   },
 });

@@ -242,7 +242,7 @@ async function main(): Promise<void> {
   rmSync(dbDir, {recursive: true, force: true});
   console.log(`  ${fmt(guarded.requestsPerSecond)}/s = ${fmt(guarded.ratioToCeiling, 2)}× ceiling (${fmt(guarded.requestsPerSecond / steady.requestsPerSecond, 2)}× without), p99 ${fmt(guarded.latencyMs.p99, 1)} ms, errors ${guarded.errors}`);
 
-  let memory: {keys: number; readySeconds: number; rssBytes: number}[] = [{keys: keyCount, readySeconds: signer.readySeconds, rssBytes: rss1k}];
+  const memory: {keys: number; readySeconds: number; rssBytes: number}[] = [{keys: keyCount, readySeconds: signer.readySeconds, rssBytes: rss1k}];
   if (!values["skip-memory"]) {
     const bigKeys = quick ? 20_000 : 100_000;
     step(`key loading and memory: ${fmt(bigKeys)} interop keys`);

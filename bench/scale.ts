@@ -1,6 +1,6 @@
 /**
- * What running several replicas costs, measured on this machine (README: "Running several
- * replicas"):
+ * What running several replicas costs, measured on this machine (docs/replicas.md, "What it
+ * costs"):
  *   node dist/bench/scale.js [--haproxy PATH] [--postgres URL] [--seconds N]
  * - HAProxy (deploy/haproxy.cfg) in front of one signer: the latency it adds to one request on an
  *   idle signer, and its CPU per request under sustained load.

@@ -2,7 +2,7 @@
 import {configFromArgs, help} from "./config/args.js";
 import {type Logger, createLogger} from "./log.js";
 import {exampleCurl} from "./server/example.js";
-import {startSigner} from "./signer.js";
+import {type Signer, startSigner} from "./signer.js";
 
 async function main(): Promise<void> {
   if (process.argv[2] === "load") return load(process.argv.slice(3));
@@ -18,7 +18,7 @@ async function main(): Promise<void> {
     return;
   }
   const log = createLogger({level: parsed.logLevel, format: parsed.logFormat});
-  let signer;
+  let signer: Signer;
   try {
     signer = await startSigner(parsed.config, log);
   } catch (e) {

@@ -10,7 +10,7 @@ describe("load generator requests", () => {
   it("are all signed by a mainnet signer, with signatures over the right roots", async () => {
     const s = await startTestSigner({network: "mainnet", interopKeys: "4"});
     try {
-      const pubkeys: string[] = await (await fetch(`${s.url}/api/v1/eth2/publicKeys`)).json();
+      const pubkeys = (await (await fetch(`${s.url}/api/v1/eth2/publicKeys`)).json()) as string[];
       const slot = R.BASE_EPOCH * 32 + 5;
       const bodies: object[] = [
         ...R.attestations(pubkeys, 8).map((a) => a.body),

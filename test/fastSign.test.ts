@@ -55,7 +55,7 @@ describe("over HTTP: requests that share a root share one H(root) per worker", (
   afterAll(() => s.close());
 
   it("signs one attestation with 48 keys, each signature valid, hashing the root at most once per worker", async () => {
-    const pubkeys: string[] = await (await fetch(`${s.url}/api/v1/eth2/publicKeys`)).json();
+    const pubkeys = (await (await fetch(`${s.url}/api/v1/eth2/publicKeys`)).json()) as string[];
     const body = {
       type: "ATTESTATION",
       fork_info: {

@@ -5,6 +5,7 @@ import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {afterAll, beforeAll, describe, expect, it, vi} from "vitest";
 import {Faults} from "../dist/src/server/faults.js";
 import {inKeyFraction, parseFaultSpec, planFaults} from "../src/server/faults.js";
+import {rng} from "./helpers/reference.js";
 import {type TestSigner, request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
 
 type Vector = {name: string; request: object; pubkey: string; signing_root: string; signature: string};
@@ -69,7 +70,8 @@ describe("fault SPEC", () => {
   it("draws delays uniformly and each rate exactly, and stacks rules", () => {
     const rules = parseFaultSpec("delay=100ms..300ms,error=0.2:503,drop=0.1,timeout=0.05;delay=10ms");
     const n = 20_000;
-    const plans = Array.from({length: n}, () => planFaults(rules, "ATTESTATION", "0x" + "11".repeat(48)));
+    const random = rng(20261207).next;
+    const plans = Array.from({length: n}, () => planFaults(rules, "ATTESTATION", "0x" + "11".repeat(48), random));
     const delays = plans.map((p) => p.delayMs).sort((a, b) => a - b);
     expect(delays[0]).toBeGreaterThanOrEqual(110);
     expect(delays[n - 1]).toBeLessThanOrEqual(310);
@@ -92,6 +94,46 @@ describe("fault SPEC", () => {
     const inside = keys.filter((k) => inKeyFraction(k, 0.25));
     expect(inside.length / keys.length).toBeCloseTo(0.25, 1);
     expect(keys.filter((k) => inKeyFraction(k, 0.25))).toEqual(inside);
+  });
+
+  it("draws from the random source it is given", () => {
+    const key = "0x" + "11".repeat(48);
+    const plans = (faults: Faults) => Array.from({length: 200}, () => faults.plan("ATTESTATION", key));
+    const seeded = () => {
+      const f = new Faults(rng(5).next);
+      f.set("delay=10ms..20ms,error=0.3:503,drop=0.2");
+      return f;
+    };
+    const first = plans(seeded());
+    expect(plans(seeded())).toEqual(first);
+    expect(new Set(first.map((p) => JSON.stringify(p.outcome))).size).toBe(3); // pass, drop and 503 all drawn
+    const low = new Faults(() => 0);
+    low.set("delay=10ms..20ms,error=0.3:503,drop=0.2");
+    expect(low.plan("ATTESTATION", key)).toEqual({delayMs: 10, outcome: "drop"});
+  });
+
+  it("holds a delayed request for its delay, and on close releases every held one at once and applies no fault", () => {
+    vi.useFakeTimers();
+    try {
+      const faults = new Faults(() => 0);
+      const released: string[] = [];
+      faults.hold(100, () => released.push("a"));
+      faults.hold(300, () => released.push("b"));
+      vi.advanceTimersByTime(99);
+      expect(released).toEqual([]);
+      vi.advanceTimersByTime(1);
+      expect(released).toEqual(["a"]);
+      faults.close();
+      expect(released).toEqual(["a", "b"]);
+      vi.advanceTimersByTime(1000);
+      expect(released).toEqual(["a", "b"]); // each released once
+      faults.hold(50, () => released.push("c"));
+      expect(released).toEqual(["a", "b", "c"]); // after close, at once
+      faults.set("error=1:503");
+      expect(faults.plan("ATTESTATION", "0x" + "11".repeat(48))).toEqual({delayMs: 0, outcome: "pass"});
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });
 

@@ -79,7 +79,7 @@ describe("start-up key sources", () => {
       writeFileSync(join(dir, "k2.json"), k2.json);
       rmSync(join(dir, "k1.json"));
       expect((await request(`${s.url}/reload`, {method: "POST"})).status).toBe(202);
-      let status;
+      let status: {status?: string} | undefined;
       for (let i = 0; i < 100 && status?.status !== "completed"; i++) {
         await new Promise((r) => setTimeout(r, 50));
         status = (await request(`${s.url}/reload`)).json();

@@ -49,6 +49,7 @@ describe("ts3signer load", () => {
     };
     const tty = written(true);
     expect(tty).toHaveLength(6);
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: the terminal escape that clears the line is what is tested
     expect(tty[0]).toMatch(/^\r\x1b\[K\s+\d+ s\s+1 requests\s+\d+\/s\s+p50 [\d.]+ ms\s+p99 [\d.]+ ms\s+errors 0$/);
     expect(tty[5]).toBe("\n");
     const plain = written(false);

@@ -25,7 +25,9 @@ describe.runIf(hasPrometheus)("a real Prometheus scraping a live signer", () => 
   let prometheus: ReturnType<typeof spawn>;
   let api: string;
   let dir: string;
-  const query = async (expr: string) => (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)).json();
+  /** Prometheus's instant-query answer: each series' value is [time, "number"]. */
+  type QueryAnswer = {status: string; data: {result: {value: [number, string]}[]}};
+  const query = async (expr: string) => (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)).json() as Promise<QueryAnswer>;
 
   beforeAll(async () => {
     s = await startTestSigner({network: "minimal", interopKeys: "4"});

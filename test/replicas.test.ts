@@ -1,5 +1,5 @@
 /**
- * Several replicas as README's "Running several replicas" describes them, with the real parts on
+ * Several replicas as docs/replicas.md describes them, with the real parts on
  * loopback: a throwaway PostgreSQL (reached through TCP proxies the test can cut), three signer
  * processes sharing one data dir, and HAProxy with deploy/haproxy.cfg in front.
  */
@@ -130,7 +130,7 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     balancer = `http://127.0.0.1:${bind}`;
     statsUrl = `http://127.0.0.1:${stats}/stats`;
     const env = {...process.env, HAPROXY_BIND: `127.0.0.1:${bind}`, HAPROXY_STATS: `127.0.0.1:${stats}`};
-    replicas.forEach((r, i) => Object.assign(env, {[`SIGNER${i + 1}`]: `127.0.0.1:${r.port}`}));
+    for (const [i, r] of replicas.entries()) Object.assign(env, {[`SIGNER${i + 1}`]: `127.0.0.1:${r.port}`});
     haproxyProcess = spawn(haproxy, ["-f", haproxyConfig, "-db"], {env, stdio: ["ignore", "pipe", "pipe"]});
     haproxyProcess.stdout!.on("data", (d) => (haproxyLog += d));
     haproxyProcess.stderr!.on("data", (d) => (haproxyLog += d));

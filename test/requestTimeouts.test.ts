@@ -1,4 +1,4 @@
-import {describe, expect, it} from "vitest";
+import {afterEach, beforeEach, describe, expect, it, vi} from "vitest";
 import {Lifecycle} from "../dist/src/server/lifecycle.js";
 import {exchange, type Exchange} from "../dist/src/server/reply.js";
 import {RequestTimeouts} from "../dist/src/server/requestTimeouts.js";
@@ -18,7 +18,11 @@ function fakeExchange(lifecycle: Lifecycle): Exchange & {closed: () => boolean} 
 }
 
 describe("request body timeouts", () => {
-  it("holds only the exchanges still reading, and answers exactly those (408, closing) once they are overdue", async () => {
+  // The sweep runs on the (fake) clock: overdue means overdue by the clock, whatever the machine's load.
+  beforeEach(() => vi.useFakeTimers({toFake: ["setInterval", "clearInterval", "setTimeout", "clearTimeout", "performance", "Date"]}));
+  afterEach(() => vi.useRealTimers());
+
+  it("holds only the exchanges still reading, and answers exactly those (408, closing) once they are overdue", () => {
     const lifecycle = new Lifecycle();
     let timeouts = 0;
     const t = new RequestTimeouts(100, () => timeouts++);
@@ -34,7 +38,9 @@ describe("request body timeouts", () => {
       const stalled = all.filter((_, i) => i % 3 === 0);
       expect(t.reading).toBe(stalled.length);
 
-      await new Promise((r) => setTimeout(r, 400));
+      vi.advanceTimersByTime(99);
+      expect([t.reading, timeouts]).toEqual([stalled.length, 0]); // not yet overdue
+      vi.advanceTimersByTime(101); // the sweep finds them within one tick of the timeout
       expect(t.reading).toBe(0);
       expect(timeouts).toBe(stalled.length);
       expect(stalled.every((ex) => ex.closed())).toBe(true);

@@ -125,10 +125,10 @@ describe("signing server", () => {
   it("reloads its key sources on POST /reload", async () => {
     const start = await request(`${s.url}/reload`, {method: "POST"});
     expect(start.status).toBe(202);
-    let status;
+    let status: {status?: string} | undefined;
     for (let i = 0; i < 50; i++) {
       status = (await request(`${s.url}/reload`)).json();
-      if (status.status === "completed") break;
+      if (status?.status === "completed") break;
       await new Promise((r) => setTimeout(r, 50));
     }
     expect(status).toMatchObject({status: "completed", keys_removed: 0});
@@ -145,7 +145,7 @@ describe("signing server", () => {
 describe("while keys load", () => {
   it("answers /upcheck 200, /healthcheck 503 and signing 503, then 200 once loaded", async () => {
     const {startSigner} = await import("../dist/src/signer.js");
-    const {defaultConfig} = await import("../dist/src/config/signerConfig.js");
+    const {defaultConfig} = await import("../dist/src/config/args.js");
     const {createLogger} = await import("../dist/src/log.js");
     const signer = await startSigner(
       {...defaultConfig, port: 0, metricsPort: 0, network: "minimal", interopKeys: "20000", workers: 2},

@@ -13,7 +13,7 @@ import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
 import {type SigningKey, createSigner, signingKey, wipeSigningKey} from "../src/signing/fastSign.js";
-import {bytesToHex} from "../src/signing/hex.js";
+import {bytesToHex} from "../src/hex.js";
 import {SlashingStore} from "../src/slashing/store.js";
 
 const {network, keyTable, slashingProtection} = workerData as SignerWorkerData;

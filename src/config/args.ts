@@ -1,119 +1,192 @@
 import {availableParallelism} from "node:os";
 import {parseArgs} from "node:util";
 import {type LogFormat, type LogLevel, isLogLevel} from "../log.js";
-import {type SignerConfig, defaultConfig} from "./signerConfig.js";
+import type {SignerConfig} from "./signerConfig.js";
 
+/** What a flag's text becomes: text as given, a bounded integer, seconds (→ ms), one of a few words, or a switch. */
+type Value =
+  | {kind: "text"}
+  | {kind: "integer"; min: number; max: number}
+  | {kind: "seconds"; min: number; max: number}
+  | {kind: "choice"; choices: readonly string[]; expected: string}
+  | {kind: "switch"};
+
+type Flag = {
+  /** The flag, without its dashes. */
+  name: string;
+  /** The value's placeholder in --help; none for a switch. */
+  placeholder?: string;
+  value: Value;
+  /** Where the value goes: a SignerConfig field, or the logger's settings. */
+  target: keyof SignerConfig | "logLevel" | "logFormat" | "help";
+  /** The default, as it would be typed on the command line. */
+  default?: string;
+  /** The default in words, where it is not a value (README and --help show this). */
+  defaultText?: string;
+  /** --help's text (a "\n" continues on the next line). */
+  help: string;
+};
+
+/** Every flag of the signer: the parser, --help, the defaults and README's flag table all come from here. */
+export const flags: readonly Flag[] = [
+  {name: "host", placeholder: "ADDR", value: {kind: "text"}, target: "host", default: "127.0.0.1", help: "signing API address"},
+  {name: "port", placeholder: "N", value: {kind: "integer", min: 0, max: 65535}, target: "port", default: "9000", help: "signing API port, 0 picks a free one"},
+  {name: "metrics-host", placeholder: "ADDR", value: {kind: "text"}, target: "metricsHost", default: "127.0.0.1", help: "Prometheus endpoint address"},
+  {
+    name: "metrics-port",
+    placeholder: "N",
+    value: {kind: "integer", min: 0, max: 65535},
+    target: "metricsPort",
+    default: "9001",
+    help: "Prometheus endpoint port, 0 picks a free one",
+  },
+  {
+    name: "network",
+    placeholder: "NAME|FILE",
+    value: {kind: "text"},
+    target: "network",
+    default: "mainnet",
+    help: "mainnet, minimal, sepolia, holesky, hoodi, gnosis, chiado,\nor a consensus config YAML",
+  },
+  {name: "interop-keys", placeholder: "N|START:COUNT", value: {kind: "text"}, target: "interopKeys", help: "insecure interop keys (public secrets: devnets and tests only)"},
+  {name: "keystores-path", placeholder: "DIR", value: {kind: "text"}, target: "keystoresPath", help: "EIP-2335 keystores (*.json) to load at start and on reload"},
+  {name: "keystores-passwords-path", placeholder: "DIR", value: {kind: "text"}, target: "keystoresPasswordsPath", help: "one password file per keystore: same base name, .txt"},
+  {name: "keystores-password-file", placeholder: "FILE", value: {kind: "text"}, target: "keystoresPasswordFile", help: "one password for every keystore"},
+  {
+    name: "mnemonic-file",
+    placeholder: "FILE",
+    value: {kind: "text"},
+    target: "mnemonicFile",
+    help: "BIP-39 mnemonic; with --mnemonic-count N [--mnemonic-start I]\nloads the EIP-2334 keys m/12381/3600/i/0/0",
+  },
+  {name: "mnemonic-count", placeholder: "N", value: {kind: "integer", min: 0, max: 10_000_000}, target: "mnemonicCount", help: "how many mnemonic keys"},
+  {name: "mnemonic-start", placeholder: "I", value: {kind: "integer", min: 0, max: 2 ** 32 - 1}, target: "mnemonicStart", help: "the first mnemonic key's index i (0 when left out)"},
+  {name: "data-dir", placeholder: "DIR", value: {kind: "text"}, target: "dataDir", help: "enables the Keymanager API; imported keys persist here"},
+  {
+    name: "keymanager-token-file",
+    placeholder: "FILE",
+    value: {kind: "text"},
+    target: "keymanagerTokenFile",
+    defaultText: "DIR/api-token.txt",
+    help: "its bearer token, created if absent",
+  },
+  {
+    name: "workers",
+    placeholder: "N",
+    value: {kind: "integer", min: 1, max: 256},
+    target: "workers",
+    defaultText: "cores",
+    help: `signing threads; ${availableParallelism()} cores here`,
+  },
+  {name: "max-body", placeholder: "BYTES", value: {kind: "integer", min: 1024, max: 1024 ** 3}, target: "maxBodyBytes", default: "1048576", help: "request body limit"},
+  {
+    name: "request-timeout",
+    placeholder: "SECONDS",
+    value: {kind: "seconds", min: 1, max: 3600},
+    target: "requestTimeoutMs",
+    default: "30",
+    help: "drop a client that has not sent its whole request by then",
+  },
+  {
+    name: "max-in-flight",
+    placeholder: "N",
+    value: {kind: "integer", min: 1, max: 10_000_000},
+    target: "maxInFlight",
+    default: "16384",
+    help: "requests in flight past which new sign requests get 503",
+  },
+  {name: "tls-cert", placeholder: "FILE", value: {kind: "text"}, target: "tlsCert", help: "serve the signing API over HTTPS: the certificate (PEM)"},
+  {name: "tls-key", placeholder: "FILE", value: {kind: "text"}, target: "tlsKey", help: "and its private key (PEM)"},
+  {name: "require-native-http", value: {kind: "switch"}, target: "requireNativeHttp", help: "refuse to start on uWebSockets.js's slow JavaScript fallback"},
+  {
+    name: "slashing-protection",
+    placeholder: "URL",
+    value: {kind: "text"},
+    target: "slashingProtection",
+    help: "EIP-3076 slashing protection for blocks and attestations (412 when refused):\nsqlite:PATH, or postgres://USER:PASSWORD@HOST/DB shared by several signers",
+  },
+  {
+    name: "faults",
+    placeholder: "SPEC",
+    value: {kind: "text"},
+    target: "faults",
+    help:
+      "misbehave on purpose, for testing validator clients: ;-separated rules of\n" +
+      "delay=50ms..400ms, error=RATE:STATUS, drop=RATE, timeout=RATE, scoped\n" +
+      "by types=ATTESTATION,… and keys=0xPUBKEY,… or keys=FRACTION\n" +
+      '(e.g. "delay=50ms..400ms,types=ATTESTATION;error=0.05:503");\n' +
+      "changed at run time with PUT /ts3signer/v1/faults (needs --data-dir)",
+  },
+  {
+    name: "log-level",
+    placeholder: "LEVEL",
+    value: {kind: "choice", choices: ["debug", "info", "warn", "error"], expected: "debug, info, warn or error"},
+    target: "logLevel",
+    default: "info",
+    help: "debug, info, warn, error",
+  },
+  {
+    name: "log-format",
+    placeholder: "FORMAT",
+    value: {kind: "choice", choices: ["json", "pretty"], expected: "json or pretty"},
+    target: "logFormat",
+    defaultText: "pretty on a TTY, json otherwise",
+    help: "json or pretty",
+  },
+  {name: "help", value: {kind: "switch"}, target: "help", help: "this text"},
+];
+
+/** A flag's text → its value; throws with a message naming the flag. */
+function parseValue(flag: Flag, text: string | boolean): string | number | boolean {
+  const {value} = flag;
+  if (typeof text === "boolean" || value.kind === "text" || value.kind === "switch") return text;
+  if (value.kind === "choice") {
+    if (!value.choices.includes(text)) throw new Error(`--${flag.name}: expected ${value.expected}, got "${text}"`);
+    return text;
+  }
+  const n = Number(text);
+  if (!/^\d+$/.test(text) || n < value.min || n > value.max) {
+    throw new Error(`--${flag.name}: expected an integer from ${value.min} to ${value.max}, got "${text}"`);
+  }
+  return value.kind === "seconds" ? n * 1000 : n;
+}
+
+/** The values every flag with a default starts from. */
+const defaults = Object.fromEntries(flags.flatMap((f) => (f.default === undefined ? [] : [[f.target, parseValue(f, f.default)]])));
+
+/** The configuration a signer starts with when no flag is given (tests start from it too). */
+export const defaultConfig = Object.fromEntries(
+  Object.entries(defaults).filter(([target]) => target !== "logLevel")
+) as unknown as SignerConfig;
+
+const column = 35;
 export const help = `ts3signer: a fast remote BLS signer for Ethereum consensus validators (Web3Signer eth2 API).
 For devnets, tests and benchmarks: keys are held in process memory.
 
 Usage: ts3signer [flags]
        ts3signer load [flags]   HTTP load against a signer (ts3signer load --help)
 
-  --host ADDR                      signing API address (default 127.0.0.1)
-  --port N                         signing API port, 0 picks a free one (default 9000)
-  --metrics-host ADDR              Prometheus endpoint address (default 127.0.0.1)
-  --metrics-port N                 Prometheus endpoint port, 0 picks a free one (default 9001)
-  --network NAME|FILE              mainnet, minimal, sepolia, holesky, hoodi, gnosis, chiado,
-                                   or a consensus config YAML (default mainnet)
-  --interop-keys N|START:COUNT     insecure interop keys (public secrets: devnets and tests only)
-  --keystores-path DIR             EIP-2335 keystores (*.json) to load at start and on reload
-  --keystores-passwords-path DIR   one password file per keystore: same base name, .txt
-  --keystores-password-file FILE   one password for every keystore
-  --mnemonic-file FILE             BIP-39 mnemonic; with --mnemonic-count N [--mnemonic-start I]
-                                   loads the EIP-2334 keys m/12381/3600/i/0/0
-  --data-dir DIR                   enables the Keymanager API; imported keys persist here
-  --keymanager-token-file FILE     its bearer token (default DIR/api-token.txt, created if absent)
-  --workers N                      signing threads (default: cores, ${availableParallelism()} here)
-  --max-body BYTES                 request body limit (default 1048576)
-  --request-timeout SECONDS        drop a client that has not sent its whole request by then (default 30)
-  --max-in-flight N                requests in flight past which new sign requests get 503 (default 16384)
-  --tls-cert FILE, --tls-key FILE  serve the signing API over HTTPS (PEM files)
-  --require-native-http            refuse to start on uWebSockets.js's slow JavaScript fallback
-  --slashing-protection URL        EIP-3076 slashing protection for blocks and attestations (412 when refused):
-                                   sqlite:PATH, or postgres://USER:PASSWORD@HOST/DB shared by several signers
-  --faults SPEC                    misbehave on purpose, for testing validator clients: ;-separated rules of
-                                   delay=50ms..400ms, error=RATE:STATUS, drop=RATE, timeout=RATE, scoped
-                                   by types=ATTESTATION,… and keys=0xPUBKEY,… or keys=FRACTION
-                                   (e.g. "delay=50ms..400ms,types=ATTESTATION;error=0.05:503");
-                                   changed at run time with PUT /ts3signer/v1/faults (needs --data-dir)
-  --log-level LEVEL                debug, info, warn, error (default info)
-  --log-format FORMAT              json or pretty (default pretty on a TTY, json otherwise)
-  --help                           this text
+${flags
+  .map((f) => {
+    const shown = f.default ?? f.defaultText;
+    const text = f.help + (shown === undefined ? "" : ` (default ${shown})`);
+    const usage = `  --${f.name}${f.placeholder ? ` ${f.placeholder}` : ""}`;
+    return usage.padEnd(column - 1) + " " + text.replaceAll("\n", "\n" + " ".repeat(column));
+  })
+  .join("\n")}
 `;
-
-const flags = {
-  host: {type: "string"},
-  port: {type: "string"},
-  "metrics-host": {type: "string"},
-  "metrics-port": {type: "string"},
-  network: {type: "string"},
-  "interop-keys": {type: "string"},
-  "keystores-path": {type: "string"},
-  "keystores-passwords-path": {type: "string"},
-  "keystores-password-file": {type: "string"},
-  "mnemonic-file": {type: "string"},
-  "mnemonic-start": {type: "string"},
-  "mnemonic-count": {type: "string"},
-  "data-dir": {type: "string"},
-  "keymanager-token-file": {type: "string"},
-  "slashing-protection": {type: "string"},
-  faults: {type: "string"},
-  "request-timeout": {type: "string"},
-  "max-in-flight": {type: "string"},
-  "tls-cert": {type: "string"},
-  "tls-key": {type: "string"},
-  "require-native-http": {type: "boolean"},
-  workers: {type: "string"},
-  "max-body": {type: "string"},
-  "log-level": {type: "string"},
-  "log-format": {type: "string"},
-  help: {type: "boolean"},
-} as const;
-
-function integer(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < min || n > max) throw new Error(`--${name}: expected an integer from ${min} to ${max}, got "${value}"`);
-  return n;
-}
 
 /** Command-line flags → configuration; throws with a message naming the flag. */
 export function configFromArgs(args: string[]): {config: SignerConfig; logLevel: LogLevel; logFormat?: LogFormat} | "help" {
-  const {values} = parseArgs({args, options: flags, strict: true, allowPositionals: false});
-  if (values.help) return "help";
-  const logLevel = values["log-level"] ?? "info";
-  if (!isLogLevel(logLevel)) throw new Error(`--log-level: expected debug, info, warn or error, got "${logLevel}"`);
-  const logFormat = values["log-format"];
-  if (logFormat !== undefined && logFormat !== "json" && logFormat !== "pretty") {
-    throw new Error(`--log-format: expected json or pretty, got "${logFormat}"`);
+  const options = Object.fromEntries(flags.map((f) => [f.name, {type: f.value.kind === "switch" ? "boolean" : "string"} as const]));
+  const {values} = parseArgs({args, options, strict: true, allowPositionals: false});
+  const settings: Record<string, unknown> = {...defaults};
+  for (const flag of flags) {
+    const text = values[flag.name];
+    if (text !== undefined) settings[flag.target] = parseValue(flag, text);
   }
-  const optionalInt = (name: keyof typeof values, max: number) =>
-    values[name] === undefined ? undefined : integer(name, values[name] as string, 0, 0, max);
-  const config: SignerConfig = {
-    host: values.host ?? defaultConfig.host,
-    port: integer("port", values.port, defaultConfig.port, 0, 65535),
-    metricsHost: values["metrics-host"] ?? defaultConfig.metricsHost,
-    metricsPort: integer("metrics-port", values["metrics-port"], defaultConfig.metricsPort, 0, 65535),
-    network: values.network ?? defaultConfig.network,
-    interopKeys: values["interop-keys"],
-    keystoresPath: values["keystores-path"],
-    keystoresPasswordsPath: values["keystores-passwords-path"],
-    keystoresPasswordFile: values["keystores-password-file"],
-    mnemonicFile: values["mnemonic-file"],
-    mnemonicStart: optionalInt("mnemonic-start", 2 ** 32 - 1),
-    mnemonicCount: optionalInt("mnemonic-count", 10_000_000),
-    dataDir: values["data-dir"],
-    keymanagerTokenFile: values["keymanager-token-file"],
-    workers: values.workers === undefined ? undefined : integer("workers", values.workers, 1, 1, 256),
-    maxBodyBytes: integer("max-body", values["max-body"], defaultConfig.maxBodyBytes, 1024, 1024 ** 3),
-    requestTimeoutMs: integer("request-timeout", values["request-timeout"], defaultConfig.requestTimeoutMs / 1000, 1, 3600) * 1000,
-    maxInFlight: integer("max-in-flight", values["max-in-flight"], defaultConfig.maxInFlight, 1, 10_000_000),
-    tlsCert: values["tls-cert"],
-    tlsKey: values["tls-key"],
-    requireNativeHttp: values["require-native-http"],
-    slashingProtection: values["slashing-protection"],
-    faults: values.faults,
-  };
-  return {config, logLevel, logFormat};
+  const {help: wantsHelp, logLevel, logFormat, ...config} = settings;
+  if (wantsHelp) return "help";
+  if (typeof logLevel !== "string" || !isLogLevel(logLevel)) throw new Error(`--log-level: unreadable "${String(logLevel)}"`);
+  return {config: config as SignerConfig, logLevel, logFormat: logFormat as LogFormat | undefined};
 }
-

@@ -1,7 +1,7 @@
 import {readFileSync} from "node:fs";
 import {genesisData, networksChainConfig} from "@lodestar/config/networks";
 import {parse as parseYaml} from "yaml";
-import {hexToBytes} from "../signing/hex.js";
+import {hexToBytes} from "../hex.js";
 import {type Preset, type PresetName, isPresetName, presets} from "./presets.js";
 
 export const forkNames = ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"] as const;

@@ -1,6 +1,16 @@
-import type {KeySources} from "../keys/sources.js";
+/** The key sources given on the command line (read at start and on every reload). */
+export type KeySources = {
+  /** `N` or `START:COUNT`. */
+  interopKeys?: string;
+  keystoresPath?: string;
+  keystoresPasswordsPath?: string;
+  keystoresPasswordFile?: string;
+  mnemonicFile?: string;
+  mnemonicStart?: number;
+  mnemonicCount?: number;
+};
 
-/** Everything a signer is started with; the CLI builds it from flags (src/config/args.ts). */
+/** Everything a signer is started with; the CLI builds it from flags, defaults included (src/config/args.ts). */
 export type SignerConfig = KeySources & {
   host: string;
   port: number;
@@ -26,15 +36,4 @@ export type SignerConfig = KeySources & {
   dataDir?: string;
   /** Bearer token file; default DATA_DIR/api-token.txt. */
   keymanagerTokenFile?: string;
-};
-
-export const defaultConfig: SignerConfig = {
-  host: "127.0.0.1",
-  port: 9000,
-  metricsHost: "127.0.0.1",
-  metricsPort: 9001,
-  network: "mainnet",
-  maxBodyBytes: 1024 * 1024,
-  requestTimeoutMs: 30_000,
-  maxInFlight: 16_384,
 };

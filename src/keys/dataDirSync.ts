@@ -3,7 +3,7 @@ import {join} from "node:path";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
 import type {KeyDeriver} from "./deriver.js";
-import {bytesToHex} from "../signing/hex.js";
+import {bytesToHex} from "../hex.js";
 import {readSecretFile} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
 import {loadKeystores} from "./sources.js";

@@ -1,4 +1,4 @@
-import {bytesToHex} from "../signing/hex.js";
+import {bytesToHex} from "../hex.js";
 import {type KeyRef, KeyTable} from "./keyTable.js";
 
 export type KeyInfo = {

@@ -2,7 +2,7 @@ import {mkdirSync, unlinkSync} from "node:fs";
 import {join} from "node:path";
 import type {Logger} from "../log.js";
 import type {KeyDeriver} from "./deriver.js";
-import {bytesToHex} from "../signing/hex.js";
+import {bytesToHex} from "../hex.js";
 import {writeFileAtomic} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
 import {openKeystore} from "./sources.js";

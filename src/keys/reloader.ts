@@ -1,8 +1,9 @@
+import type {KeySources} from "../config/signerConfig.js";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
 import type {KeyDeriver} from "./deriver.js";
 import type {KeyStore} from "./keyStore.js";
-import {type KeySources, loadKeySources} from "./sources.js";
+import {loadKeySources} from "./sources.js";
 
 export type ReloadStatus = {
   status: "idle" | "running" | "completed" | "failed";

@@ -1,26 +1,15 @@
 import {readFile, readdir} from "node:fs/promises";
 import {availableParallelism} from "node:os";
 import {basename, join} from "node:path";
+import type {KeySources} from "../config/signerConfig.js";
 import type {Logger} from "../log.js";
 import type {KeyDeriver} from "./deriver.js";
 import {KdfCache, type Keystore, decryptKeystore, parseKeystore} from "./eip2335.js";
-import {bytesToHex} from "../signing/hex.js";
+import {bytesToHex} from "../hex.js";
 import {readSecretFile} from "./files.js";
 import {parseInteropRange} from "./interop.js";
 import type {KeyInfo, KeyStore} from "./keyStore.js";
 import {mnemonicToSeed, signingKeyPath} from "./mnemonic.js";
-
-/** The key sources given on the command line (read at start and on every reload). */
-export type KeySources = {
-  /** `N` or `START:COUNT`. */
-  interopKeys?: string;
-  keystoresPath?: string;
-  keystoresPasswordsPath?: string;
-  keystoresPasswordFile?: string;
-  mnemonicFile?: string;
-  mnemonicStart?: number;
-  mnemonicCount?: number;
-};
 
 /** Checks the sources' settings up front, so a mistake is a start-up error rather than a failed load. */
 export function validateKeySources(s: KeySources): void {

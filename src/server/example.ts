@@ -1,5 +1,5 @@
 import {FAR_FUTURE_EPOCH, type NetworkConfig, forkNames} from "../config/networks.js";
-import {bytesToHex} from "../signing/hex.js";
+import {bytesToHex} from "../hex.js";
 
 /**
  * A ready-to-paste ATTESTATION request for the network's latest scheduled fork, printed at start

@@ -189,6 +189,9 @@ export class Faults {
   private readonly held = new Set<{timer: NodeJS.Timeout; release: () => void}>();
   private closed = false;
 
+  /** `random`: the source of every draw (tests pass a seeded one). */
+  constructor(private readonly random: () => number = Math.random) {}
+
   /** Any rule at all: the one branch the sign route pays when faults are off. */
   get on(): boolean {
     return this.current.rules.length > 0;
@@ -208,12 +211,15 @@ export class Faults {
   }
 
   plan(type: string, pubkeyHex: string): FaultPlan {
-    return this.closed ? {delayMs: 0, outcome: "pass"} : planFaults(this.current.rules, type, pubkeyHex);
+    return this.closed ? {delayMs: 0, outcome: "pass"} : planFaults(this.current.rules, type, pubkeyHex, this.random);
   }
 
   /** Runs `release` after `ms`, or at once when the signer closes. */
   hold(ms: number, release: () => void): void {
-    if (this.closed) return release();
+    if (this.closed) {
+      release();
+      return;
+    }
     const entry = {
       timer: setTimeout(() => {
         this.held.delete(entry);

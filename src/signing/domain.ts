@@ -1,5 +1,5 @@
 import {digest64} from "@chainsafe/as-sha256";
-import {bytesToHex} from "./hex.js";
+import {bytesToHex} from "../hex.js";
 
 export type DomainType = Uint8Array;
 const domainType = (hex: string): DomainType => new Uint8Array(Buffer.from(hex, "hex"));

@@ -10,7 +10,7 @@ import {
   VectorCompositeType,
 } from "@chainsafe/ssz";
 import {FieldError, badRequest} from "./errors.js";
-import {hexToBytes} from "./hex.js";
+import {hexToBytes} from "../hex.js";
 
 export const MAX_UINT64 = 2n ** 64n - 1n;
 

@@ -1,7 +1,7 @@
 import type {NetworkConfig} from "../config/networks.js";
 import {DomainCache, type DomainType, ZERO_ROOT, computeSigningRoot} from "./domain.js";
 import {FieldError, badRequest} from "./errors.js";
-import {bytesToHex} from "./hex.js";
+import {bytesToHex} from "../hex.js";
 import {describe, fieldFromJson, parseHex, parseJsonExact, requireField} from "./json.js";
 import {type RequestType, isRequestType, requestTypeNames} from "./requestTypeNames.js";
 import {type Message, requestTypes} from "./requestTypes.js";

@@ -42,8 +42,9 @@ export const typeOf = {
 } as const;
 
 /** The request of a duty every client sends alike: the type, and the payload under its key. */
-export function plainBody(d: Duty & {kind: keyof typeof typeOf}): Record<string, unknown> {
-  const [type, key] = typeOf[d.kind];
+export function plainBody(d: Duty): Record<string, unknown> {
+  if (!(d.kind in typeOf)) throw new Error(`${d.name}: a ${d.kind} duty has no request every client sends alike`);
+  const [type, key] = typeOf[d.kind as keyof typeof typeOf];
   return {type, [key]: json[d.kind](d as never)};
 }
 
