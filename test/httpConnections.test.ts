@@ -9,7 +9,7 @@ import {promisify} from "node:util";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {bytes} from "./helpers/reference.js";
-import {type TestSigner, rawHttp, sample, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {rawHttp, sample, startTestSigner, type TestSigner, vectorsPath} from "./helpers/signer.js";
 
 const run = promisify(execFile);
 const abInstalled = spawnSync("ab", ["-V"]).status === 0;
@@ -41,11 +41,18 @@ describe("HTTP connection semantics", () => {
     s = await startTestSigner({network: "minimal", interopKeys: "1", maxBodyBytes: 4096});
   });
   afterAll(() => s?.close());
-  const closed = async (reason: string) => sample(await (await fetch(s.metricsUrl)).text(), "ts3signer_http_connections_closed_total", {reason});
+  const closed = async (reason: string) =>
+    sample(await (await fetch(s.metricsUrl)).text(), "ts3signer_http_connections_closed_total", {reason});
 
   it.each(["close", "Close", "keep-alive, close"])("says Connection: close and closes when the request asked with %j", async (value) => {
-    for (const [method, path] of [["GET", "/upcheck"], ["POST", "/api/v1/eth2/sign/0x00"]]) {
-      const {reply, closed} = await exchangeRaw(s.signer.port, `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: ${value}\r\nContent-Length: 0\r\n\r\n`);
+    for (const [method, path] of [
+      ["GET", "/upcheck"],
+      ["POST", "/api/v1/eth2/sign/0x00"],
+    ]) {
+      const {reply, closed} = await exchangeRaw(
+        s.signer.port,
+        `${method} ${path} HTTP/1.1\r\nHost: x\r\nConnection: ${value}\r\nContent-Length: 0\r\n\r\n`
+      );
       expect(reply).toMatch(/^HTTP\/1\.1 (200|404) /);
       expect(headerOf(reply, "connection")).toBe("close");
       expect(headerOf(reply, "keep-alive")).toBeUndefined();
@@ -67,11 +74,17 @@ describe("HTTP connection semantics", () => {
 
     const t = await startTestSigner({network: "minimal", interopKeys: "1", requestTimeoutMs: 300});
     try {
-      const stalled = await exchangeRaw(t.signer.port, `POST /api/v1/eth2/sign/0x00 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"type":`, 5000);
+      const stalled = await exchangeRaw(
+        t.signer.port,
+        `POST /api/v1/eth2/sign/0x00 HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\n{"type":`,
+        5000
+      );
       expect(stalled.reply).toMatch(/^HTTP\/1\.1 408 Request Timeout/);
       expect([headerOf(stalled.reply, "connection"), stalled.closed]).toEqual(["close", true]);
       expect(JSON.parse(stalled.reply.split("\r\n\r\n")[1]).message).toMatch(/did not arrive within 300 ms/);
-      expect(sample(await (await fetch(t.metricsUrl)).text(), "ts3signer_http_connections_closed_total", {reason: "request_timeout"})).toBe(1);
+      expect(sample(await (await fetch(t.metricsUrl)).text(), "ts3signer_http_connections_closed_total", {reason: "request_timeout"})).toBe(
+        1
+      );
     } finally {
       await t.close();
     }
@@ -113,7 +126,8 @@ describe("requests uWS cannot parse: HTTP/1.0, HTTP/1.1 without Host", () => {
     s = await startTestSigner({network: "minimal", interopKeys: "1"});
   });
   afterAll(() => s?.close());
-  const stalled = async () => sample(await (await fetch(s.metricsUrl)).text(), "ts3signer_http_connections_closed_total", {reason: "stalled"});
+  const stalled = async () =>
+    sample(await (await fetch(s.metricsUrl)).text(), "ts3signer_http_connections_closed_total", {reason: "stalled"});
 
   it("answers curl --http1.0 with a 400 that says why, and closes, in under a second", async () => {
     const before = await stalled();
@@ -127,7 +141,11 @@ describe("requests uWS cannot parse: HTTP/1.0, HTTP/1.1 without Host", () => {
   });
 
   it("answers HTTP/1.0 and a Host-less HTTP/1.1 request at the socket level in under a second", async () => {
-    for (const text of ["GET /upcheck HTTP/1.0\r\n\r\n", "POST /api/v1/eth2/sign/0x00 HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}", "GET /upcheck HTTP/1.1\r\n\r\n"]) {
+    for (const text of [
+      "GET /upcheck HTTP/1.0\r\n\r\n",
+      "POST /api/v1/eth2/sign/0x00 HTTP/1.0\r\nContent-Length: 2\r\n\r\n{}",
+      "GET /upcheck HTTP/1.1\r\n\r\n",
+    ]) {
       const t0 = performance.now();
       const {reply, closed} = await exchangeRaw(s.signer.port, text, 1000);
       expect([reply.split("\r\n")[0], closed]).toEqual(["HTTP/1.1 400 Bad Request", true]);
