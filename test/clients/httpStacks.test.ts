@@ -80,6 +80,27 @@ describe.each(httpStacks)("$name", (stack) => {
   });
 });
 
+describe("every stack after an idle period longer than uWS keeps a connection (8-12 s)", () => {
+  it("signs again through the same client instance: the idle connection is retired or seen closed, never reused dead", async () => {
+    const clients = httpStacks.map((stack) => ({stack, client: stack.open(s.url, s.signer.port)}));
+    try {
+      const round = () =>
+        Promise.all(
+          clients.map(async ({stack, client}) => {
+            const batch = jobs(stack.client, 8);
+            const answers = await Promise.all(batch.map((job) => settle(client.send(job.request))));
+            return batch.flatMap((job, i) => check(stack.client, job, answers[i]) ?? []).map((f) => `${stack.name}: ${f}`);
+          })
+        );
+      expect((await round()).flat()).toEqual([]);
+      await new Promise((r) => setTimeout(r, 13_000)); // every stack idle at once
+      expect((await round()).flat()).toEqual([]);
+    } finally {
+      for (const {client} of clients) client.close();
+    }
+  }, 60_000);
+});
+
 describe("curl", () => {
   /** One curl process for every request (its connection cache), answers to files; `--parallel` sends them at once. */
   async function curl(requests: WireRequest[], parallel: boolean): Promise<WireResponse[]> {
