@@ -21,7 +21,8 @@ ENV NODE_ENV=production
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
-COPY --from=build /app/native/fastsign/build/Release/fastsign.node ./native/fastsign/build/Release/
+# Both builds of the signing addon: the ADX one where the CPU running the image has ADX, else the portable one.
+COPY --from=build /app/native/fastsign/build/Release/*.node ./native/fastsign/build/Release/
 COPY --from=build /app/native/connwatch/build/Release/connwatch.node ./native/connwatch/build/Release/
 # A --data-dir volume mounted here is writable by the signer (a new volume copies this owner).
 RUN mkdir /data && chown node:node /data

@@ -3,7 +3,8 @@
  * cached and not, and per request type the worker's own
  * work (parse, validate, signing root), each also as a share of one signature's cost.
  */
-import {readFileSync} from "node:fs";
+import {existsSync, readFileSync} from "node:fs";
+import {createRequire} from "node:module";
 import {SecretKey} from "@chainsafe/blst";
 import {Bench} from "tinybench";
 import {loadNetwork} from "../src/config/networks.js";
@@ -51,7 +52,56 @@ export async function runMicro(vectorsFile: URL, timeMs = 500): Promise<MicroRes
     const us = (t.result as {latency: {mean: number}}).latency.mean * 1000;
     return {name: t.name, microseconds: us, opsPerSecond: 1e6 / us, shareOfSignature: us / signUs};
   });
-  return [...signingCompared(timeMs * 3), ...results];
+  return [...signingCompared(timeMs * 3), ...buildsCompared(timeMs * 3), ...results];
+}
+
+type NativeBuild = {hashToG2(root: Uint8Array, reuse?: object): object; signWithPoint(point: object, secretKey: Uint8Array, out: Uint8Array): void};
+
+/**
+ * native/fastsign's two builds against each other (binding.gyp): the ADX build (MULX/ADCX/ADOX,
+ * where the CPU has them) and the portable one every CPU runs, each with H(root) cached and
+ * hashed, interleaved with raw sign() in small rounds like signingCompared, but timed in CPU
+ * time (process.cpuUsage): at load average 25 on 2 cores it held the builds' ratio to ±1%
+ * (1.24–1.26) where wall time swung 1.2–1.6.
+ */
+function buildsCompared(timeMs: number): MicroResult[] {
+  const require = createRequire(import.meta.url);
+  const loaded: [string, NativeBuild][] = [];
+  for (const build of ["fastsign_adx", "fastsign"]) {
+    const path = new URL(`../../native/fastsign/build/Release/${build}.node`, import.meta.url).pathname;
+    try {
+      if (existsSync(path)) loaded.push([build, require(path) as NativeBuild]);
+    } catch {
+      // the ADX build on a CPU without ADX: only the portable one is measured
+    }
+  }
+  if (loaded.length === 0) return [];
+  const secret = Buffer.alloc(32, 7);
+  const key = SecretKey.fromBytes(secret);
+  const root = new Uint8Array(32);
+  const rootView = new DataView(root.buffer);
+  const out = new Uint8Array(96);
+  let n = 0;
+  const ops: [string, () => void][] = [["blst sign (raw), CPU time, beside the builds", () => key.sign((rootView.setUint32(0, n++), root))]];
+  for (const [build, addon] of loaded) {
+    const cached = addon.hashToG2(new Uint8Array(32).fill(1));
+    let point = addon.hashToG2(root);
+    ops.push([`${build}: sign, H(root) cached`, () => addon.signWithPoint(cached, secret, out)]);
+    ops.push([`${build}: sign, H(root) hashed`, () => addon.signWithPoint((point = addon.hashToG2((rootView.setUint32(0, n++), root), point)), secret, out)]);
+  }
+  const totals = ops.map(() => ({ms: 0, count: 0}));
+  const deadline = performance.now() + timeMs;
+  while (performance.now() < deadline) {
+    ops.forEach(([, op], k) => {
+      const start = process.cpuUsage();
+      for (let i = 0; i < 4; i++) op();
+      const cpu = process.cpuUsage(start);
+      totals[k].ms += (cpu.user + cpu.system) / 1000;
+      totals[k].count += 4;
+    });
+  }
+  const us = totals.map((t) => (1000 * t.ms) / t.count);
+  return ops.map(([name], k) => ({name, microseconds: us[k], opsPerSecond: 1e6 / us[k], shareOfSignature: us[k] / us[0]}));
 }
 
 /**

@@ -3,7 +3,10 @@
  * started signer, each figure set beside the ceiling measured in the same run. Results are printed
  * as a table and written to bench/results/<time>.json.
  *
- *   npm run bench -- [--quick] [--connections 64] [--seconds 15] [--keys 1024] [--validators 10000] [--skip-memory]
+ *   npm run bench -- [--quick] [--connections 64] [--seconds 15] [--keys 1024] [--validators 10000] [--skip-memory] [--scale]
+ *
+ * --scale adds what grows with the work and takes minutes: slashing protection with a year of
+ * history on both stores (bench/slashingHistory.ts).
  */
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {availableParallelism, tmpdir} from "node:os";
@@ -18,6 +21,7 @@ import * as R from "../src/load/requests.js";
 import {measureCeiling} from "./ceiling.js";
 import {measurePointCacheMemory} from "./pointCacheMemory.js";
 import {keystoreBench} from "./keystores.js";
+import {printSlashingHistory, slashingHistoryBench} from "./slashingHistory.js";
 import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "../src/load/load.js";
 import {type MicroResult, runMicro} from "./micro.js";
 import {machineIdleSeconds} from "../src/load/procStat.js";
@@ -33,6 +37,7 @@ const {values} = parseArgs({
     keys: {type: "string", default: "1024"},
     validators: {type: "string", default: "10000"},
     "skip-memory": {type: "boolean", default: false},
+    scale: {type: "boolean", default: false},
   },
 });
 const quick = values.quick!;
@@ -257,6 +262,14 @@ async function main(): Promise<void> {
   const keystores = await keystoreBench(quick ? 8 : 16);
   console.log(`  ${keystores.keystores} keystores: ${fmt(keystores.loadPerSecond, 2)}/s loading vs ${fmt(keystores.rawPerSecond, 2)}/s raw node:crypto scrypt on all cores = ${fmt(keystores.ratio, 2)}×`);
 
+  let slashingHistory: Awaited<ReturnType<typeof slashingHistoryBench>> = [];
+  if (values.scale) {
+    const sizes = quick ? {history: 20_000, imported: 16_000, samples: 100} : {history: 100_000, imported: 82_000, samples: 300};
+    step(`slashing protection with a year of history: ${fmt(sizes.history)} votes of one key vs a fresh key, ${fmt(sizes.imported)} imported`);
+    slashingHistory = await slashingHistoryBench(sizes);
+    printSlashingHistory(slashingHistory);
+  }
+
   step("summary");
   const rows: [string, string, string][] = [
     ["raw blst, all cores", `${fmt(ceiling.signaturesPerSecond)}/s`, "the ceiling, measured again around each load"],
@@ -282,13 +295,17 @@ async function main(): Promise<void> {
     ["RSS growth under load", `${fmt((rssGrowth.afterBytes - rssGrowth.beforeBytes) / 2 ** 20, 1)} MiB`, `over ${fmt(rssGrowth.requests)} requests after the sustained load`],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
     [`burst of ${burstCount}`, `${fmt(burstResult.seconds, 2)} s`, `${fmt(burstResult.seconds / idealSeconds(burstResult, burstCount), 2)}× ideal, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms`],
+    ...slashingHistory.flatMap((r) => [
+      [`${r.store}, ${fmt(r.historyRecords)} votes`, `${fmt(r.long.p50 / r.fresh.p50, 2)}× fresh`, `signing p50 ${fmt(r.long.p50, 2)} ms vs ${fmt(r.fresh.p50, 2)} ms for a fresh key (target ≤ 1.5×)`],
+      [`${r.store}, import`, `${fmt(r.importSeconds, 2)} s`, `${fmt(r.importRecords)} records of one key (target ≤ 10 s), slowest /upcheck ${fmt(r.slowestUpcheckMs, 0)} ms`],
+    ] as [string, string, string][]),
   ];
   for (const [a, b, c] of rows) console.log(`  ${a.padEnd(28)} ${b.padStart(22)}   ${c}`);
 
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, devnet: duties, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded}, null, 2));
+  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, devnet: duties, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded, slashingHistory}, null, 2));
   const report = new URL(file.pathname.replace(/\.json$/, ".html"), file);
   writeFileSync(report, renderReport(`npm run bench, ${new Date().toISOString()}`, [steady, burstResult, {...rootsRuns["shared/signer"], profile: "sustained, shared roots"}, {...rootsRuns["unique/signer"], profile: "sustained, unique roots"}, duty, duties, {...guarded, profile: "sustained, slashing protection on"}]));
   console.log(`\nresults: ${file.pathname}\nreport: ${report.pathname}`);

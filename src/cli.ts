@@ -1,11 +1,14 @@
 #!/usr/bin/env node
 import {configFromArgs, help} from "./config/args.js";
-import {type Logger, createLogger} from "./log.js";
+import {createLogger} from "./log.js";
+import {handleSignals} from "./shutdown.js";
 import {exampleCurl} from "./server/example.js";
 import {type Signer, startSigner} from "./signer.js";
+import type {SlashingStore as SlashingStoreType} from "./slashing/store.js";
 
 async function main(): Promise<void> {
   if (process.argv[2] === "load") return load(process.argv.slice(3));
+  if (process.argv[2] === "prune") return prune(process.argv.slice(3));
   let parsed: ReturnType<typeof configFromArgs>;
   try {
     parsed = configFromArgs(process.argv.slice(2));
@@ -47,30 +50,34 @@ async function load(args: string[]): Promise<void> {
   }
 }
 
-function handleSignals(signer: {close(): Promise<void>}, log: Logger): void {
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) return;
-    stopping = true;
-    log.info("shutting down: answering requests in flight", {signal});
-    // SPEC: exit within 10 s even if something hangs.
-    setTimeout(() => {
-      log.error("shutdown took over 10 s; exiting");
-      process.exit(1);
-    }, 10_000).unref();
-    signer.close().then(
-      () => {
-        log.info("stopped");
-        process.exit(0);
-      },
-      (e: Error) => {
-        log.error("shutdown failed", {error: e.message});
-        process.exit(1);
-      }
-    );
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+const pruneHelp = `Usage: ts3signer prune --slashing-protection URL --epochs-to-keep N [--network NAME|FILE|DIR]
+
+Deletes slashing protection records older than each key's newest by more than N epochs (blocks:
+N epochs of slots, by the network's preset), keeping the newest; what remains bounds what may be
+signed. Keys whose history holds a surround vote are left whole. Safe while signers use the
+database. See docs/slashing-protection.md, Pruning.
+`;
+
+/** `ts3signer prune …`: slashing protection history pruning, run by the operator (e.g. from cron). */
+async function prune(args: string[]): Promise<void> {
+  const [{parseArgs}, {loadNetwork}, {SlashingStore}] = await Promise.all([import("node:util"), import("./config/networks.js"), import("./slashing/store.js")]);
+  let store: SlashingStoreType | undefined;
+  try {
+    const {values} = parseArgs({args, options: {"slashing-protection": {type: "string"}, "epochs-to-keep": {type: "string"}, network: {type: "string"}, help: {type: "boolean"}}});
+    if (values.help) return void process.stdout.write(pruneHelp);
+    const keep = values["epochs-to-keep"] ?? "";
+    if (!/^\d{1,15}$/.test(keep) || Number(keep) < 1) throw new Error(`--epochs-to-keep: expected a positive number of epochs, got "${keep}"`);
+    if (!values["slashing-protection"]) throw new Error("--slashing-protection URL is required");
+    const network = loadNetwork(values.network ?? "mainnet");
+    store = await SlashingStore.open(values["slashing-protection"], {setUp: true});
+    const {keys, deleted, skipped} = await store.prune(BigInt(keep), BigInt(network.preset.SLOTS_PER_EPOCH));
+    process.stdout.write(`pruned ${deleted} records of ${keys - skipped} keys to their last ${keep} epochs; ${skipped} keys left whole (a surround vote in their history)\n`);
+  } catch (e) {
+    process.stderr.write(`ts3signer prune: ${(e as Error).message}\n${pruneHelp}`);
+    process.exitCode = 2;
+  } finally {
+    await store?.close();
+  }
 }
 
 main();

@@ -47,3 +47,12 @@ export const closesConnection = (code: ErrorCode): boolean => code === "TOO_LARG
 
 /** The one message for a key that is not loaded, whichever thread finds out. */
 export const unknownKeyMessage = (pubkey: string): string => `no key for ${pubkey.slice(0, 100)} is loaded`;
+
+/**
+ * Where JSON.parse failed, without its message: that quotes the text's first characters (a
+ * password file's, a request's passwords), which must reach no log and no answer.
+ */
+export function jsonSyntaxError(e: unknown): string {
+  const at = /at position (\d+)/.exec((e as Error)?.message ?? "");
+  return at ? `a syntax error at position ${at[1]}` : "a syntax error or the end of the text too early";
+}

@@ -23,7 +23,7 @@ import {Lifecycle} from "./server/lifecycle.js";
 import {watchStalledConnections} from "./server/stalledConnections.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
 import {SlashingStore, redactUrl} from "./slashing/store.js";
-import {signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
+import {logSignEngine, signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
 
 export type Signer = {
   network: NetworkConfig;
@@ -46,8 +46,11 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   if (config.requireNativeHttp && httpEngine !== "uws-native") {
     throw new Error(`--require-native-http: the uWebSockets.js native engine did not load (running ${httpEngine})`);
   }
+  if (config.requireNativeSigning && signEngine !== "native-point-cache") {
+    throw new Error(`--require-native-signing: the native signing addon did not load (running ${signEngine}: ${signEngineFallbackReason})`);
+  }
   if (Boolean(config.tlsCert) !== Boolean(config.tlsKey)) throw new Error("TLS needs both --tls-cert and --tls-key");
-  const network = loadNetwork(config.network);
+  const network = loadNetwork(config.network, {genesisValidatorsRoot: config.genesisValidatorsRoot});
   validateKeySources(config);
   const faults = new Faults();
   try {
@@ -100,9 +103,7 @@ async function serve(
   metrics.signEngine.set({engine: signEngine}, 1);
   metrics.pointCache.labels({result: "hit"}).inc(0); // both series exist from the start
   metrics.pointCache.labels({result: "miss"}).inc(0);
-  if (signEngineFallbackReason) {
-    log.warn("signing with @chainsafe/blst sign() per request: no H(root) cache, up to 2x slower on shared roots", {engine: signEngine, reason: signEngineFallbackReason});
-  }
+  logSignEngine(log);
   if (httpEngine !== "uws-native") {
     log.warn("uWebSockets.js native engine did not load; serving with its slow JavaScript fallback", {engine: httpEngine});
   }

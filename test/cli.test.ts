@@ -1,9 +1,10 @@
 import {type ChildProcess, spawn, spawnSync} from "node:child_process";
-import {mkdtempSync, writeFileSync} from "node:fs";
+import {randomBytes} from "node:crypto";
+import {mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
-import {describe, expect, it} from "vitest";
+import {afterAll, describe, expect, it} from "vitest";
 import {loadNetwork} from "../src/config/networks.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 import {request, sign} from "./helpers/signer.js";
@@ -107,5 +108,75 @@ describe("ts3signer CLI", () => {
     const lines = output().trim().split("\n").map((line) => JSON.parse(line));
     expect(lines.find((l) => l.msg.startsWith("listening on"))).toMatchObject({level: "info", network: "devnet-7"});
     expect(lines.at(-1)).toMatchObject({msg: "stopped"});
+  });
+});
+
+describe("shutdown", () => {
+  const dataDirs: string[] = [];
+  afterAll(() => {
+    for (const dir of dataDirs) rmSync(dir, {recursive: true, force: true});
+  });
+  const dataDirWith = (fifo: boolean) => {
+    const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-shutdown-"));
+    dataDirs.push(dataDir);
+    mkdirSync(join(dataDir, "keystores"));
+    if (fifo) expect(spawnSync("mkfifo", [join(dataDir, "keystores", `0x${"cd".repeat(48)}.json`)]).status).toBe(0);
+    return dataDir;
+  };
+
+  it("exits 0 on SIGTERM with a FIFO in the data dir: the FIFO is skipped, never opened for a blocking read", async () => {
+    // Before: the sync thread blocked on the FIFO, the signer never got ready, and SIGTERM logged
+    // "exiting" but the process lived on until SIGKILL.
+    const {child, output} = await startCli(["--network", "minimal", "--data-dir", dataDirWith(true)]);
+    const exit = exited(child);
+    child.kill("SIGTERM");
+    expect(await exit).toBe(0);
+    expect(output()).toMatch(/skipping keystore.*not a regular file \(a FIFO\)/);
+  });
+
+  it("exits 0 on SIGTERM while an import's slow KDFs are queued: those not started answer an error at once", async () => {
+    const dataDir = dataDirWith(false);
+    const {child, url} = await startCli(["--network", "minimal", "--data-dir", dataDir]);
+    const exit = exited(child);
+    // 240 keystores at pbkdf2 c = 2^18 (EIP-2335's default; wrong checksums, so each costs a whole
+    // KDF): 60 rounds of the 4 libuv threads, past the 10 s deadline if all had to run.
+    const slow = () => {
+      const hex = (n: number) => randomBytes(n).toString("hex");
+      const kdf = {function: "pbkdf2", params: {dklen: 32, c: 2 ** 18, prf: "hmac-sha256", salt: hex(32)}, message: ""};
+      return JSON.stringify({
+        version: 4, uuid: "00000000-0000-4000-8000-000000000000", path: "", pubkey: hex(48),
+        crypto: {kdf, checksum: {function: "sha256", params: {}, message: hex(32)}, cipher: {function: "aes-128-ctr", params: {iv: hex(16)}, message: hex(32)}},
+      });
+    };
+    const token = readFileSync(join(dataDir, "api-token.txt"), "utf8").trim();
+    const importing = request(`${url}/eth/v1/keystores`, {
+      method: "POST",
+      headers: {authorization: `Bearer ${token}`, "content-type": "application/json"},
+      body: JSON.stringify({keystores: Array.from({length: 240}, slow), passwords: Array(240).fill("pw")}),
+    });
+    await new Promise((r) => setTimeout(r, 500)); // the request is in
+    child.kill("SIGTERM");
+    // Before: the import held the shutdown past the deadline (exit 1), then exit() waited for libuv's queue.
+    expect(await exit).toBe(0);
+    const reply = await importing;
+    expect(reply.status).toBe(200);
+    const messages = reply.json().data.map((d: {message: string}) => d.message);
+    expect(messages).toContain("shutting down");
+    expect(messages.every((m: string) => m === "shutting down" || /checksum mismatch/.test(m))).toBe(true);
+  });
+
+  it("exitNow ends the process even while a thread is stuck in a system call (exit() alone would wait for it forever)", async () => {
+    const fifo = join(dataDirWith(false), "fifo");
+    expect(spawnSync("mkfifo", [fifo]).status).toBe(0);
+    const shutdown = new URL("../dist/src/shutdown.js", import.meta.url).href;
+    // A libuv thread blocks opening a FIFO that no one writes to; then the deadline's exit.
+    const script = `import("node:fs").then(async (fs) => { const {exitNow} = await import(${JSON.stringify(shutdown)}); fs.readFile(${JSON.stringify(fifo)}, () => {}); setTimeout(() => exitNow(1), 200); });`;
+    const child = spawn(process.execPath, ["-e", script], {stdio: "ignore"});
+    const ended = new Promise<{code: number | null; signal: string | null}>((resolve) => child.on("exit", (code, signal) => resolve({code, signal})));
+    const timer = setTimeout(() => child.kill("SIGTERM"), 30_000);
+    const result = await ended;
+    clearTimeout(timer);
+    // Killed by its watchdog 1 s after exit() started (SIGKILL), not by this test's SIGTERM at 30 s.
+    expect(result).toEqual({code: null, signal: "SIGKILL"});
   });
 });

@@ -70,6 +70,14 @@ describe("docker compose: signer + Prometheus + Grafana", () => {
     expect(dockerfile).toContain(`ENTRYPOINT ["node", "${bin}"]`);
     expect(existsSync(new URL(`../${bin.replace(/^dist\//, "").replace(/\.js$/, ".ts")}`, import.meta.url))).toBe(true);
   });
+
+  it("ships every build of the signing addon, so the image picks the one the CPU it runs on can run", () => {
+    const targets = [...file("native/fastsign/binding.gyp").matchAll(/"target_name": "(\w+)"/g)].map((m) => m[1]);
+    expect(targets.sort()).toEqual(["fastsign", "fastsign_adx"]);
+    const copied = [...file("Dockerfile").matchAll(/^COPY --from=build \/app\/native\/fastsign\/build\/Release\/(\S+) /gm)].map((m) => m[1]);
+    const glob = (pattern: string) => new RegExp(`^${pattern.replace(/\./g, "\\.").replace(/\*/g, "[^/]*")}$`);
+    for (const target of targets) expect(copied.some((pattern) => glob(pattern).test(`${target}.node`)), target).toBe(true);
+  });
 });
 
 describe("Grafana dashboard", () => {

@@ -65,7 +65,7 @@ describe("README and docs/", () => {
       const names = [...named.matchAll(/--([a-z-]+)/g)].map((m) => m[1]);
       const values = defaults.replaceAll("`", "").split(" / ");
       // "a / b" pairs with two flags in order; otherwise the one default holds for every flag in the row.
-      names.forEach((name, i) => documented.set(name, values.length === names.length ? values[i] : defaults.replaceAll("`", "")));
+      for (const [i, name] of names.entries()) documented.set(name, values.length === names.length ? values[i] : defaults.replaceAll("`", ""));
     }
     const expected = new Map(flags.filter((f) => f.name !== "help").map((f) => [f.name, f.default ?? f.defaultText ?? "none"]));
     const normalised = new Map([...documented].map(([name, d]) => [name, d === "off" ? "none" : d]));

@@ -1,3 +1,4 @@
+import {spawnSync} from "node:child_process";
 import {readFileSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {TestSigner} from "./helpers/signer.js";
@@ -9,7 +10,7 @@ const {sample, sign, startTestSigner, vectorsPath} = await import("./helpers/sig
 describe("the fallback engine (@chainsafe/blst sign() per request)", () => {
   let s: TestSigner;
   beforeAll(async () => {
-    s = await startTestSigner({network: "minimal", interopKeys: "1"});
+    s = await startTestSigner({network: "minimal", interopKeys: "1", requireNativeSigning: false});
   });
   afterAll(() => s.close());
 
@@ -26,5 +27,15 @@ describe("the fallback engine (@chainsafe/blst sign() per request)", () => {
     expect(sample(metrics, "ts3signer_sign_engine_info", {engine: "blst-sign"})).toBe(1);
     expect(sample(metrics, "ts3signer_sign_engine_info", {engine: "native-point-cache"})).toBe(0);
     expect(sample(metrics, "ts3signer_point_cache_total", {result: "hit"}) + sample(metrics, "ts3signer_point_cache_total", {result: "miss"})).toBe(0);
+  });
+
+  it("is refused by --require-native-signing: exit code 1 and the reason", () => {
+    const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
+    const args = ["--network", "minimal", "--port", "0", "--metrics-port", "0", "--log-format", "json", "--require-native-signing"];
+    const refused = spawnSync(process.execPath, [cli, ...args], {encoding: "utf8", timeout: 30_000});
+    expect(refused.status).toBe(1);
+    const line = JSON.parse(refused.stdout.trim().split("\n").at(-1)!);
+    expect(line.level).toBe("error");
+    expect(line.msg).toBe("cannot start: --require-native-signing: the native signing addon did not load (running blst-sign: TS3SIGNER_SIGN_ENGINE=blst-sign)");
   });
 });

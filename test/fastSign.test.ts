@@ -1,19 +1,114 @@
-import {existsSync} from "node:fs";
+import {spawnSync} from "node:child_process";
+import {existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from "node:fs";
+import {createRequire} from "node:module";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
+import {Keystore} from "@chainsafe/bls-keystore";
 import {PublicKey, SecretKey, Signature, verify} from "@chainsafe/blst";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {createSigner, signEngine, signingKey} from "../dist/src/signing/fastSign.js";
+import {createSigner, nativeBuild, signEngine, signingKey} from "../dist/src/signing/fastSign.js";
 import {loadNetwork} from "../src/config/networks.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 import {bytes, rng} from "./helpers/reference.js";
 import {type TestSigner, sample, sign, startTestSigner} from "./helpers/signer.js";
 
-const addonBuilt = existsSync(new URL("../native/fastsign/build/Release/fastsign.node", import.meta.url));
 // The group order r: r − 1 is the largest secret key.
+const R = "0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001";
 const R_MINUS_1 = "0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000000";
 
-describe("signing with a cache of H(root)", () => {
-  it.runIf(addonBuilt)("uses the native addon where npm ci built it", () => {
+type SignCase = {name: string; privkey: string; pubkey: string | null; message: string; signature: string | null};
+const knownAnswers: {sign: SignCase[]} = JSON.parse(readFileSync(new URL("fixtures/bls-sign.json", import.meta.url), "utf8"));
+const signCases = knownAnswers.sign.filter((c) => c.signature !== null);
+
+/**
+ * Where npm ci must have built the addon: CI says so (.ci/run), or blst's C sources and a C
+ * compiler are here. There a missing addon fails these tests instead of skipping them.
+ */
+const compilerPresent = spawnSync("cc", ["--version"]).status === 0;
+const blstSourcesPresent = existsSync(new URL("../node_modules/@chainsafe/blst-swig/blst/src/server.c", import.meta.url));
+const addonExpected = process.env.TS3SIGNER_TESTS_REQUIRE_NATIVE_SIGNING === "1" || (compilerPresent && blstSourcesPresent);
+const cpuHasAdx = process.arch === "x64" && /^flags\b.*\badx\b.*$/m.test(readFileSync("/proc/cpuinfo", "utf8")) && /^flags\b.*\bbmi2\b/m.test(readFileSync("/proc/cpuinfo", "utf8"));
+const builds = process.arch === "x64" ? ["fastsign_adx", "fastsign"] : ["fastsign"];
+const buildPath = (build: string) => new URL(`../native/fastsign/build/Release/${build}.node`, import.meta.url);
+
+type Point = object;
+type Addon = {BUILD: string; hashToG2(root: Uint8Array, reuse?: Point): Point; signWithPoint(point: Point, secretKey: Uint8Array, out: Uint8Array): void};
+
+describe("the native addon (native/fastsign)", () => {
+  it.runIf(addonExpected)("was built here, both builds, and the fastest this CPU runs signs", () => {
+    for (const build of builds) expect(existsSync(buildPath(build)), `${build}.node`).toBe(true);
     expect(signEngine).toBe("native-point-cache");
+    expect(nativeBuild).toBe(cpuHasAdx ? "adx" : "portable");
+  });
+
+  describe.each(builds)("%s, called directly", (build) => {
+    const runs = addonExpected && (build !== "fastsign_adx" || cpuHasAdx);
+    let addon: Addon;
+    beforeAll(() => {
+      if (runs) addon = createRequire(import.meta.url)(buildPath(build).pathname);
+    });
+
+    it.runIf(runs)("signs the published known answers (ethereum/bls12-381-tests sign cases)", () => {
+      const out = new Uint8Array(96);
+      for (const c of signCases) {
+        addon.signWithPoint(addon.hashToG2(bytes(c.message)), bytes(c.privkey), out);
+        expect("0x" + Buffer.from(out).toString("hex"), c.name).toBe(c.signature);
+      }
+    });
+
+    it.runIf(runs)("refuses secret keys outside [1, r), naming no key bytes", () => {
+      const point = addon.hashToG2(new Uint8Array(32));
+      const out = new Uint8Array(96);
+      const zero = knownAnswers.sign.find((c) => c.signature === null)!; // the suite's zero key
+      for (const secret of [zero.privkey, R, "0x" + "ff".repeat(32)]) {
+        expect(() => addon.signWithPoint(point, bytes(secret), out)).toThrow(new RangeError("signWithPoint: the secret key is not in [1, r)"));
+        expect(out.every((b) => b === 0)).toBe(true); // nothing written
+      }
+      addon.signWithPoint(point, bytes(R_MINUS_1), out);
+      expect("0x" + Buffer.from(out).toString("hex")).toBe(SecretKey.fromBytes(bytes(R_MINUS_1)).sign(new Uint8Array(32)).toHex());
+    });
+
+    it.runIf(runs)("takes roots of exactly 32 bytes and only its own points, and throws a TypeError otherwise", () => {
+      const point = addon.hashToG2(new Uint8Array(32));
+      const key = bytes(signCases[0].privkey);
+      const out = new Uint8Array(96);
+      const badCalls: [string, () => unknown][] = [
+        ["empty root", () => addon.hashToG2(new Uint8Array(0))],
+        ["31-byte root", () => addon.hashToG2(new Uint8Array(31))],
+        ["33-byte root", () => addon.hashToG2(new Uint8Array(33))],
+        ["root as Uint16Array(16)", () => addon.hashToG2(new Uint16Array(16) as unknown as Uint8Array)],
+        ["root as string", () => addon.hashToG2("00".repeat(32) as unknown as Uint8Array)],
+        ["no root", () => (addon.hashToG2 as () => Point)()],
+        ["reuse a plain object", () => addon.hashToG2(new Uint8Array(32), {})],
+        ["reuse bytes", () => addon.hashToG2(new Uint8Array(32), new Uint8Array(288))],
+        ["sign with bytes for a point", () => addon.signWithPoint(new Uint8Array(288), key, out)],
+        ["sign with null", () => addon.signWithPoint(null as unknown as Point, key, out)],
+        ["31-byte key", () => addon.signWithPoint(point, new Uint8Array(31), out)],
+        ["95-byte out", () => addon.signWithPoint(point, key, new Uint8Array(95))],
+        ["missing out", () => (addon.signWithPoint as (p: Point, k: Uint8Array) => void)(point, key)],
+      ];
+      for (const [what, call] of badCalls) expect(call, what).toThrow(TypeError);
+    });
+
+    it.runIf(runs)("keeps H(root) out of JavaScript's reach, and rewrites an evicted point in place", () => {
+      const point = addon.hashToG2(bytes(signCases[0].message));
+      expect(ArrayBuffer.isView(point)).toBe(false);
+      expect(Object.getOwnPropertyNames(point)).toEqual([]);
+      const c = signCases.find((s) => s.message !== signCases[0].message)!;
+      expect(addon.hashToG2(bytes(c.message), point)).toBe(point);
+      const out = new Uint8Array(96);
+      addon.signWithPoint(point, bytes(c.privkey), out);
+      expect("0x" + Buffer.from(out).toString("hex")).toBe(c.signature);
+    });
+  });
+});
+
+describe("signing with a cache of H(root)", () => {
+  it("signs the published known answers, and refuses the zero key", () => {
+    const signer = createSigner();
+    for (const c of signCases) expect(signer(signingKey(bytes(c.privkey)), bytes(c.message)).signature, c.name).toBe(c.signature);
+    const zero = knownAnswers.sign.find((c) => c.signature === null)!;
+    expect(() => signer(signingKey(bytes(zero.privkey)), bytes(zero.message))).toThrow();
   });
 
   it("signs byte-identical to SecretKey.sign() for random keys and roots, through misses, hits and evictions", () => {
@@ -43,6 +138,43 @@ describe("signing with a cache of H(root)", () => {
       expect(hits).toBeGreaterThan(50);
       expect(misses).toBeGreaterThan(14); // more than the distinct roots: evicted ones were hashed again
       expect(hits + misses).toBe(300);
+    }
+  });
+});
+
+describe("over HTTP: the published sign cases' keys", () => {
+  const keys = [...new Map(signCases.map((c) => [c.privkey, c.pubkey!])).entries()];
+  let dir: string;
+  let s: TestSigner;
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), "ts3signer-kat-"));
+    const kdf = {function: "pbkdf2" as const, params: {dklen: 32, c: 1024, prf: "hmac-sha256" as const, salt: "ab".repeat(32)}};
+    for (const [i, [privkey, pubkey]] of keys.entries()) {
+      const keystore = await Keystore.create("kat", bytes(privkey), bytes(pubkey), `m/12381/3600/${i}/0/0`, null, kdf);
+      writeFileSync(join(dir, `kat${i}.json`), keystore.stringify());
+    }
+    writeFileSync(join(dir, "password.txt"), "kat");
+    s = await startTestSigner({network: "minimal", keystoresPath: dir, keystoresPasswordFile: join(dir, "password.txt")});
+  });
+  afterAll(async () => {
+    await s?.close();
+    rmSync(dir, {recursive: true, force: true});
+  });
+
+  it("serves the published public keys, and signs with each so that the signature verifies under it", async () => {
+    const served = (await (await fetch(`${s.url}/api/v1/eth2/publicKeys`)).json()) as string[];
+    expect(served.sort()).toEqual(keys.map(([, pubkey]) => pubkey).sort());
+    const body = {
+      type: "RANDAO_REVEAL",
+      fork_info: {fork: {previous_version: "0x00000001", current_version: "0x00000001", epoch: "0"}, genesis_validators_root: "0x" + "42".repeat(32)},
+      randao_reveal: {epoch: "7"},
+    };
+    const parsed = parseRequestBody(JSON.stringify(body));
+    const root = signingRootOf(parsed, requestTypeOf(parsed), createSigningContext(loadNetwork("minimal")));
+    for (const [, pubkey] of keys) {
+      const reply = await sign(s.url, pubkey, body);
+      expect(reply.status, reply.text).toBe(200);
+      expect(verify(root, PublicKey.fromHex(pubkey), Signature.fromHex(reply.json().signature))).toBe(true);
     }
   });
 });

@@ -187,14 +187,16 @@ describe("a signer with faults", () => {
     const ms = delayed.map((r) => r.ms).sort((a, b) => a - b);
     expect(ms[0]).toBeGreaterThanOrEqual(99); // never less than the minimum
     // Quartiles of uniform 100–300 ms (150, 200, 250), plus what answering costs on a busy shared
-    // machine; the spread between them does not depend on that cost.
+    // machine, which the undelayed requests sent alongside measure; the spread between the
+    // quartiles does not depend on that cost.
+    const answering = quantile(plain.map((r) => r.ms).sort((a, b) => a - b), 0.9);
     for (const [q, want] of [[0.25, 150], [0.5, 200], [0.75, 250]]) {
       expect(quantile(ms, q)).toBeGreaterThan(want - 20);
-      expect(quantile(ms, q)).toBeLessThan(want + 120);
+      expect(quantile(ms, q)).toBeLessThan(want + 120 + answering);
     }
     expect(quantile(ms, 0.75) - quantile(ms, 0.25)).toBeGreaterThan(100 - 40);
     expect(quantile(ms, 0.75) - quantile(ms, 0.25)).toBeLessThan(100 + 40);
-    expect(quantile(plain.map((r) => r.ms).sort((a, b) => a - b), 0.5)).toBeLessThan(50);
+    expect(quantile(plain.map((r) => r.ms).sort((a, b) => a - b), 0.5)).toBeLessThan(99); // below the least delay
     expect(await faultCount("delay", "RANDAO_REVEAL")).toBe(before + 300);
     expect(await faultCount("delay", "ATTESTATION")).toBe(0);
   });

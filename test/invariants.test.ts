@@ -5,7 +5,9 @@ import {SecretKey} from "@chainsafe/blst";
 import {afterEach, describe, expect, it, vi} from "vitest";
 import {loadNetwork} from "../dist/src/config/networks.js";
 import {interopSecretKey} from "../dist/src/keys/interop.js";
+import {KeyStore} from "../dist/src/keys/keyStore.js";
 import {KeyTable} from "../dist/src/keys/keyTable.js";
+import {normalizePubkey} from "../dist/src/hex.js";
 import type {SignResult, SignTask} from "../dist/src/signing/protocol.js";
 import {createSigner, signEngine, signingKey} from "../dist/src/signing/fastSign.js";
 import {rng} from "./helpers/reference.js";
@@ -76,5 +78,24 @@ describe("a signing worker", () => {
     table.clear(ref.slot);
     expect(signature(await worker.signBatch(task()))).toBe("UNKNOWN_KEY");
     expect(handed[0].every((b) => b === 0)).toBe(true);
+  });
+});
+
+describe("a key's identity", () => {
+  it("is one normalised hex string, whatever case the request uses; anything else names no key", () => {
+    const secret = interopSecretKey(0);
+    const pubkey = SecretKey.fromBytes(secret).toPublicKey().toBytes();
+    const keys = new KeyStore();
+    keys.add(pubkey, secret.slice(), {source: "interop", readonly: true});
+    const lower = "0x" + Buffer.from(pubkey).toString("hex");
+    const upper = "0x" + lower.slice(2).toUpperCase();
+    expect(normalizePubkey(upper)).toBe(lower);
+    expect(normalizePubkey("0X" + lower.slice(2))).toBe(lower); // as the lookup has always taken it
+    expect(keys.get(upper)?.pubkeyHex).toBe(lower);
+    expect(keys.get(lower)?.pubkeyHex).toBe(lower);
+    for (const other of [lower.slice(2), lower.slice(0, -1), lower + "0", lower.replace(/.$/, "g")]) {
+      expect(normalizePubkey(other)).toBeNull();
+      expect(keys.get(other)).toBeUndefined();
+    }
   });
 });

@@ -1,7 +1,7 @@
 import {Keystore as ChainsafeKeystore} from "@chainsafe/bls-keystore";
 import {SecretKey} from "@chainsafe/blst";
 import {describe, expect, it} from "vitest";
-import {KdfCache, KeystoreError, decryptKeystore, parseKeystore} from "../src/keys/eip2335.js";
+import {KdfCache, KeystoreError, checkCrypto, decryptKeystore, parseKeystore} from "../src/keys/eip2335.js";
 import {interopSecretKey, parseInteropRange} from "../src/keys/interop.js";
 import {deriveChildSk, deriveMasterSk, deriveSecretKey, mnemonicToSeed, signingKeyPath} from "../src/keys/mnemonic.js";
 
@@ -68,6 +68,53 @@ describe("EIP-2335 keystores", () => {
   ])("refuses a malformed keystore (%#)", (text, message) => {
     expect(() => parseKeystore(text)).toThrow(KeystoreError);
     expect(() => parseKeystore(text)).toThrow(message);
+  });
+
+  it("never quotes the text in a parse error (JSON.parse's message would: a password file's beginning)", () => {
+    for (const text of ["correct horse battery staple", "{\"crypto\": correct horse"]) {
+      expect(() => parseKeystore(text)).toThrow(/^not JSON: a syntax error/);
+      try {
+        parseKeystore(text);
+      } catch (e) {
+        expect((e as Error).message).not.toMatch(/corr/);
+      }
+    }
+  });
+
+  // Each over its cap; refused before any work, so none of these takes time or memory. Before the
+  // caps, scrypt n=2^21 r=8 took 9.8 s and 2 GiB, pbkdf2 dklen=2^29 512 MiB.
+  const withKdf = (text: string, params: object, kdf?: string) => {
+    const json = JSON.parse(text);
+    json.crypto.kdf.params = {...json.crypto.kdf.params, ...params};
+    if (kdf) json.crypto.kdf.function = kdf;
+    return JSON.stringify(json);
+  };
+  it.each([
+    ["scrypt n = 2^21", withKdf(scryptVector, {n: 2 ** 21}), /refused: scrypt n must be a power of two from 2 to 2\^20/],
+    ["scrypt n not a power of two", withKdf(scryptVector, {n: 3 * 2 ** 16}), /refused: scrypt n must be a power of two/],
+    ["scrypt n*r*p = 2^23", withKdf(scryptVector, {n: 2 ** 20, r: 8}), /refused: scrypt n\*r\*p is over 2\^22 \(n=1048576, r=8, p=1\)/],
+    ["scrypt p = 2^20", withKdf(scryptVector, {n: 2 ** 10, p: 2 ** 20}), /refused: scrypt n\*r\*p is over 2\^22/],
+    ["scrypt r = 0", withKdf(scryptVector, {r: 0}), /refused: scrypt r and p must be positive integers/],
+    ["pbkdf2 c = 2^23", withKdf(pbkdf2Vector, {c: 2 ** 23}), /refused: pbkdf2 c must be an integer from 1 to 2\^22/],
+    ["pbkdf2 c = 0", withKdf(pbkdf2Vector, {c: 0}), /refused: pbkdf2 c must be/],
+    ["pbkdf2 dklen = 2^29", withKdf(pbkdf2Vector, {dklen: 2 ** 29}), /refused: pbkdf2 dklen must be 32/],
+    ["scrypt dklen = 64", withKdf(scryptVector, {dklen: 64}), /refused: scrypt dklen must be 32/],
+    ["a 1 KiB pbkdf2 salt", withKdf(pbkdf2Vector, {salt: "ab".repeat(1024)}), /refused: pbkdf2 salt over 256 bytes/],
+  ])("refuses %s before deriving anything", async (_, text, message) => {
+    const started = process.cpuUsage();
+    await expect(decryptKeystore(parseKeystore(text), EIP2335_PASSWORD)).rejects.toThrow(message);
+    // No KDF ran: far less CPU than even the cheapest of these would take (pbkdf2 c = 2^18 is ~100 ms).
+    expect(process.cpuUsage(started).user).toBeLessThan(50_000);
+  });
+
+  it("accepts the caps themselves", () => {
+    for (const [text, params] of [
+      [scryptVector, {n: 2 ** 20, r: 4}],
+      [scryptVector, {n: 2 ** 18, r: 8, p: 2}],
+      [pbkdf2Vector, {c: 2 ** 22, salt: "ab".repeat(256)}],
+    ] as const) {
+      expect(() => checkCrypto(parseKeystore(withKdf(text, params)).crypto)).not.toThrow();
+    }
   });
 
   it("derives a shared salt and password once", async () => {

@@ -303,7 +303,8 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
   it("loses no request when a replica is killed under load: HAProxy retries it on another", async () => {
     const servedBefore = Number((await serverStats("stot")).signer3);
     const loads = Array.from({length: 6}, (_, k) => hammer(balancer, pubkeyOf(k), (n) => vote(100 + n), 1));
-    while (loads.reduce((sum, l) => sum + l.results.length, 0) < 60) await sleep(10);
+    const answered = () => loads.reduce((sum, l) => sum + l.results.length, 0);
+    while (answered() < 60) await sleep(10);
     expect(Number((await serverStats("stot")).signer3)).toBeGreaterThan(servedBefore); // it was taking its share
     replicas[2].child.kill("SIGKILL");
     const killed = performance.now();
@@ -311,9 +312,11 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
       expect(performance.now() - killed).toBeLessThan(5000);
       await sleep(50);
     }
-    await sleep(500);
+    // Answers go on once it is down: wait for 40 more, however slow the machine is today.
+    const atDown = answered();
+    while (answered() < atDown + 40) await sleep(10);
     const results = (await Promise.all(loads.map((l) => l.stop()))).flat();
-    expect(results.length).toBeGreaterThan(100);
+    expect(results.length).toBeGreaterThanOrEqual(atDown + 40);
     expect(results.filter((x) => x.status !== 200)).toEqual([]);
   });
 });

@@ -40,6 +40,7 @@ const layers = [
   "src/server/",
   "src/load/",
   "src/signer.ts",
+  "src/shutdown.ts",
   "src/cli.ts",
   "bench/",
 ];

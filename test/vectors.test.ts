@@ -11,10 +11,15 @@ const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));
 describe("published signing vectors (minimal preset)", () => {
   it("has the whole set", () => expect(vectors.length).toBe(39));
 
+  // The set lives in test/fixtures (a bare clone runs every test below); where the project's shared
+  // folder sits beside the repository, the copy must not have drifted from it. A clone has nothing
+  // to drift from, so there the check is not registered rather than counted as skipped.
   const shared = new URL("../../shared/vectors/signing-roots.json", import.meta.url);
-  it.runIf(existsSync(shared))("is the same set as ../shared/vectors", () => {
-    expect(JSON.parse(readFileSync(shared, "utf8"))).toEqual(vectors);
-  });
+  if (existsSync(shared)) {
+    it("is the same set as ../shared/vectors", () => {
+      expect(JSON.parse(readFileSync(shared, "utf8"))).toEqual(vectors);
+    });
+  }
 
   const ctx = createSigningContext(loadNetwork("minimal"));
   it.each(vectors)("$name: computes the published signing root", (v) => {

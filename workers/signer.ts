@@ -10,7 +10,9 @@ import {KeyTable} from "../src/keys/keyTable.js";
 import {SignerError, unknownKeyMessage} from "../src/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
+import {copySecret} from "../src/keys/scalar.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
+import type {RequestType} from "../src/signing/requestTypeNames.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
 import {type SigningKey, createSigner, signingKey, wipeSigningKey} from "../src/signing/fastSign.js";
 import {bytesToHex} from "../src/hex.js";
@@ -22,10 +24,10 @@ const table = KeyTable.attach(keyTable);
 const slashing = slashingProtection ? await SlashingStore.open(slashingProtection) : undefined;
 
 /** A request whose key was removed while it waited; the HTTP thread names the key. */
-const keyGone = (type: string): SignResult => ({type, code: "UNKNOWN_KEY", message: unknownKeyMessage("this public key")});
+const keyGone = (type: RequestType): SignResult => ({type, code: "UNKNOWN_KEY", message: unknownKeyMessage("this public key")});
 
 /** A request ready to sign: its type (for metrics) and its signing root. */
-type Prepared = SigningMessage & {type: string};
+type Prepared = SigningMessage & {type: RequestType};
 
 /** slot → the deserialized key for one state of that slot. */
 const secretKeys = new Map<number, {state: number; key: SigningKey}>();
@@ -71,11 +73,12 @@ function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (S
 
 /** Parse, validate, signing root: a message to sign, or the reason there is none. */
 function prepare(text: string): Prepared | Extract<SignResult, {code: string}> {
-  let type = "unknown";
+  let type: RequestType | "unknown" = "unknown";
   try {
     const body = parseRequestBody(text);
-    type = requestTypeOf(body);
-    return {type, ...signingMessageOf(body, type as never, ctx)};
+    const known = requestTypeOf(body);
+    type = known;
+    return {type: known, ...signingMessageOf(body, known, ctx)};
   } catch (e) {
     if (e instanceof SignerError) return {type, code: e.code, message: e.message};
     // A bug, not bad input; the message is ours (never a key) and the main thread logs it.
@@ -169,6 +172,6 @@ export function generateKeys(task: GenerateTask): ReturnType<typeof move> {
     secretKeys.set(secret, i * 32);
     secret.fill(0);
   }
-  out.set(derivePublicKeys({secretKeys: secretKeys.slice()}), n * 32);
+  out.set(derivePublicKeys({secretKeys: copySecret(secretKeys)}), n * 32);
   return move(out.buffer);
 }

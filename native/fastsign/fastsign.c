@@ -3,82 +3,170 @@
  * root alone, costs about as much as the multiplication, and is public. The caller keeps H(root)
  * for roots many keys sign and only multiplies per key. Built from blst's C sources at install.
  *
- *   hashToG2(root: Uint8Array, out: Uint8Array(POINT_BYTES))             H(root), blst's own layout
- *   signWithPoint(point: Uint8Array, secretKey: Uint8Array(32), out: Uint8Array(96))
- *                                                   compressed sk · H(root); secretKey big-endian
+ *   hashToG2(root: Uint8Array(32), reuse?: Point): Point
+ *                              H(root), written into `reuse` if given (an evicted cache entry)
+ *   signWithPoint(point: Point, secretKey: Uint8Array(32), out: Uint8Array(96))
+ *                              compressed sk · H(root); secretKey big-endian, in [1, r)
+ *   BUILD: "adx" | "portable"  which of the two builds this is (binding.gyp)
  *
- * The point stays in blst's in-memory layout (projective, no inversion), so hashing then signing
- * costs what blst_sign does in one call. Nothing is allocated: the caller owns every buffer.
+ * A Point is an external: JavaScript can hold it but not read or forge its bytes, so only a point
+ * this addon hashed is ever multiplied by a secret key. It stays in blst's in-memory layout
+ * (projective, no inversion), so hashing then signing costs what blst_sign does in one call.
+ *
+ * Two builds: `fastsign_adx` multiplies with MULX/ADCX/ADOX and refuses to load on a CPU without
+ * BMI2 and ADX (instead of dying with SIGILL at the first signature); `fastsign` is blst's
+ * portable build (__BLST_PORTABLE__), for any x86-64 or arm64 CPU. src/signing/fastSign.ts loads
+ * the first that loads.
  */
-#include <string.h>
+#include <stdlib.h>
 #include <node_api.h>
 #include "blst.h"
+#if defined(__ADX__)
+#include <cpuid.h>
+#endif
 
 /* Ethereum's BLS ciphersuite (proof of possession), as in the consensus specs. */
 static const byte DST[] = "BLS_SIG_BLS12381G2_XMD:SHA-256_SSWU_RO_POP_";
+
+/* Marks the externals this addon made, so a foreign external is never read as a point. */
+static const napi_type_tag POINT_TAG = {0x6a3c1e0f5b2d4a97ULL, 0x8e41d7c2f09b3a65ULL};
+
+/* Every napi call is checked: on failure the call throws (if nothing is pending yet) and returns. */
+#define CHECK(call)                                                                  \
+  do {                                                                               \
+    if ((call) != napi_ok) return napiFailed(env, #call);                            \
+  } while (0)
+
+static napi_value napiFailed(napi_env env, const char *call) {
+  bool pending = false;
+  if (napi_is_exception_pending(env, &pending) == napi_ok && !pending) napi_throw_error(env, NULL, call);
+  return NULL;
+}
 
 static napi_value fail(napi_env env, const char *message) {
   napi_throw_type_error(env, NULL, message);
   return NULL;
 }
 
-/* The bytes of a TypedArray argument, or NULL if it is not one of `length` bytes (0: any). */
-static byte *bytesOf(napi_env env, napi_value value, size_t length, size_t *actual) {
+/* The bytes of a Uint8Array argument of exactly `length` bytes, or NULL. */
+static byte *bytesOf(napi_env env, napi_value value, size_t length) {
   bool is_typedarray = false;
   if (napi_is_typedarray(env, value, &is_typedarray) != napi_ok || !is_typedarray) return NULL;
   napi_typedarray_type type;
   size_t count;
   void *data;
   if (napi_get_typedarray_info(env, value, &type, &count, &data, NULL, NULL) != napi_ok) return NULL;
-  if (type != napi_uint8_array || (length && count != length)) return NULL;
-  if (actual) *actual = count;
-  return data;
+  return type == napi_uint8_array && count == length ? data : NULL;
+}
+
+/* The point inside an external this addon made, or NULL. */
+static blst_p2 *pointOf(napi_env env, napi_value value) {
+  bool ours = false;
+  void *point;
+  if (napi_check_object_type_tag(env, value, &POINT_TAG, &ours) != napi_ok || !ours) return NULL;
+  return napi_get_value_external(env, value, &point) == napi_ok ? point : NULL;
+}
+
+static void freePoint(napi_env env, void *point, void *hint) {
+  (void)env, (void)hint;
+  free(point);
+}
+
+/* A new external holding one point, freed when the GC collects it. */
+static blst_p2 *newPoint(napi_env env, napi_value *external) {
+  blst_p2 *point = malloc(sizeof(blst_p2));
+  if (!point) {
+    fail(env, "hashToG2: out of memory");
+    return NULL;
+  }
+  if (napi_create_external(env, point, freePoint, NULL, external) != napi_ok) {
+    free(point);
+    napiFailed(env, "napi_create_external");
+    return NULL;
+  }
+  if (napi_type_tag_object(env, *external, &POINT_TAG) != napi_ok) {
+    napiFailed(env, "napi_type_tag_object"); /* the external frees the point when collected */
+    return NULL;
+  }
+  return point;
 }
 
 static napi_value hashToG2(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  size_t rootLength = 0;
-  const byte *root = argc == 2 ? bytesOf(env, argv[0], 0, &rootLength) : NULL;
-  byte *out = argc == 2 ? bytesOf(env, argv[1], sizeof(blst_p2), NULL) : NULL;
-  if (!root || !out) return fail(env, "hashToG2(root: Uint8Array, out: Uint8Array(POINT_BYTES))");
-  blst_p2 point;
-  blst_hash_to_g2(&point, root, rootLength, DST, sizeof(DST) - 1, NULL, 0);
-  memcpy(out, &point, sizeof(point));
-  return NULL;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype reuseType; /* a missing argument reads as undefined */
+  CHECK(napi_typeof(env, argv[1], &reuseType));
+  const byte *root = argc >= 1 && argc <= 2 ? bytesOf(env, argv[0], 32) : NULL;
+  blst_p2 *point = reuseType == napi_undefined ? NULL : pointOf(env, argv[1]);
+  if (!root || (reuseType != napi_undefined && !point)) {
+    return fail(env, "hashToG2(root: Uint8Array(32), reuse?: Point from hashToG2())");
+  }
+  napi_value result = argv[1];
+  if (!point && !(point = newPoint(env, &result))) return NULL;
+  blst_hash_to_g2(point, root, 32, DST, sizeof(DST) - 1, NULL, 0);
+  return result;
 }
 
 static napi_value signWithPoint(napi_env env, napi_callback_info info) {
   size_t argc = 3;
   napi_value argv[3];
-  napi_get_cb_info(env, info, &argc, argv, NULL, NULL);
-  const byte *pointBytes = argc == 3 ? bytesOf(env, argv[0], sizeof(blst_p2), NULL) : NULL;
-  const byte *secretKey = argc == 3 ? bytesOf(env, argv[1], 32, NULL) : NULL;
-  byte *out = argc == 3 ? bytesOf(env, argv[2], 96, NULL) : NULL;
-  if (!pointBytes || !secretKey || !out) {
-    return fail(env, "signWithPoint(point: Uint8Array(POINT_BYTES), secretKey: Uint8Array(32), out: Uint8Array(96))");
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const blst_p2 *point = argc == 3 ? pointOf(env, argv[0]) : NULL;
+  const byte *secretKey = argc == 3 ? bytesOf(env, argv[1], 32) : NULL;
+  byte *out = argc == 3 ? bytesOf(env, argv[2], 96) : NULL;
+  if (!point || !secretKey || !out) {
+    return fail(env, "signWithPoint(point: Point from hashToG2(), secretKey: Uint8Array(32), out: Uint8Array(96))");
   }
-  blst_p2 point, signature;
   blst_scalar scalar;
-  memcpy(&point, pointBytes, sizeof(point));
   blst_scalar_from_bendian(&scalar, secretKey);
-  blst_sign_pk_in_g1(&signature, &point, &scalar);
-  blst_p2_compress(out, &signature);
+  /* 0 would sign to the point at infinity, and ≥ r is no key: refuse both (the message names no bytes). */
+  bool valid = blst_sk_check(&scalar);
+  if (valid) {
+    blst_p2 signature;
+    blst_sign_pk_in_g1(&signature, point, &scalar);
+    blst_p2_compress(out, &signature);
+  }
   /* The scalar is a copy of the secret: wipe it (volatile, so the compiler keeps the stores). */
   volatile byte *wipe = scalar.b;
   for (size_t i = 0; i < sizeof(scalar.b); i++) wipe[i] = 0;
+  if (!valid) {
+    napi_throw_range_error(env, NULL, "signWithPoint: the secret key is not in [1, r)");
+    return NULL;
+  }
   return NULL;
 }
 
+#if defined(__ADX__)
+/* MULX is BMI2, ADCX/ADOX are ADX: CPUID leaf 7, EBX. */
+static bool cpuHasBmi2AndAdx(void) {
+  unsigned eax, ebx, ecx, edx;
+  if (!__get_cpuid_count(7, 0, &eax, &ebx, &ecx, &edx)) return false;
+  return (ebx & bit_BMI2) && (ebx & bit_ADX);
+}
+#define BUILD "adx"
+#else
+#define BUILD "portable"
+#endif
+
 static napi_value init(napi_env env, napi_value exports) {
-  napi_value fn, size;
-  napi_create_function(env, "hashToG2", NAPI_AUTO_LENGTH, hashToG2, NULL, &fn);
-  napi_set_named_property(env, exports, "hashToG2", fn);
-  napi_create_function(env, "signWithPoint", NAPI_AUTO_LENGTH, signWithPoint, NULL, &fn);
-  napi_set_named_property(env, exports, "signWithPoint", fn);
-  napi_create_uint32(env, sizeof(blst_p2), &size);
-  napi_set_named_property(env, exports, "POINT_BYTES", size);
+#if defined(__ADX__)
+  if (!cpuHasBmi2AndAdx()) {
+    napi_throw_error(env, "FASTSIGN_CPU", "this build needs a CPU with BMI2 and ADX (MULX, ADCX/ADOX), which this one lacks");
+    return NULL;
+  }
+#endif
+  static const struct {
+    const char *name;
+    napi_callback fn;
+  } functions[] = {{"hashToG2", hashToG2}, {"signWithPoint", signWithPoint}};
+  napi_value value;
+  for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
+    CHECK(napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &value));
+    CHECK(napi_set_named_property(env, exports, functions[i].name, value));
+  }
+  CHECK(napi_create_string_utf8(env, BUILD, NAPI_AUTO_LENGTH, &value));
+  CHECK(napi_set_named_property(env, exports, "BUILD", value));
   return exports;
 }
 

@@ -42,11 +42,18 @@ export const flags: readonly Flag[] = [
   },
   {
     name: "network",
-    placeholder: "NAME|FILE",
+    placeholder: "NAME|FILE|DIR",
     value: {kind: "text"},
     target: "network",
     default: "mainnet",
-    help: "mainnet, minimal, sepolia, holesky, hoodi, gnosis, chiado,\nor a consensus config YAML",
+    help: "mainnet, minimal, sepolia, holesky, hoodi, gnosis, chiado, a consensus config\nYAML, or a testnet directory (config.yaml and genesis.ssz: the genesis\nvalidators root and time from the state)",
+  },
+  {
+    name: "genesis-validators-root",
+    placeholder: "0x…",
+    value: {kind: "text"},
+    target: "genesisValidatorsRoot",
+    help: "the chain's genesis validators root where the network does not give it\n(a config YAML alone); must agree with it where it does",
   },
   {name: "interop-keys", placeholder: "N|START:COUNT", value: {kind: "text"}, target: "interopKeys", help: "insecure interop keys (public secrets: devnets and tests only)"},
   {name: "keystores-path", placeholder: "DIR", value: {kind: "text"}, target: "keystoresPath", help: "EIP-2335 keystores (*.json) to load at start and on reload"},
@@ -99,11 +106,17 @@ export const flags: readonly Flag[] = [
   {name: "tls-key", placeholder: "FILE", value: {kind: "text"}, target: "tlsKey", help: "and its private key (PEM)"},
   {name: "require-native-http", value: {kind: "switch"}, target: "requireNativeHttp", help: "refuse to start on uWebSockets.js's slow JavaScript fallback"},
   {
+    name: "require-native-signing",
+    value: {kind: "switch"},
+    target: "requireNativeSigning",
+    help: "refuse to start without the native signing addon (native/fastsign),\ni.e. on @chainsafe/blst's sign() per request",
+  },
+  {
     name: "slashing-protection",
     placeholder: "URL",
     value: {kind: "text"},
     target: "slashingProtection",
-    help: "EIP-3076 slashing protection for blocks and attestations (412 when refused):\nsqlite:PATH, or postgres://USER:PASSWORD@HOST/DB shared by several signers",
+    help: "EIP-3076 slashing protection for blocks and attestations (412 when refused):\nsqlite:PATH, or postgres://USER:PASSWORD@HOST/DB shared by several signers;\nts3signer prune trims its history",
   },
   {
     name: "faults",
@@ -165,6 +178,7 @@ For devnets, tests and benchmarks: keys are held in process memory.
 
 Usage: ts3signer [flags]
        ts3signer load [flags]   HTTP load against a signer (ts3signer load --help)
+       ts3signer prune [flags]  prune slashing protection history (ts3signer prune --help)
 
 ${flags
   .map((f) => {

@@ -1,11 +1,13 @@
-import {readFileSync} from "node:fs";
+import {existsSync, readFileSync, statSync} from "node:fs";
+import {join} from "node:path";
 import {genesisData, networksChainConfig} from "@lodestar/config/networks";
 import {parse as parseYaml} from "yaml";
-import {hexToBytes} from "../hex.js";
+import {bytesToHex, hexToBytes} from "../hex.js";
+import {type ForkName, forkNames} from "./forks.js";
+import {readGenesisState} from "./genesisState.js";
 import {type Preset, type PresetName, isPresetName, presets} from "./presets.js";
 
-export const forkNames = ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"] as const;
-export type ForkName = (typeof forkNames)[number];
+export {type ForkName, forkNames};
 
 export const FAR_FUTURE_EPOCH = 2n ** 64n - 1n;
 
@@ -19,8 +21,13 @@ export type NetworkConfig = {
   preset: Preset;
   /** Fork versions and activation epochs, phase0 first. */
   forks: Record<ForkName, {version: Uint8Array; epoch: bigint}>;
-  /** Known for public networks; used for EIP-3076 interchange exports. */
+  /**
+   * Known for public networks and testnet directories (genesis.ssz), else from
+   * --genesis-validators-root: binds the slashing protection database, names interchange exports.
+   */
   genesisValidatorsRoot?: string;
+  /** Unix seconds, where known as the root is. */
+  genesisTime?: bigint;
 };
 
 export const builtinNetworks = ["mainnet", "minimal", "sepolia", "holesky", "hoodi", "gnosis", "chiado"] as const;
@@ -49,7 +56,7 @@ function toVersion(value: unknown, key: string): Uint8Array {
 }
 
 /** Builds a NetworkConfig from consensus-spec config keys (`GENESIS_FORK_VERSION`, `ALTAIR_FORK_EPOCH`, …). */
-export function networkFromConfig(name: string, raw: RawConfig, genesisValidatorsRoot?: string): NetworkConfig {
+export function networkFromConfig(name: string, raw: RawConfig, genesis: {genesisValidatorsRoot?: string; genesisTime?: bigint} = {}): NetworkConfig {
   const presetBase = String(raw.PRESET_BASE ?? "mainnet").trim();
   if (!isPresetName(presetBase)) {
     throw new Error(`PRESET_BASE: unknown preset "${presetBase}" (known: ${Object.keys(presets).join(", ")})`);
@@ -65,7 +72,7 @@ export function networkFromConfig(name: string, raw: RawConfig, genesisValidator
         : toVersion(raw[versionKey], versionKey);
     forks[fork] = {version, epoch};
   }
-  return {name, presetBase, preset: presets[presetBase], forks, genesisValidatorsRoot};
+  return {name, presetBase, preset: presets[presetBase], forks, ...genesis};
 }
 
 /**
@@ -96,27 +103,64 @@ const holeskyConfig: RawConfig = {
 };
 const holeskyGenesisValidatorsRoot = "0x9143aa7c615a7f7115e2b6aac319c03529df8242ae705fba9df39b79c59fa8b1";
 
-/** Resolves `--network`: a built-in name or a path to a consensus config YAML. */
-export function loadNetwork(nameOrPath: string): NetworkConfig {
+/**
+ * Resolves `--network`: a built-in name, a path to a consensus config YAML, or a testnet directory
+ * as devnet tools write it (config.yaml and genesis.ssz; its other files are not needed).
+ * `genesisValidatorsRoot` (--genesis-validators-root) gives the chain where the network does not,
+ * and must agree with it where it does.
+ */
+export function loadNetwork(nameOrPath: string, {genesisValidatorsRoot}: {genesisValidatorsRoot?: string} = {}): NetworkConfig {
+  const network = resolveNetwork(nameOrPath);
+  if (genesisValidatorsRoot === undefined) return network;
+  const root = hexToBytes(genesisValidatorsRoot, 32);
+  if (!root) throw new Error(`--genesis-validators-root: expected 32 bytes of 0x hex, got "${genesisValidatorsRoot.slice(0, 80)}"`);
+  const rootHex = bytesToHex(root);
+  if (network.genesisValidatorsRoot !== undefined && network.genesisValidatorsRoot !== rootHex) {
+    throw new Error(`--genesis-validators-root ${rootHex} is not ${network.genesisValidatorsRoot}, the root of network ${network.name}`);
+  }
+  return {...network, genesisValidatorsRoot: rootHex};
+}
+
+function resolveNetwork(nameOrPath: string): NetworkConfig {
   switch (nameOrPath) {
     case "minimal":
       return networkFromConfig("minimal", minimalConfig);
     case "holesky":
-      return networkFromConfig("holesky", holeskyConfig, holeskyGenesisValidatorsRoot);
+      return networkFromConfig("holesky", holeskyConfig, {genesisValidatorsRoot: holeskyGenesisValidatorsRoot, genesisTime: 1695902400n});
     case "mainnet":
     case "sepolia":
     case "hoodi":
     case "gnosis":
     case "chiado":
-      return networkFromConfig(
-        nameOrPath,
-        networksChainConfig[nameOrPath] as unknown as RawConfig,
-        genesisData[nameOrPath].genesisValidatorsRoot
-      );
+      return networkFromConfig(nameOrPath, networksChainConfig[nameOrPath] as unknown as RawConfig, {
+        genesisValidatorsRoot: genesisData[nameOrPath].genesisValidatorsRoot,
+        genesisTime: BigInt(genesisData[nameOrPath].genesisTime),
+      });
   }
   if (!/[./\\]/.test(nameOrPath)) {
-    throw new Error(`unknown network "${nameOrPath}" (known: ${builtinNetworks.join(", ")}, or a path to a config YAML)`);
+    throw new Error(`unknown network "${nameOrPath}" (known: ${builtinNetworks.join(", ")}, or a path to a config YAML or a testnet directory)`);
   }
+  if (isDirectory(nameOrPath)) {
+    const network = configFile(join(nameOrPath, "config.yaml"));
+    const genesisSsz = join(nameOrPath, "genesis.ssz");
+    if (!existsSync(genesisSsz)) {
+      throw new Error(`${nameOrPath}: no genesis.ssz (a testnet directory has config.yaml and genesis.ssz; for the config alone, pass its path and --genesis-validators-root)`);
+    }
+    return {...network, ...readGenesisState(genesisSsz, network)};
+  }
+  return configFile(nameOrPath);
+}
+
+const isDirectory = (path: string) => {
+  try {
+    return statSync(path).isDirectory();
+  } catch {
+    return false;
+  }
+};
+
+/** A consensus config YAML (CONFIG_NAME names it, else its path). */
+function configFile(nameOrPath: string): NetworkConfig {
   let text: string;
   try {
     text = readFileSync(nameOrPath, "utf8");

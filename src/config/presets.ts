@@ -4,7 +4,7 @@ import {minimalPreset} from "@lodestar/params/presets/minimal";
 
 /**
  * The preset values that change SSZ list/vector lengths (and so hash roots) of the messages a
- * signer hashes. Read from Lodestar's preset objects directly rather than from `@lodestar/params`'
+ * signer hashes, and the layout of the genesis state it reads (src/config/genesisState.ts). Read from Lodestar's preset objects directly rather than from `@lodestar/params`'
  * active preset, which is fixed per process by an environment variable: one process can then
  * serve (and test) every preset.
  */
@@ -18,6 +18,10 @@ export type Preset = {
   MAX_DEPOSITS: number;
   MAX_VOLUNTARY_EXITS: number;
   SYNC_COMMITTEE_SIZE: number;
+  SLOTS_PER_HISTORICAL_ROOT: number;
+  EPOCHS_PER_HISTORICAL_VECTOR: number;
+  EPOCHS_PER_SLASHINGS_VECTOR: number;
+  MIN_SEED_LOOKAHEAD: number;
 };
 
 export type PresetName = "mainnet" | "minimal" | "gnosis";
@@ -33,6 +37,10 @@ function pick(p: Preset): Preset {
     MAX_DEPOSITS: p.MAX_DEPOSITS,
     MAX_VOLUNTARY_EXITS: p.MAX_VOLUNTARY_EXITS,
     SYNC_COMMITTEE_SIZE: p.SYNC_COMMITTEE_SIZE,
+    SLOTS_PER_HISTORICAL_ROOT: p.SLOTS_PER_HISTORICAL_ROOT,
+    EPOCHS_PER_HISTORICAL_VECTOR: p.EPOCHS_PER_HISTORICAL_VECTOR,
+    EPOCHS_PER_SLASHINGS_VECTOR: p.EPOCHS_PER_SLASHINGS_VECTOR,
+    MIN_SEED_LOOKAHEAD: p.MIN_SEED_LOOKAHEAD,
   };
 }
 

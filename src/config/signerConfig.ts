@@ -17,6 +17,8 @@ export type SignerConfig = KeySources & {
   metricsHost: string;
   metricsPort: number;
   network: string;
+  /** `--genesis-validators-root`: the chain's, where the network does not say (a config YAML alone). */
+  genesisValidatorsRoot?: string;
   workers?: number;
   maxBodyBytes: number;
   /** A client that has not sent its whole request body after this long is dropped. */
@@ -30,6 +32,8 @@ export type SignerConfig = KeySources & {
   slashingProtection?: string;
   /** Refuse to start on uWebSockets.js's JavaScript fallback. */
   requireNativeHttp?: boolean;
+  /** Refuse to start on the fallback signing engine (@chainsafe/blst sign() without the native addon). */
+  requireNativeSigning?: boolean;
   /** Fault injection SPEC (src/server/faults.ts); off when absent or empty. */
   faults?: string;
   /** Enables the Keymanager API; imported keys persist here. */

@@ -1,10 +1,10 @@
-import {type FSWatcher, existsSync, readdirSync, statSync, watch} from "node:fs";
+import {type FSWatcher, existsSync, readdirSync, watch} from "node:fs";
 import {join} from "node:path";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
 import type {KeyDeriver} from "./deriver.js";
 import {bytesToHex} from "../hex.js";
-import {readSecretFile} from "./files.js";
+import {fileVersion, readSecretFile} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
 import {loadKeystores} from "./sources.js";
 
@@ -25,8 +25,11 @@ export class DataDirSync {
   private timer?: NodeJS.Timeout;
   private running?: Promise<void>;
   private again = false;
-  /** Files that failed to load, with the mtime they had: not retried until they change. */
-  private readonly failed = new Map<string, number>();
+  /**
+   * Keystores that failed to load, with the version of the pair (keystore and password file) they
+   * had before the attempt: retried once either file changes (a corrected password too).
+   */
+  private readonly failed = new Map<string, string>();
   /** Past the first sync: what changes from here on is logged and counted. */
   private started = false;
   private stopped = false;
@@ -101,23 +104,28 @@ export class DataDirSync {
       this.log.info("key removed: its file left the data dir (deleted on another replica)", {pubkey: entry.pubkeyHex});
     }
 
-    const mtimeOf = (file: string) => statSync(join(this.keystoresDir, file), {throwIfNoEntry: false})?.mtimeMs ?? 0;
-    const toLoad = [...onDisk]
-      .filter((pubkey) => !this.keys.get(pubkey))
-      .map((pubkey) => `${pubkey}.json`)
-      .filter((file) => this.failed.get(file) !== mtimeOf(file));
+    const passwordFile = (file: string) => join(this.passwordsDir, file.replace(/\.json$/, ".txt"));
+    // Taken before reading: a file written during the attempt makes it retried next time.
+    const versions = new Map<string, string>();
+    for (const pubkey of onDisk) {
+      const file = `${pubkey}.json`;
+      if (this.keys.get(pubkey)) continue;
+      const version = `${fileVersion(join(this.keystoresDir, file))}/${fileVersion(passwordFile(file))}`;
+      if (this.failed.get(file) !== version) versions.set(file, version);
+    }
+    const toLoad = [...versions.keys()];
     if (!toLoad.length) return;
 
-    const passwordFor = (file: string) => readSecretFile(join(this.passwordsDir, file.replace(/\.json$/, ".txt")));
+    const passwordFor = (file: string) => readSecretFile(passwordFile(file), this.passwordsDir);
     const {keys} = await loadKeystores(this.keystoresDir, passwordFor, this.deriver, this.log, toLoad);
     const loadedFiles = new Set(keys.map((k) => k.file));
-    for (const file of toLoad) if (!loadedFiles.has(file)) this.failed.set(file, mtimeOf(file));
+    for (const file of toLoad) if (!loadedFiles.has(file)) this.failed.set(file, versions.get(file)!);
     let added = 0;
     for (const k of keys) {
       try {
         const pubkeyHex = bytesToHex(k.publicKey);
         if (k.file !== `${pubkeyHex}.json`) {
-          this.failed.set(k.file, mtimeOf(k.file));
+          this.failed.set(k.file, versions.get(k.file)!);
           this.log.error("skipping keystore: its file name is not its public key", {file: k.file});
           continue;
         }

@@ -7,7 +7,7 @@ import type {GenerateTask, GeneratedKeys} from "../signing/protocol.js";
 export interface KeyDeriver {
   /**
    * Public keys (48 bytes each) of secret keys (32 bytes each, concatenated). `secretKeys` must own
-   * its whole ArrayBuffer (a `.slice()`): it is transferred to the worker and wiped there, so no
+   * its whole ArrayBuffer (copySecret() in scalar.ts): it is transferred to the worker and wiped there, so no
    * copy stays behind on this thread.
    */
   derivePublicKeys(secretKeys: Uint8Array): Promise<Uint8Array>;

@@ -1,4 +1,4 @@
-import {bytesToHex} from "../hex.js";
+import {type PubkeyHex, normalizePubkey, pubkeyHexOf} from "../hex.js";
 import {type KeyRef, KeyTable} from "./keyTable.js";
 
 export type KeyInfo = {
@@ -9,7 +9,7 @@ export type KeyInfo = {
   /** EIP-2334 path, where the source tells it (keystores, mnemonics). */
   derivationPath?: string;
 };
-export type KeyEntry = KeyRef & KeyInfo & {pubkeyHex: string};
+export type KeyEntry = KeyRef & KeyInfo & {pubkeyHex: PubkeyHex};
 
 /**
  * The main thread's index of the loaded keys (public key hex → slot in the shared KeyTable).
@@ -18,7 +18,7 @@ export type KeyEntry = KeyRef & KeyInfo & {pubkeyHex: string};
  */
 export class KeyStore {
   readonly table = KeyTable.create();
-  private readonly byPubkey = new Map<string, KeyEntry>();
+  private readonly byPubkey = new Map<PubkeyHex, KeyEntry>();
   private readonly freeSlots: number[] = [];
   private nextSlot = 1;
 
@@ -28,7 +28,7 @@ export class KeyStore {
 
   /** Adds a key; false if it is already loaded (a key loads once, whatever its sources). */
   add(pubkey: Uint8Array, secretKey: Uint8Array, info: KeyInfo): boolean {
-    const pubkeyHex = bytesToHex(pubkey);
+    const pubkeyHex = pubkeyHexOf(pubkey);
     if (this.byPubkey.has(pubkeyHex)) return false;
     const slot = this.freeSlots.pop() ?? this.nextSlot++;
     const ref = this.table.write(slot, pubkey, secretKey);
@@ -47,7 +47,8 @@ export class KeyStore {
 
   /** Looks a key up by its 0x-prefixed hex, in either case. */
   get(pubkeyHex: string): KeyEntry | undefined {
-    return this.byPubkey.get(pubkeyHex) ?? this.byPubkey.get(pubkeyHex.toLowerCase());
+    const id = normalizePubkey(pubkeyHex);
+    return id === null ? undefined : this.byPubkey.get(id);
   }
 
   entries(): IterableIterator<KeyEntry> {

@@ -1,3 +1,5 @@
+import {copySecret} from "./scalar.js";
+
 /**
  * The decrypted keys, in one SharedArrayBuffer that the main thread writes and every signing
  * worker reads. A key change is visible to every worker the moment the main thread makes it, with
@@ -86,8 +88,10 @@ export class KeyTable {
   readSecret(ref: KeyRef): Uint8Array | null {
     if (this.state(ref.slot) !== ref.state) return null;
     const base = ref.slot * SLOT_BYTES + SECRET_OFFSET;
-    const secret = this.bytes.slice(base, base + 32);
-    return this.state(ref.slot) === ref.state ? secret : null;
+    const secret = copySecret(this.bytes.subarray(base, base + 32));
+    if (this.state(ref.slot) === ref.state) return secret;
+    secret.fill(0);
+    return null;
   }
 
   /** The public key of `ref`, or null if that key is no longer there (read like readSecret). */

@@ -3,7 +3,7 @@ import {join} from "node:path";
 import type {Logger} from "../log.js";
 import type {KeyDeriver} from "./deriver.js";
 import {bytesToHex} from "../hex.js";
-import {writeFileAtomic} from "./files.js";
+import {writeKeyPair} from "./keyPair.js";
 import type {KeyStore} from "./keyStore.js";
 import {openKeystore} from "./sources.js";
 import {type Interchange, parseInterchange} from "../slashing/interchange.js";
@@ -22,7 +22,7 @@ export class KeyManager {
   private readonly passwordsDir: string;
 
   constructor(
-    dataDir: string,
+    private readonly dataDir: string,
     private readonly keys: KeyStore,
     private readonly deriver: KeyDeriver,
     private readonly log: Logger,
@@ -49,7 +49,7 @@ export class KeyManager {
   async import(keystores: string[], passwords: string[], slashingProtection?: string): Promise<ImportStatus[]> {
     let slashable = new Map<string, string[]>();
     if (slashingProtection !== undefined && this.slashing) {
-      slashable = await this.slashing.importInterchange(parseInterchange(slashingProtection));
+      slashable = await this.slashing.importOffThread(slashingProtection);
       for (const [pubkey, findings] of slashable) {
         this.log.warn("imported slashing protection history is slashable; all of it was kept, so nothing conflicting with it will be signed", {pubkey, findings});
       }
@@ -86,23 +86,35 @@ export class KeyManager {
         throw e;
       }
     }
-    return opened.map((result, i) => {
-      if (result.status === "rejected") return {status: "error", message: (result.reason as Error).message};
+    // One key after another, in request order, so a key listed twice is a duplicate the second time.
+    const statuses: (ImportStatus & {pubkey?: string})[] = [];
+    for (const [i, result] of opened.entries()) {
+      if (result.status === "rejected") {
+        statuses.push({status: "error", message: (result.reason as Error).message});
+        continue;
+      }
       const {keystore, secretKey, publicKey} = result.value;
       const pubkeyHex = bytesToHex(publicKey);
       try {
-        if (this.keys.get(pubkeyHex)) return {status: "duplicate", pubkey: pubkeyHex};
-        writeFileAtomic(join(this.passwordsDir, `${pubkeyHex}.txt`), passwords[i]);
-        writeFileAtomic(join(this.keystoresDir, `${pubkeyHex}.json`), keystores[i]);
-        this.keys.add(publicKey, secretKey, {source: "keymanager", readonly: false, derivationPath: keystore.path});
+        if (this.keys.get(pubkeyHex)) {
+          statuses.push({status: "duplicate", pubkey: pubkeyHex});
+          continue;
+        }
+        await writeKeyPair(this.dataDir, pubkeyHex, keystores[i], passwords[i]);
+        // Loaded meanwhile by this replica's data-dir sync (while waiting for another replica's writes).
+        if (!this.keys.add(publicKey, secretKey, {source: "keymanager", readonly: false, derivationPath: keystore.path})) {
+          statuses.push({status: "duplicate", pubkey: pubkeyHex});
+          continue;
+        }
         this.log.info("key imported", {pubkey: pubkeyHex});
-        return {status: "imported", pubkey: pubkeyHex};
+        statuses.push({status: "imported", pubkey: pubkeyHex});
       } catch (e) {
-        return {status: "error", message: `could not store the key: ${(e as Error).message}`, pubkey: pubkeyHex};
+        statuses.push({status: "error", message: `could not store the key: ${(e as Error).message}`, pubkey: pubkeyHex});
       } finally {
         secretKey.fill(0);
       }
-    });
+    }
+    return statuses;
   }
 
   async delete(pubkeys: string[]): Promise<{data: DeleteStatus[]; slashing_protection: string}> {

@@ -1,4 +1,4 @@
-import {readFile, readdir} from "node:fs/promises";
+import {readdir} from "node:fs/promises";
 import {availableParallelism} from "node:os";
 import {basename, join} from "node:path";
 import type {KeySources} from "../config/signerConfig.js";
@@ -6,10 +6,11 @@ import type {Logger} from "../log.js";
 import type {KeyDeriver} from "./deriver.js";
 import {KdfCache, type Keystore, decryptKeystore, parseKeystore} from "./eip2335.js";
 import {bytesToHex} from "../hex.js";
-import {readSecretFile} from "./files.js";
+import {FileRefused, MAX_KEYSTORE_FILE_BYTES, readRegularFile, readSecretFile} from "./files.js";
 import {parseInteropRange} from "./interop.js";
 import type {KeyInfo, KeyStore} from "./keyStore.js";
 import {mnemonicToSeed, signingKeyPath} from "./mnemonic.js";
+import {copySecret} from "./scalar.js";
 
 /** Checks the sources' settings up front, so a mistake is a start-up error rather than a failed load. */
 export function validateKeySources(s: KeySources): void {
@@ -67,8 +68,8 @@ export async function loadKeySources(sources: KeySources, keys: KeyStore, derive
   if (sources.keystoresPath) {
     const passwordFile = sources.keystoresPasswordFile;
     const shared = passwordFile === undefined ? undefined : readSecretFile(passwordFile);
-    const passwordFor = (file: string) =>
-      shared ?? readSecretFile(join(sources.keystoresPasswordsPath as string, basename(file, ".json") + ".txt"));
+    const passwordsDir = sources.keystoresPasswordsPath as string;
+    const passwordFor = (file: string) => shared ?? readSecretFile(join(passwordsDir, basename(file, ".json") + ".txt"), passwordsDir);
     const loaded = await loadKeystores(sources.keystoresPath, passwordFor, deriver, log);
     result.errors += loaded.errors;
     for (const k of loaded.keys) addKeys(keys, result, k.secretKey, k.publicKey, {source: "keystore", readonly: true, derivationPath: k.keystore.path});
@@ -110,12 +111,16 @@ export type LoadedKeystore = OpenedKeystore & {file: string};
 export async function openKeystore(text: string, password: () => string, deriver: KeyDeriver, kdfCache?: KdfCache): Promise<OpenedKeystore> {
   const keystore = parseKeystore(text);
   const secretKey = await decryptKeystore(keystore, password(), kdfCache);
-  const publicKey = await deriver.derivePublicKeys(secretKey.slice());
-  if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== bytesToHex(publicKey)) {
+  try {
+    const publicKey = await deriver.derivePublicKeys(copySecret(secretKey));
+    if (keystore.pubkey && "0x" + keystore.pubkey.replace(/^0x/, "").toLowerCase() !== bytesToHex(publicKey)) {
+      throw new Error("its pubkey does not match its secret key");
+    }
+    return {keystore, secretKey, publicKey};
+  } catch (e) {
     secretKey.fill(0);
-    throw new Error("its pubkey does not match its secret key");
+    throw e;
   }
-  return {keystore, secretKey, publicKey};
 }
 
 /**
@@ -142,24 +147,26 @@ export async function loadKeystores(
       while (next < files.length) {
         const file = files[next++];
         try {
-          const text = await readFile(join(dir, file), "utf8");
+          const text = readRegularFile(join(dir, file), MAX_KEYSTORE_FILE_BYTES, dir).toString("utf8");
           const password = () => {
             try {
               return passwordFor(file);
-            } catch {
+            } catch (e) {
+              if (e instanceof FileRefused) throw new Error(`its password file is refused: ${e.reason}`);
               throw new Error("no password file for it");
             }
           };
           keys.push({file, ...(await openKeystore(text, password, deriver, kdfCache))});
         } catch (e) {
           errors++;
-          log.error("skipping keystore", {file, error: (e as Error).message});
+          log.error("skipping keystore", {file, error: e instanceof FileRefused ? e.reason : (e as Error).message});
         }
         progress.add(1);
       }
     })
   );
   progress.end();
+  await kdfCache.wipe();
   return {keys, errors};
 }
 

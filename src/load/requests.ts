@@ -2,10 +2,17 @@
  * Signing request bodies for load runs, as a validator client sends them. Attestations carry a
  * target epoch that rises per key, so a signer with slashing protection accepts them as well.
  */
+import {loadNetwork} from "../config/networks.js";
+import {bytesToHex} from "../hex.js";
+
 const hex32 = (n: number) => "0x" + n.toString(16).padStart(64, "0");
-const GVR = "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";
-const FORK_EPOCH = 364032; // mainnet Electra
-const forkInfo = {fork: {previous_version: "0x04000000", current_version: "0x05000000", epoch: String(FORK_EPOCH)}, genesis_validators_root: GVR};
+/** Load runs sign as a mainnet validator past the Electra fork would: its fork_info, from the network table. */
+const mainnet = loadNetwork("mainnet");
+const FORK_EPOCH = Number(mainnet.forks.electra.epoch);
+const forkInfo = {
+  fork: {previous_version: bytesToHex(mainnet.forks.deneb.version), current_version: bytesToHex(mainnet.forks.electra.version), epoch: String(FORK_EPOCH)},
+  genesis_validators_root: mainnet.genesisValidatorsRoot,
+};
 const SIG = "0x" + "ab".repeat(96);
 
 /** An attestation; `blockRoot` (default: one per slot) lets every request have a root of its own. */

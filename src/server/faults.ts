@@ -1,3 +1,4 @@
+import {normalizePubkey} from "../hex.js";
 import {type RequestType, isRequestType} from "../signing/requestTypeNames.js";
 
 /**
@@ -131,8 +132,8 @@ function parseKeys(value: string): string[] | number {
     return fraction;
   }
   return value.split(",").map((k) => {
-    const key = k.trim().toLowerCase();
-    if (!/^0x[0-9a-f]{96}$/.test(key)) throw new Error(`keys: "${k.slice(0, 120)}" is neither a fraction nor a 0x-prefixed 48-byte public key`);
+    const key = normalizePubkey(k.trim());
+    if (!key) throw new Error(`keys: "${k.slice(0, 120)}" is neither a fraction nor a 0x-prefixed 48-byte public key`);
     return key;
   });
 }

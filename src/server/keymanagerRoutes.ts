@@ -1,6 +1,6 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import type {KeyManager} from "../keys/keymanager.js";
-import {codeOf} from "../errors.js";
+import {codeOf, jsonSyntaxError} from "../errors.js";
 import {authorized} from "../keys/token.js";
 import {readBody} from "./body.js";
 import type {Lifecycle} from "./lifecycle.js";
@@ -73,7 +73,7 @@ export function readJsonObject(ex: Exchange, maxBytes: number, handle: (body: Re
       try {
         body = JSON.parse(raw.toString("utf8"));
       } catch (e) {
-        return replyError(ex, "BAD_REQUEST", `malformed JSON: ${(e as Error).message}`);
+        return replyError(ex, "BAD_REQUEST", `malformed JSON: ${jsonSyntaxError(e)}`);
       }
       if (typeof body !== "object" || body === null || Array.isArray(body)) return replyError(ex, "BAD_REQUEST", "the body must be a JSON object");
       handle(body as Record<string, unknown>);

@@ -1,7 +1,8 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import {type ErrorCode, statusOf, unknownKeyMessage} from "../errors.js";
+import {normalizePubkey} from "../hex.js";
 import {pointCacheRecorder, signRecorder} from "../metrics/metrics.js";
-import {isRequestType, slashableTypes} from "../signing/requestTypeNames.js";
+import {isRequestType, isSlashable} from "../signing/requestTypeNames.js";
 import type {AppContext} from "./context.js";
 import {readBody} from "./body.js";
 import type {FaultKind} from "./faults.js";
@@ -58,7 +59,7 @@ export function signHandler(ctx: AppContext) {
       return fail(ex, type, "UNKNOWN_KEY", unknownKeyMessage(identifier));
     }
     // The type read here only picks the pool's lane; the worker parses it and decides what is checked.
-    const slashable = pool.slashingProtection && slashableTypes.has(typeIn(body));
+    const slashable = pool.slashingProtection && isSlashable(typeIn(body));
     pool.sign(key, body, slashable).then((result) => {
       if ("signature" in result) {
         recordPointCache(result.cacheHit);
@@ -75,7 +76,7 @@ export function signHandler(ctx: AppContext) {
   /** The request after the injected faults (--faults): delayed, then handled, failed, dropped or left hanging. */
   function withFaults(ex: Exchange, identifier: string, body: Buffer, wantsJson: boolean) {
     const type = typeIn(body);
-    const {delayMs, outcome} = faults.plan(type, identifier.toLowerCase());
+    const {delayMs, outcome} = faults.plan(type, normalizePubkey(identifier) ?? identifier);
     const count = (kind: FaultKind) => metrics.faultsInjected.inc({kind, type});
     if (delayMs > 0) count("delay");
     const act = () => {

@@ -1,5 +1,6 @@
 import type {NetworkConfig} from "../config/networks.js";
 import type {ErrorCode} from "../errors.js";
+import type {RequestType} from "./requestTypeNames.js";
 
 /**
  * The protocol between the main thread and the signing workers (workers/signer.ts): plain data
@@ -25,8 +26,8 @@ export type SignTask = {refs: Int32Array; bodies: Uint8Array; ends: Uint32Array;
  * H(signing root) came from the worker's cache (src/signing/fastSign.ts); absent with the fallback.
  */
 export type SignResult =
-  | {type: string; signature: string; cacheHit?: boolean}
-  | {type: string; code: ErrorCode; message: string};
+  | {type: RequestType; signature: string; cacheHit?: boolean}
+  | {type: RequestType | "unknown"; code: ErrorCode; message: string};
 
 /** Public keys (48 bytes each) of secret keys (32 bytes each), derived in a worker. */
 export type DeriveTask = {secretKeys: Uint8Array};

@@ -1,27 +1,35 @@
 /**
- * The Web3Signer eth2 request types, by name only: the main thread reads them (metric labels)
- * without loading the SSZ machinery that requestTypes.ts brings.
+ * The Web3Signer eth2 request types, and whether slashing protection checks each (a block's slot,
+ * an attestation's epochs): the one place that fact is stated. requestTypes.ts's rows are typed
+ * from it (a slashable type's row must yield what is checked, no other row may), and the HTTP
+ * thread reads it (metric labels, the pool's lane) without loading the SSZ machinery.
  */
-export const requestTypeNames = [
-  "AGGREGATION_SLOT",
-  "AGGREGATE_AND_PROOF",
-  "AGGREGATE_AND_PROOF_V2",
-  "ATTESTATION",
-  "BLOCK",
-  "BLOCK_V2",
-  "DEPOSIT",
-  "RANDAO_REVEAL",
-  "VOLUNTARY_EXIT",
-  "SYNC_COMMITTEE_MESSAGE",
-  "SYNC_COMMITTEE_SELECTION_PROOF",
-  "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF",
-  "VALIDATOR_REGISTRATION",
-] as const;
-export type RequestType = (typeof requestTypeNames)[number];
+export const requestTypeInfo = {
+  AGGREGATION_SLOT: {slashable: false},
+  AGGREGATE_AND_PROOF: {slashable: false},
+  AGGREGATE_AND_PROOF_V2: {slashable: false},
+  ATTESTATION: {slashable: true},
+  BLOCK: {slashable: true},
+  BLOCK_V2: {slashable: true},
+  DEPOSIT: {slashable: false},
+  RANDAO_REVEAL: {slashable: false},
+  VOLUNTARY_EXIT: {slashable: false},
+  SYNC_COMMITTEE_MESSAGE: {slashable: false},
+  SYNC_COMMITTEE_SELECTION_PROOF: {slashable: false},
+  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: {slashable: false},
+  VALIDATOR_REGISTRATION: {slashable: false},
+} as const satisfies Record<string, {slashable: boolean}>;
+
+export type RequestType = keyof typeof requestTypeInfo;
+export const requestTypeNames = Object.keys(requestTypeInfo) as RequestType[];
+
+/** The types slashing protection checks. */
+export type SlashableType = {[K in RequestType]: (typeof requestTypeInfo)[K]["slashable"] extends true ? K : never}[RequestType];
 
 export function isRequestType(type: unknown): type is RequestType {
-  return typeof type === "string" && (requestTypeNames as readonly string[]).includes(type);
+  return typeof type === "string" && Object.hasOwn(requestTypeInfo, type);
 }
 
-/** The types slashing protection checks (requestTypes.ts: their rows' `message` sets `slashable`). */
-export const slashableTypes: ReadonlySet<string> = new Set<RequestType>(["ATTESTATION", "BLOCK", "BLOCK_V2"]);
+export function isSlashable(type: string): type is SlashableType {
+  return isRequestType(type) && requestTypeInfo[type].slashable;
+}

@@ -2,7 +2,7 @@ import {type ForkName, forkNames} from "../config/networks.js";
 import * as D from "./domain.js";
 import {FieldError} from "./errors.js";
 import {describe, fieldFromJson, fromJson, requireField, snakeToCamel} from "./json.js";
-import type {RequestType} from "./requestTypeNames.js";
+import type {RequestType, SlashableType} from "./requestTypeNames.js";
 import type {AggregateAndProofType, SszTypes} from "./sszTypes.js";
 import type {Type, ValueOf} from "@chainsafe/ssz";
 
@@ -21,16 +21,22 @@ export type Slashable = {slot: bigint} | {source: bigint; target: bigint};
  *   (builder-specs, compute_builder_domain).
  */
 export type Message =
-  | {domainRule: "fork" | "voluntaryExit"; objectRoot: Uint8Array; epoch: bigint; slashable?: Slashable}
+  | ForkMessage
   | {domainRule: "deposit"; objectRoot: Uint8Array; forkVersion: Uint8Array}
   | {domainRule: "builder"; objectRoot: Uint8Array};
+type ForkMessage = {domainRule: "fork" | "voluntaryExit"; objectRoot: Uint8Array; epoch: bigint; slashable?: Slashable};
+/** What a slashable type's row yields (requestTypeNames.ts says which types are): what slashing protection checks. */
+type SlashableMessage = ForkMessage & {slashable: Slashable};
+type PlainMessage = Message & {slashable?: undefined};
 
-export type RequestTypeRow = {
+export type RequestTypeRow<M extends Message = Message> = {
   /** The request body key that holds the payload. */
   field: string;
   domainType: D.DomainType;
-  message(payload: unknown, t: SszTypes, slotsPerEpoch: bigint): Message;
+  message(payload: unknown, t: SszTypes, slotsPerEpoch: bigint): M;
 };
+/** A type's row: a slashable type's message must carry what is checked, any other's must not. */
+type RowOf<K extends RequestType> = RequestTypeRow<K extends SlashableType ? SlashableMessage : PlainMessage>;
 
 /** The `version` of BLOCK_V2 and AGGREGATE_AND_PROOF_V2 payloads, as Web3Signer spells it. */
 function readVersion(payload: unknown): ForkName {
@@ -45,8 +51,12 @@ function readVersion(payload: unknown): ForkName {
 
 const epochAt = (slot: bigint, slotsPerEpoch: bigint) => slot / slotsPerEpoch;
 
-/** A message signed with the fork version `fork_info` gives for `epoch`. */
-const forkMessage = (objectRoot: Uint8Array, epoch: bigint, slashable?: Slashable): Message => ({domainRule: "fork", objectRoot, epoch, slashable});
+/** A message signed with the fork version `fork_info` gives for `epoch`; for blocks and attestations, what slashing protection checks. */
+function forkMessage(objectRoot: Uint8Array, epoch: bigint): ForkMessage & {slashable?: undefined};
+function forkMessage(objectRoot: Uint8Array, epoch: bigint, slashable: Slashable): SlashableMessage;
+function forkMessage(objectRoot: Uint8Array, epoch: bigint, slashable?: Slashable): ForkMessage {
+  return {domainRule: "fork", objectRoot, epoch, slashable};
+}
 
 const isObject = (json: unknown): json is Record<string, unknown> => typeof json === "object" && json !== null && !Array.isArray(json);
 
@@ -60,7 +70,7 @@ const hasField = (obj: unknown, key: string) => isObject(obj) && (obj[key] ?? ob
  * Electra), or the bare AggregateAndProof, whose shape shows it: an aggregate with committee_bits is
  * Electra's. Lighthouse, Teku and Grandine send Electra's bare shape under the unversioned type.
  */
-function aggregateAndProofRow(): RequestTypeRow {
+function aggregateAndProofRow(): RequestTypeRow<PlainMessage> {
   return {
     field: "aggregate_and_proof",
     domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
@@ -82,15 +92,15 @@ function container<K extends keyof ForkFreeTypes>(
   field: string,
   domainType: D.DomainType,
   typeName: K,
-  rules: {epoch: (value: ValueOf<ForkFreeTypes[K]>, slotsPerEpoch: bigint) => bigint; slashable?: (value: ValueOf<ForkFreeTypes[K]>) => Slashable}
-): RequestTypeRow {
+  epochOf: (value: ValueOf<ForkFreeTypes[K]>, slotsPerEpoch: bigint) => bigint
+): RequestTypeRow<PlainMessage> {
   return {
     field,
     domainType,
     message(payload, t, spe) {
       const type = t[typeName] as unknown as Type<ValueOf<ForkFreeTypes[K]>>;
       const value = fromJson(type, payload);
-      return forkMessage(type.hashTreeRoot(value), rules.epoch(value, spe), rules.slashable?.(value));
+      return forkMessage(type.hashTreeRoot(value), epochOf(value, spe));
     },
   };
 }
@@ -100,7 +110,7 @@ function container<K extends keyof ForkFreeTypes>(
  * computed and which domain it is signed with. Parsing, signing roots, metric labels and tests
  * all read this table; a new type is a new row.
  */
-export const requestTypes: Record<RequestType, RequestTypeRow> = {
+export const requestTypes: {[K in RequestType]: RowOf<K>} = {
   AGGREGATION_SLOT: {
     field: "aggregation_slot",
     domainType: D.DOMAIN_SELECTION_PROOF,
@@ -111,10 +121,14 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
   },
   AGGREGATE_AND_PROOF: aggregateAndProofRow(),
   AGGREGATE_AND_PROOF_V2: aggregateAndProofRow(),
-  ATTESTATION: container("attestation", D.DOMAIN_BEACON_ATTESTER, "AttestationData", {
-    epoch: (v) => v.target.epoch,
-    slashable: (v) => ({source: v.source.epoch, target: v.target.epoch}),
-  }),
+  ATTESTATION: {
+    field: "attestation",
+    domainType: D.DOMAIN_BEACON_ATTESTER,
+    message(payload, t) {
+      const data = fromJson(t.AttestationData, payload);
+      return forkMessage(t.AttestationData.hashTreeRoot(data), data.target.epoch, {source: data.source.epoch, target: data.target.epoch});
+    },
+  },
   BLOCK: {
     field: "block",
     domainType: D.DOMAIN_BEACON_PROPOSER,
@@ -172,12 +186,12 @@ export const requestTypes: Record<RequestType, RequestTypeRow> = {
       return forkMessage(t.Bytes32.hashTreeRoot(beacon_block_root), epochAt(slot, spe));
     },
   },
-  SYNC_COMMITTEE_SELECTION_PROOF: container("sync_aggregator_selection_data", D.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF, "SyncAggregatorSelectionData", {
-    epoch: (v, spe) => epochAt(v.slot, spe),
-  }),
-  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: container("contribution_and_proof", D.DOMAIN_CONTRIBUTION_AND_PROOF, "ContributionAndProof", {
-    epoch: (v, spe) => epochAt(v.contribution.slot, spe),
-  }),
+  SYNC_COMMITTEE_SELECTION_PROOF: container("sync_aggregator_selection_data", D.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF, "SyncAggregatorSelectionData", (v, spe) =>
+    epochAt(v.slot, spe)
+  ),
+  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: container("contribution_and_proof", D.DOMAIN_CONTRIBUTION_AND_PROOF, "ContributionAndProof", (v, spe) =>
+    epochAt(v.contribution.slot, spe)
+  ),
   VALIDATOR_REGISTRATION: {
     field: "validator_registration",
     domainType: D.DOMAIN_APPLICATION_BUILDER,

@@ -1,4 +1,4 @@
-import {SignerError} from "../errors.js";
+import {SignerError, jsonSyntaxError} from "../errors.js";
 
 /**
  * EIP-3076 slashing protection interchange, format version 5: what is exchanged between signers
@@ -34,7 +34,7 @@ export function parseInterchange(text: string): Interchange {
   try {
     doc = JSON.parse(text);
   } catch (e) {
-    throw new InterchangeError(`slashing_protection: not JSON: ${(e as Error).message}`);
+    throw new InterchangeError(`slashing_protection: not JSON: ${jsonSyntaxError(e)}`);
   }
   const fail = (what: string) => {
     throw new InterchangeError(`slashing_protection: ${what}`);

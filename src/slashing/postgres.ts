@@ -1,5 +1,8 @@
 import pg from "pg";
-import {SCHEMA, type SlashingBackend, type SlashingTables, fromColumn, toColumn} from "./rules.js";
+import {MIGRATIONS, SCHEMA, type SlashingBackend, type SlashingTables, fromColumn, surroundAmongNeighbours, toColumn} from "./rules.js";
+
+/** Rows per INSERT of an import, each statement well inside the session's statement_timeout. */
+const INSERT_ROWS = 5000;
 
 /** Advisory lock key for creating the schema, so signers starting together do not race. */
 const SCHEMA_LOCK = 3076;
@@ -86,8 +89,16 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
       throw new Error(`--slashing-protection: cannot connect to PostgreSQL: ${e.message}`);
     });
     await first.query("BEGIN");
+    // Not the session's request-sized limits: a migration builds an index over the whole history,
+    // and a signer starting beside one waits for it.
+    await first.query("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0");
     await first.query("SELECT pg_advisory_xact_lock($1)", [SCHEMA_LOCK]);
     await first.query(SCHEMA);
+    const {rows} = await first.query("SELECT COALESCE(MAX(version), 1) AS version FROM schema_version");
+    for (const m of MIGRATIONS.filter((m) => m.version > Number(rows[0].version))) {
+      await first.query(m.sql);
+      await first.query("INSERT INTO schema_version (version) VALUES ($1)", [m.version]);
+    }
     await first.query("COMMIT");
   }
 
@@ -118,24 +129,64 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         await named(c, "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) VALUES ($1, $2, $3, $4)", [pk, gvr, col(slot), root]);
       },
       attestationHistory: async (pk, gvr, source, target) => {
-        const [row] = await rows<{roots: (string | null)[]; s: string | null; t: string | null; low_s: string | null; low_t: string | null}>(
+        // See surroundAmongNeighbours: the votes just below and above in source, from the index;
+        // a key marked surrounded is scanned instead, in a second query.
+        type Row = {roots: (string | null)[]; low_s: string | null; low_t: string | null; b_s: string | null; b_t: string | null; a_s: string | null; a_t: string | null; surrounded: boolean};
+        const [row] = await rows<Row>(
           `SELECT ARRAY(SELECT signing_root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target = $4) AS roots,
-                  other.source AS s, other.target AS t, lowest.s AS low_s, lowest.t AS low_t
-           FROM (SELECT MIN(source) AS s, MIN(target) AS t FROM signed_attestations WHERE pubkey = $1 AND gvr = $2) AS lowest
-           LEFT JOIN LATERAL (SELECT source, target FROM signed_attestations WHERE pubkey = $1 AND gvr = $2
-                              AND ((source < $3 AND target > $4) OR (source > $3 AND target < $4)) LIMIT 1) AS other ON true`,
+                  (SELECT source FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 ORDER BY source LIMIT 1) AS low_s,
+                  (SELECT target FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 ORDER BY target LIMIT 1) AS low_t,
+                  below.source AS b_s, below.target AS b_t, above.source AS a_s, above.target AS a_t,
+                  EXISTS (SELECT 1 FROM surrounded_histories WHERE pubkey = $1 AND gvr = $2) AS surrounded
+           FROM (SELECT 1) AS one
+           LEFT JOIN LATERAL (SELECT source, target FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND source < $3
+                              ORDER BY source DESC, target DESC LIMIT 1) AS below ON true
+           LEFT JOIN LATERAL (SELECT source, target FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND source > $3
+                              ORDER BY source, target LIMIT 1) AS above ON true`,
           [pk, gvr, col(source), col(target)]
         );
-        return {
-          rootsForTarget: row.roots,
-          surrounding: row.s === null || row.t === null ? undefined : {source: fromColumn(row.s), target: fromColumn(row.t)},
-          lowestSource: orNull(row.low_s),
-          lowestTarget: orNull(row.low_t),
-        };
+        const epochs = (s: string | null, t: string | null) => (s === null || t === null ? undefined : {source: fromColumn(s), target: fromColumn(t)});
+        let surrounding = surroundAmongNeighbours(epochs(row.b_s, row.b_t), epochs(row.a_s, row.a_t), source, target);
+        if (row.surrounded) {
+          const [other] = await rows<{source: string; target: string}>(
+            `SELECT source, target FROM signed_attestations WHERE pubkey = $1 AND gvr = $2
+             AND ((source < $3 AND target > $4) OR (source > $3 AND target < $4)) LIMIT 1`,
+            [pk, gvr, col(source), col(target)]
+          );
+          surrounding = other && epochs(other.source, other.target);
+        }
+        return {rootsForTarget: row.roots, surrounding, lowestSource: orNull(row.low_s), lowestTarget: orNull(row.low_t)};
       },
       insertAttestation: async (pk, gvr, source, target, root) => {
         await named(c, "INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES ($1, $2, $3, $4, $5)", [pk, gvr, col(source), col(target), root]);
       },
+      blocksBetween: async (pk, gvr, low, high) =>
+        (await rows<{slot: string; root: string | null}>("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot BETWEEN $3 AND $4", [pk, gvr, col(low), col(high)])).map(
+          (b) => ({slot: fromColumn(b.slot), signingRoot: b.root})
+        ),
+      attestationsNear: async (pk, gvr, {sources: [s0, s1], targets: [t0, t1]}) =>
+        (
+          await rows<{source: string; target: string; root: string | null}>(
+            `SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND source BETWEEN $3 AND $4
+             UNION ALL SELECT source, target, signing_root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target BETWEEN $5 AND $6
+             UNION ALL (SELECT source, target, signing_root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND source < $3 ORDER BY source DESC, target DESC LIMIT 1)
+             UNION ALL (SELECT source, target, signing_root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND source > $4 ORDER BY source, target LIMIT 1)`,
+            [pk, gvr, col(s0), col(s1), col(t0), col(t1)]
+          )
+        ).map((a) => ({source: fromColumn(a.source), target: fromColumn(a.target), signingRoot: a.root})),
+      histories: async () => rows<{pubkey: string; gvr: string}>("SELECT DISTINCT pubkey, gvr FROM signed_attestations UNION SELECT DISTINCT pubkey, gvr FROM signed_blocks", []),
+      highest: async (pk, gvr) => {
+        const [row] = await rows<{t: string | null; s: string | null}>(
+          `SELECT (SELECT MAX(target) FROM signed_attestations WHERE pubkey = $1 AND gvr = $2) AS t,
+                  (SELECT MAX(slot) FROM signed_blocks WHERE pubkey = $1 AND gvr = $2) AS s`,
+          [pk, gvr]
+        );
+        return {highestTarget: orNull(row.t), highestSlot: orNull(row.s)};
+      },
+      deleteAttestationsBelow: async (pk, gvr, target) =>
+        (await named(c, "DELETE FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target < $3", [pk, gvr, col(target)])).rowCount ?? 0,
+      deleteBlocksBelow: async (pk, gvr, slot) => (await named(c, "DELETE FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot < $3", [pk, gvr, col(slot)])).rowCount ?? 0,
+      isSurrounded: async (pk, gvr) => (await rows("SELECT 1 FROM surrounded_histories WHERE pubkey = $1 AND gvr = $2", [pk, gvr])).length > 0,
       blocksOf: async (pk, gvr) =>
         (await rows<{slot: string; root: string | null}>("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 ORDER BY slot", [pk, gvr])).map((b) => ({
           slot: fromColumn(b.slot),
@@ -148,13 +199,32 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
             [pk, gvr]
           )
         ).map((a) => ({source: fromColumn(a.source), target: fromColumn(a.target), signingRoot: a.root})),
-      hasAttestation: async (pk, gvr, source, target, root) =>
-        (
-          await rows(
-            "SELECT 1 FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND source = $3 AND target = $4 AND signing_root IS NOT DISTINCT FROM $5",
-            [pk, gvr, col(source), col(target), root]
-          )
-        ).length > 0,
+      insertBlocks: async (pk, gvr, blocks) => {
+        for (let i = 0; i < blocks.length; i += INSERT_ROWS) {
+          const rows = blocks.slice(i, i + INSERT_ROWS);
+          await named(c, "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) SELECT $1, $2, * FROM unnest($3::bigint[], $4::text[])", [
+            pk,
+            gvr,
+            rows.map((b) => col(b.slot)),
+            rows.map((b) => b.signingRoot),
+          ]);
+        }
+      },
+      insertAttestations: async (pk, gvr, votes) => {
+        for (let i = 0; i < votes.length; i += INSERT_ROWS) {
+          const rows = votes.slice(i, i + INSERT_ROWS);
+          await named(c, "INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) SELECT $1, $2, * FROM unnest($3::bigint[], $4::bigint[], $5::text[])", [
+            pk,
+            gvr,
+            rows.map((v) => col(v.source)),
+            rows.map((v) => col(v.target)),
+            rows.map((v) => v.signingRoot),
+          ]);
+        }
+      },
+      markSurrounded: async (pk, gvr) => {
+        await named(c, "INSERT INTO surrounded_histories (pubkey, gvr) VALUES ($1, $2) ON CONFLICT DO NOTHING", [pk, gvr]);
+      },
       hasHistory: async (pk) => (await rows("SELECT 1 FROM signed_blocks WHERE pubkey = $1 UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = $1 LIMIT 1", [pk])).length > 0,
       inactiveAmong: async (pks) => (await rows<{pubkey: string}>("SELECT pubkey FROM inactive_keys WHERE pubkey = ANY($1::text[])", [pks])).map((r) => r.pubkey),
       setInactive: async (pks, inactive) => {

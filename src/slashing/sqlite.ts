@@ -1,6 +1,8 @@
 import {createRequire} from "node:module";
 import type Database from "better-sqlite3";
-import {SCHEMA, type SlashingBackend, type SlashingTables, fromColumn, toColumn} from "./rules.js";
+import {MIGRATIONS, SCHEMA, type SlashingBackend, type SlashingTables, fromColumn, surroundAmongNeighbours, toColumn} from "./rules.js";
+
+type Epochs = {source: bigint; target: bigint};
 
 /**
  * Slashing protection in an SQLite file (better-sqlite3, an optional dependency). Each thread opens
@@ -21,19 +23,36 @@ export function openSqlite(path: string): SlashingBackend {
   // request on it included: wait well inside a request's deadline (SLASHING_DEADLINE_MS), not past it.
   db.pragma("busy_timeout = 2000");
   db.exec(SCHEMA);
+  migrate(db);
   const p = (sql: string) => db.prepare(sql);
   const q = {
     blocksAtSlot: p("SELECT signing_root AS root FROM signed_blocks WHERE pubkey = ? AND gvr = ? AND slot = ?"),
     minSlot: p("SELECT MIN(slot) AS v FROM signed_blocks WHERE pubkey = ? AND gvr = ?"),
     insertBlock: p("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) VALUES (?, ?, ?, ?)"),
     votesForTarget: p("SELECT signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND target = ?"),
+    // See surroundAmongNeighbours: two index lookups, or for a key marked surrounded, a scan.
+    below: p("SELECT source, target FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source < ? ORDER BY source DESC, target DESC LIMIT 1"),
+    above: p("SELECT source, target FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source > ? ORDER BY source, target LIMIT 1"),
+    isSurrounded: p("SELECT 1 FROM surrounded_histories WHERE pubkey = ? AND gvr = ?"),
+    markSurrounded: p("INSERT INTO surrounded_histories (pubkey, gvr) VALUES (?, ?) ON CONFLICT DO NOTHING"),
     surround: p("SELECT source, target FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND ((source < ? AND target > ?) OR (source > ? AND target < ?)) LIMIT 1"),
-    minEpochs: p("SELECT MIN(source) AS s, MIN(target) AS t FROM signed_attestations WHERE pubkey = ? AND gvr = ?"),
+    // One MIN per statement: SQLite answers a lone MIN from the index, two in one by a scan.
+    minSource: p("SELECT MIN(source) AS v FROM signed_attestations WHERE pubkey = ? AND gvr = ?"),
+    minTarget: p("SELECT MIN(target) AS v FROM signed_attestations WHERE pubkey = ? AND gvr = ?"),
     insertAttestation: p("INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES (?, ?, ?, ?, ?)"),
     blocksOf: p("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = ? AND gvr = ? ORDER BY slot"),
     attestationsOf: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? ORDER BY target"),
-    attestation: p("SELECT 1 FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source = ? AND target = ? AND signing_root IS ?"),
+    blocksBetween: p("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = ? AND gvr = ? AND slot BETWEEN ? AND ?"),
+    bySource: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source BETWEEN ? AND ?"),
+    byTarget: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND target BETWEEN ? AND ?"),
+    belowWithRoot: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source < ? ORDER BY source DESC, target DESC LIMIT 1"),
+    aboveWithRoot: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source > ? ORDER BY source, target LIMIT 1"),
     history: p("SELECT 1 FROM signed_blocks WHERE pubkey = ? UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = ? LIMIT 1"),
+    histories: p("SELECT DISTINCT pubkey, gvr FROM signed_attestations UNION SELECT DISTINCT pubkey, gvr FROM signed_blocks"),
+    maxTarget: p("SELECT MAX(target) AS v FROM signed_attestations WHERE pubkey = ? AND gvr = ?"),
+    maxSlot: p("SELECT MAX(slot) AS v FROM signed_blocks WHERE pubkey = ? AND gvr = ?"),
+    deleteAttestationsBelow: p("DELETE FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND target < ?"),
+    deleteBlocksBelow: p("DELETE FROM signed_blocks WHERE pubkey = ? AND gvr = ? AND slot < ?"),
     isInactive: p("SELECT 1 FROM inactive_keys WHERE pubkey = ?"),
     deactivate: p("INSERT INTO inactive_keys (pubkey) VALUES (?) ON CONFLICT DO NOTHING"),
     activate: p("DELETE FROM inactive_keys WHERE pubkey = ?"),
@@ -49,16 +68,40 @@ export function openSqlite(path: string): SlashingBackend {
     insertBlock: (pk, gvr, slot, root) => void q.insertBlock.run(pk, gvr, toColumn(slot), root),
     attestationHistory: (pk, gvr, source, target) => {
       const [s, t] = [toColumn(source), toColumn(target)];
-      const other = q.surround.get(pk, gvr, s, t, s, t) as {source: bigint; target: bigint} | undefined;
-      const lowest = q.minEpochs.get(pk, gvr) as {s: bigint | null; t: bigint | null};
+      const epochs = (row: unknown): Epochs | undefined => {
+        const r = row as Epochs | undefined;
+        return r && {source: fromColumn(r.source), target: fromColumn(r.target)};
+      };
+      const surrounding = q.isSurrounded.get(pk, gvr)
+        ? epochs(q.surround.get(pk, gvr, s, t, s, t))
+        : surroundAmongNeighbours(epochs(q.below.get(pk, gvr, s)), epochs(q.above.get(pk, gvr, s)), source, target);
       return {
         rootsForTarget: (q.votesForTarget.all(pk, gvr, t) as {root: string | null}[]).map((r) => r.root),
-        surrounding: other && {source: fromColumn(other.source), target: fromColumn(other.target)},
-        lowestSource: orNull(lowest.s),
-        lowestTarget: orNull(lowest.t),
+        surrounding,
+        lowestSource: orNull((q.minSource.get(pk, gvr) as {v: bigint | null}).v),
+        lowestTarget: orNull((q.minTarget.get(pk, gvr) as {v: bigint | null}).v),
       };
     },
     insertAttestation: (pk, gvr, source, target, root) => void q.insertAttestation.run(pk, gvr, toColumn(source), toColumn(target), root),
+    blocksBetween: (pk, gvr, low, high) =>
+      (q.blocksBetween.all(pk, gvr, toColumn(low), toColumn(high)) as {slot: bigint; root: string | null}[]).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
+    attestationsNear: (pk, gvr, {sources: [s0, s1], targets: [t0, t1]}) =>
+      (
+        [
+          ...q.bySource.all(pk, gvr, toColumn(s0), toColumn(s1)),
+          ...q.byTarget.all(pk, gvr, toColumn(t0), toColumn(t1)),
+          ...q.belowWithRoot.all(pk, gvr, toColumn(s0)),
+          ...q.aboveWithRoot.all(pk, gvr, toColumn(s1)),
+        ] as {source: bigint; target: bigint; root: string | null}[]
+      ).map((a) => ({source: fromColumn(a.source), target: fromColumn(a.target), signingRoot: a.root})),
+    isSurrounded: (pk, gvr) => q.isSurrounded.get(pk, gvr) !== undefined,
+    histories: () => q.histories.all() as {pubkey: string; gvr: string}[],
+    highest: (pk, gvr) => ({
+      highestTarget: orNull((q.maxTarget.get(pk, gvr) as {v: bigint | null}).v),
+      highestSlot: orNull((q.maxSlot.get(pk, gvr) as {v: bigint | null}).v),
+    }),
+    deleteAttestationsBelow: (pk, gvr, target) => q.deleteAttestationsBelow.run(pk, gvr, toColumn(target)).changes,
+    deleteBlocksBelow: (pk, gvr, slot) => q.deleteBlocksBelow.run(pk, gvr, toColumn(slot)).changes,
     blocksOf: (pk, gvr) => (q.blocksOf.all(pk, gvr) as {slot: bigint; root: string | null}[]).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
     attestationsOf: (pk, gvr) =>
       (q.attestationsOf.all(pk, gvr) as {source: bigint; target: bigint; root: string | null}[]).map((a) => ({
@@ -66,7 +109,13 @@ export function openSqlite(path: string): SlashingBackend {
         target: fromColumn(a.target),
         signingRoot: a.root,
       })),
-    hasAttestation: (pk, gvr, source, target, root) => q.attestation.get(pk, gvr, toColumn(source), toColumn(target), root) !== undefined,
+    insertBlocks: (pk, gvr, blocks) => {
+      for (const b of blocks) q.insertBlock.run(pk, gvr, toColumn(b.slot), b.signingRoot);
+    },
+    insertAttestations: (pk, gvr, votes) => {
+      for (const v of votes) q.insertAttestation.run(pk, gvr, toColumn(v.source), toColumn(v.target), v.signingRoot);
+    },
+    markSurrounded: (pk, gvr) => void q.markSurrounded.run(pk, gvr),
     hasHistory: (pk) => q.history.get(pk, pk) !== undefined,
     inactiveAmong: (pks) => pks.filter((pk) => q.isInactive.get(pk) !== undefined),
     setInactive: (pks, inactive) => {
@@ -95,4 +144,22 @@ export function openSqlite(path: string): SlashingBackend {
       db.close();
     },
   };
+}
+
+/** Brings a database made by an earlier version up to date (see MIGRATIONS), once, under the write lock. */
+function migrate(db: Database.Database): void {
+  db.exec("BEGIN IMMEDIATE");
+  try {
+    let {version} = db.prepare("SELECT COALESCE(MAX(version), 1) AS version FROM schema_version").get() as {version: bigint};
+    for (const m of MIGRATIONS) {
+      if (m.version <= version) continue;
+      db.exec(m.sql);
+      db.prepare("INSERT INTO schema_version (version) VALUES (?)").run(m.version);
+      version = BigInt(m.version);
+    }
+    db.exec("COMMIT");
+  } catch (e) {
+    if (db.inTransaction) db.exec("ROLLBACK");
+    throw e;
+  }
 }

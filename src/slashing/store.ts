@@ -1,6 +1,10 @@
+import {Worker} from "node:worker_threads";
 import {SignerError} from "../errors.js";
 import {type Interchange, InterchangeError} from "./interchange.js";
-import {type ImportedRecord, type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord, mergeRecord} from "./rules.js";
+import {type ImportedHistory, type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord, mergeHistory, pruneHistory} from "./rules.js";
+
+/** What an import thread (importWorker.ts) answers: per slashable key, why; or the error, as data (classes do not cross threads). */
+export type ImportAnswer = {slashable: [string, string[]][]} | {error: {code: SignerError["code"]; message: string}};
 
 /** `--slashing-protection URL`: an SQLite file, or a PostgreSQL database shared by several signers. */
 export type SlashingUrl = {kind: "sqlite"; path: string} | {kind: "postgres"; url: string};
@@ -26,6 +30,49 @@ export const SLASHING_DEADLINE_MS = 5000;
 const KEYMANAGER_DEADLINE_MS = 30_000;
 
 /**
+ * An import is merged a batch per transaction, batches of up to this many records: few commits for
+ * many small keys, and other writers get in between (on SQLite, every other key waits meanwhile).
+ * A key with more records is merged in parts, each a transaction re-reading the key's history, at
+ * most IMPORT_PARTS_PER_KEY of them: the rereads then cost O(n) in all, the merge stays O(n log n).
+ */
+const IMPORT_BATCH_RECORDS = 10_000;
+const IMPORT_PARTS_PER_KEY = 8;
+
+/** A document's histories by key (a key listed twice is merged once), in transactions' batches. */
+function importBatches(doc: Interchange): [string, ImportedHistory][][] {
+  const histories = new Map<string, ImportedHistory>();
+  for (const entry of doc.data) {
+    const pubkey = entry.pubkey.toLowerCase();
+    const h = histories.get(pubkey) ?? {blocks: [], attestations: []};
+    histories.set(pubkey, h);
+    for (const b of entry.signed_blocks ?? []) h.blocks.push({slot: BigInt(b.slot), signingRoot: b.signing_root?.toLowerCase() ?? null});
+    for (const a of entry.signed_attestations ?? []) {
+      h.attestations.push({source: BigInt(a.source_epoch), target: BigInt(a.target_epoch), signingRoot: a.signing_root?.toLowerCase() ?? null});
+    }
+  }
+  const batches: [string, ImportedHistory][][] = [];
+  let records = Infinity;
+  for (const [pubkey, h] of histories) {
+    const size = h.blocks.length + h.attestations.length;
+    if (size > IMPORT_BATCH_RECORDS) {
+      const part = Math.max(IMPORT_BATCH_RECORDS, Math.ceil(size / IMPORT_PARTS_PER_KEY));
+      for (let i = 0; i < Math.max(h.blocks.length, h.attestations.length); i += part) {
+        batches.push([[pubkey, {blocks: h.blocks.slice(i, i + part), attestations: h.attestations.slice(i, i + part)}]]);
+      }
+      records = Infinity;
+      continue;
+    }
+    if (records + size > IMPORT_BATCH_RECORDS) {
+      batches.push([]);
+      records = 0;
+    }
+    batches[batches.length - 1].push([pubkey, h]);
+    records += size;
+  }
+  return batches;
+}
+
+/**
  * EIP-3076 slashing protection over a backend. Every signing worker opens its own store, and so does
  * the main thread for the Keymanager API; each batch of requests is checked and recorded in one
  * transaction that locks its keys, so two workers, or two signers sharing PostgreSQL, can never
@@ -40,7 +87,10 @@ export class SlashingStore {
   /** The root the database is bound to, once read: a binding never changes. */
   private boundRoot: string | undefined;
 
-  private constructor(private readonly backend: SlashingBackend) {}
+  private constructor(
+    private readonly backend: SlashingBackend,
+    private readonly url: string
+  ) {}
 
   /**
    * `setUp`: connect now, create the tables and bind the database to `genesisValidatorsRoot` if
@@ -53,7 +103,7 @@ export class SlashingStore {
       target.kind === "sqlite"
         ? (await import("./sqlite.js")).openSqlite(target.path)
         : await (await import("./postgres.js")).openPostgres(target.url, setUp);
-    const store = new SlashingStore(backend);
+    const store = new SlashingStore(backend, url);
     if (setUp && genesisValidatorsRoot) {
       const wanted = genesisValidatorsRoot.toLowerCase();
       const bound = await store.bound([], wanted, async (_t, bound) => bound).catch(async (e) => {
@@ -132,39 +182,70 @@ export class SlashingStore {
   }
 
   /**
-   * Imports an interchange document, merged into the history (see mergeRecord); its records then
+   * Imports an interchange document, merged into the history (see mergeHistory); its records then
    * bound what may be signed. A document of another chain is refused whole. Returns, per key whose
    * records are slashable (among themselves or with the history), why.
+   *
+   * It runs in batches of transactions (see IMPORT_BATCH_RECORDS), other transactions in between.
+   * A failure part way leaves the batches before it imported: importing only ever adds records,
+   * so that refuses more, never less, and importing again completes it.
    */
-  importInterchange(doc: Interchange): Promise<Map<string, string[]>> {
+  async importInterchange(doc: Interchange): Promise<Map<string, string[]>> {
     const gvr = doc.metadata.genesis_validators_root.toLowerCase();
-    return this.bound(
-      doc.data.map((e) => e.pubkey.toLowerCase()),
-      gvr,
-      async (t, bound) => {
-        if (bound !== gvr) {
-          throw new InterchangeError(`slashing_protection: genesis_validators_root ${gvr} is not ${bound}, the chain this signer's slashing protection database belongs to`);
-        }
-        const slashable = new Map<string, string[]>();
-        for (const entry of doc.data) {
-          const pubkey = entry.pubkey.toLowerCase();
-          const records: ImportedRecord[] = [
-            ...(entry.signed_blocks ?? []).map((b) => ({kind: "block" as const, slot: BigInt(b.slot), signingRoot: b.signing_root?.toLowerCase() ?? null})),
-            ...(entry.signed_attestations ?? []).map((a) => ({
-              kind: "attestation" as const,
-              source: BigInt(a.source_epoch),
-              target: BigInt(a.target_epoch),
-              signingRoot: a.signing_root?.toLowerCase() ?? null,
-            })),
-          ];
-          for (const record of records) {
-            const why = await mergeRecord(t, pubkey, gvr, record);
-            if (why) slashable.set(pubkey, [...(slashable.get(pubkey) ?? []), why]);
+    const ofThisChain = (bound: string) => {
+      if (bound !== gvr) {
+        throw new InterchangeError(`slashing_protection: genesis_validators_root ${gvr} is not ${bound}, the chain this signer's slashing protection database belongs to`);
+      }
+    };
+    await this.bound([], gvr, async (_t, bound) => ofThisChain(bound)); // binds an unbound database, before any record
+    const slashable = new Map<string, string[]>();
+    for (const batch of importBatches(doc)) {
+      await this.bound(
+        batch.map(([pubkey]) => pubkey),
+        gvr,
+        async (t, bound) => {
+          ofThisChain(bound);
+          for (const [pubkey, history] of batch) {
+            const findings = await mergeHistory(t, pubkey, gvr, history);
+            if (findings.length) slashable.set(pubkey, [...new Set([...(slashable.get(pubkey) ?? []), ...findings])]);
           }
         }
-        return slashable;
-      }
-    );
+      );
+      await new Promise(setImmediate); // SQLite is synchronous: let the event loop run between batches
+    }
+    return slashable;
+  }
+
+  /**
+   * importInterchange of a document's text, parsed and merged on a thread of its own with its own
+   * connection (src/slashing/importWorker.ts), so the caller's event loop, the HTTP thread's, stays
+   * free however long the history. A bad document throws InterchangeError (400), as parsing here would.
+   */
+  importOffThread(text: string): Promise<Map<string, string[]>> {
+    return new Promise((resolve, reject) => {
+      const worker = new Worker(new URL("./importWorker.js", import.meta.url), {workerData: {url: this.url, text}});
+      worker.once("message", (answer: ImportAnswer) => {
+        if ("slashable" in answer) resolve(new Map(answer.slashable));
+        else reject(answer.error.code === "BAD_REQUEST" ? new InterchangeError(answer.error.message) : new SignerError(answer.error.code, answer.error.message));
+      });
+      worker.once("error", (e) => reject(new SignerError("UNAVAILABLE", `slashing protection import failed: ${e.message}`)));
+      worker.once("exit", () => reject(new SignerError("UNAVAILABLE", "slashing protection import ended without an answer"))); // no-op once settled
+    });
+  }
+
+  /**
+   * Prunes every key's history to its last `epochsToKeep` epochs (see pruneHistory), one key per
+   * transaction. Keys whose history holds a surround pair are left whole and counted.
+   */
+  async prune(epochsToKeep: bigint, slotsPerEpoch: bigint): Promise<{keys: number; deleted: number; skipped: number}> {
+    const histories = await this.serial([], async (t) => t.histories());
+    const result = {keys: histories.length, deleted: 0, skipped: 0};
+    for (const {pubkey, gvr} of histories) {
+      const deleted = await this.serial([pubkey], async (t) => pruneHistory(t, pubkey, gvr, epochsToKeep, slotsPerEpoch));
+      if (deleted === null) result.skipped++;
+      else result.deleted += deleted;
+    }
+    return result;
   }
 
   /** The genesis validators root the database is bound to, if it is bound yet. */

@@ -10,11 +10,15 @@ export const vectorsPath = new URL("../fixtures/signing-roots.json", import.meta
 
 export type TestSigner = Awaited<ReturnType<typeof startTestSigner>>;
 
+/** Set by .ci/run: the native signing addon must have been built, so tests never compare sign() with itself. */
+export const requireNativeSigning = process.env.TS3SIGNER_TESTS_REQUIRE_NATIVE_SIGNING === "1";
+
 /** A real signer on loopback ports picked by the OS, logging into `lines`. */
 export async function startTestSigner(overrides: Partial<SignerConfig> = {}) {
   const lines: string[] = [];
   const log = createLogger({level: "debug", format: "json", write: (line) => lines.push(line)});
-  const signer = await startSigner({...defaultConfig, port: 0, metricsPort: 0, workers: 2, ...overrides}, log);
+  const config = {...defaultConfig, port: 0, metricsPort: 0, workers: 2, requireNativeSigning, ...overrides};
+  const signer = await startSigner(config, log);
   await signer.ready;
   return {
     signer,
