@@ -106,20 +106,27 @@ const ceilingAround = (r: E2E) => `ceiling ${fmt(r.ceiling.before)}/s before, ${
 const cpuSplit = (r: E2E) =>
   `HTTP thread ${fmt(r.httpThreadCores, 2)}, workers and the rest ${fmt(r.signerCpuCores - r.httpThreadCores, 2)}, load generator ${fmt(r.generatorCores, 2)}, idle ${fmt(r.idleCores, 2)} cores`;
 
-/** Point-cache hits and misses the signer has counted so far. */
-async function pointCache(signer: SignerProcess): Promise<{hits: number; misses: number}> {
-  return {hits: await signer.metric("ts3signer_point_cache_total", 'result="hit"'), misses: await signer.metric("ts3signer_point_cache_total", 'result="miss"')};
+type PointCacheCounts = {cacheHits: number; cacheMisses: number; cacheTables: number};
+
+/** Point-cache outcomes the signer has counted so far: H(root) cached, hashed, or the root's table used. */
+async function pointCache(signer: SignerProcess): Promise<PointCacheCounts> {
+  const count = (result: string) => signer.metric("ts3signer_point_cache_total", `result="${result}"`);
+  return {cacheHits: await count("hit"), cacheMisses: await count("miss"), cacheTables: await count("table")};
 }
 
-/** A load with the signer's point-cache hits and misses during it. */
-async function withPointCache(signer: SignerProcess, run: () => Promise<E2E>): Promise<E2E & {cacheHits: number; cacheMisses: number}> {
+/** A load with the signer's point-cache outcomes during it. */
+async function withPointCache(signer: SignerProcess, run: () => Promise<E2E>): Promise<E2E & PointCacheCounts> {
   const before = await pointCache(signer);
   const result = await run();
   const after = await pointCache(signer);
-  return {...result, cacheHits: after.hits - before.hits, cacheMisses: after.misses - before.misses};
+  return {...result, cacheHits: after.cacheHits - before.cacheHits, cacheMisses: after.cacheMisses - before.cacheMisses, cacheTables: after.cacheTables - before.cacheTables};
 }
 
-const hitRate = (r: {cacheHits: number; cacheMisses: number}) => `${fmt((100 * r.cacheHits) / Math.max(1, r.cacheHits + r.cacheMisses), 1)}%`;
+/** Signatures that did not hash their root (cached point or table), and those signed from a table. */
+const cacheRates = (r: PointCacheCounts) => {
+  const total = Math.max(1, r.cacheHits + r.cacheMisses + r.cacheTables);
+  return `cache hits ${fmt((100 * (r.cacheHits + r.cacheTables)) / total, 1)}% (from a table ${fmt((100 * r.cacheTables) / total, 1)}%)`;
+};
 
 /** Signs `count` requests of a load's kind and checks each signature with blst against the root computed here. */
 async function verifiedSignatures(url: string, pubkeys: string[], roots: R.RootSharing, count = 32): Promise<{verified: number; count: number}> {
@@ -159,17 +166,28 @@ async function main(): Promise<void> {
   // request (the fallback engine: what every signer that calls sign() per request does), alternated.
   // Unique roots first: they fill the workers' point caches to their cap before the RSS reading
   // below, so a rise after it is growth per request, not the (bounded) caches filling.
-  const fallback = await SignerProcess.start(["--interop-keys", String(keyCount)], 120_000, {...process.env, TS3SIGNER_SIGN_ENGINE: "blst-sign"});
-  const fallbackKeys = await fetchPublicKeys(fallback.url);
-  await sustained({target: fallback.url, pubkeys: fallbackKeys, connections}, 1); // warm-up
-  type RootsRun = E2E & {cacheHits: number; cacheMisses: number; verified: number; checked: number};
+  // The same signer with hot-root tables off (TS3SIGNER_HOT_ROOT_TABLES=0): what the tables add, same run.
+  const others = async (env: Record<string, string>) => {
+    const s = await SignerProcess.start(["--interop-keys", String(keyCount)], 120_000, {...process.env, ...env});
+    const keys = await fetchPublicKeys(s.url);
+    await sustained({target: s.url, pubkeys: keys, connections}, 1); // warm-up
+    return {s, keys};
+  };
+  const fallback = await others({TS3SIGNER_SIGN_ENGINE: "blst-sign"});
+  const noTables = await others({TS3SIGNER_HOT_ROOT_TABLES: "0"});
+  type RootsRun = E2E & PointCacheCounts & {verified: number; checked: number};
   const rootsRuns: Record<string, RootsRun> = {};
+  const engines = [
+    ["signer", `${signEngine}`, signer, pubkeys],
+    ["no-tables", "point cache only", noTables.s, noTables.keys],
+    ["sign()", "sign() per request", fallback.s, fallback.keys],
+  ] as const;
   const compareEngines = async (roots: R.RootSharing) => {
-    for (const [engine, s, keys] of [[signEngine, signer, pubkeys], ["sign() per request", fallback, fallbackKeys]] as const) {
+    for (const [id, engine, s, keys] of engines) {
       const r = await withPointCache(s, () => measureLoad(s, () => sustained({target: s.url, pubkeys: keys, connections}, seconds, roots)));
       const {verified, count} = await verifiedSignatures(s.url, keys, roots);
-      const run = (rootsRuns[`${roots}/${s === signer ? "signer" : "sign()"}`] = {...r, verified, checked: count});
-      const hits = run.cacheHits + run.cacheMisses ? ` cache hits ${hitRate(run)},` : "";
+      const run = (rootsRuns[`${roots}/${id}`] = {...r, verified, checked: count});
+      const hits = run.cacheHits + run.cacheMisses + run.cacheTables ? ` ${cacheRates(run)},` : "";
       console.log(
         `  ${roots} roots, ${engine.padEnd(18)} ${fmt(r.requestsPerSecond).padStart(6)}/s = ${fmt(r.ratioToCeiling, 2)}× ceiling (${ceilingAround(r)}), CPU efficiency ${fmt(r.cpuEfficiency, 2)} (${fmt(r.signerCpuMicrosPerSignature)} µs of signer CPU a signature),${hits} p99 ${fmt(r.latencyMs.p99, 1)} ms, errors ${r.errors}, ${verified}/${count} signatures verified`
       );
@@ -191,7 +209,8 @@ async function main(): Promise<void> {
   console.log(`  burst: ${describeBurst(burstResult)}, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms, errors ${burstResult.errors}`);
 
   await compareEngines("shared");
-  await fallback.stop();
+  await fallback.s.stop();
+  await noTables.s.stop();
 
   const duty = await measureLoad(signer, () => dutyCycle(at(256), quick ? 1 : 2, 4));
   for (const b of duty.bursts ?? []) {
@@ -230,12 +249,13 @@ async function main(): Promise<void> {
   const duties = await withPointCache(dutySigner, () => measureLoad(dutySigner, () => devnet(dutyTarget, {slots: dutySlots, slotSeconds})));
   await dutySigner.stop();
   console.log(
-    `  ${fmt(duties.requestsPerSecond)}/s = ${fmt(duties.ratioToCeiling, 2)}× ceiling (${ceilingAround(duties)}), CPU efficiency ${fmt(duties.cpuEfficiency, 2)} (${fmt(duties.signerCpuMicrosPerSignature)} µs of signer CPU a signature), errors ${duties.errors}; ${fmt(duties.requests / dutySlots)} requests a slot, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed to G2 a slot, cache hits ${hitRate(duties)}`
+    `  ${fmt(duties.requestsPerSecond)}/s = ${fmt(duties.ratioToCeiling, 2)}× ceiling (${ceilingAround(duties)}), CPU efficiency ${fmt(duties.cpuEfficiency, 2)} (${fmt(duties.signerCpuMicrosPerSignature)} µs of signer CPU a signature), errors ${duties.errors}; ${fmt(duties.requests / dutySlots)} requests a slot, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed to G2 a slot, ${cacheRates(duties)}`
   );
   const cacheMemory = measurePointCacheMemory();
   if (cacheMemory) {
     const mib = (n: number) => fmt(n / 2 ** 20, 2);
     console.log(`  point cache at its cap (${fmt(cacheMemory.roots)} roots, one worker): RSS +${mib(cacheMemory.rssBytes)} MiB (points ${mib(cacheMemory.pointBytes)} MiB, map ${mib(cacheMemory.heapBytes)} MiB of heap)`);
+    console.log(`  hot-root tables at their cap (${cacheMemory.tables} tables, one worker): RSS +${mib(cacheMemory.tableRssBytes)} MiB (tables ${mib(cacheMemory.tableBytes)} MiB allocated)`);
   }
 
   step("sustained load with slashing protection (SQLite, EIP-3076 checks per attestation)");
@@ -284,13 +304,15 @@ async function main(): Promise<void> {
       : []),
     ...(["shared", "unique"] as const).flatMap((roots) => {
       const fast = rootsRuns[`${roots}/signer`];
+      const point = rootsRuns[`${roots}/no-tables`];
       const slow = rootsRuns[`${roots}/sign()`];
       return [
-        [`${roots} roots`, `${fmt(fast.requestsPerSecond)}/s`, `${fmt(fast.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(fast.cpuEfficiency, 2)}, ${fmt(fast.signerCpuMicrosPerSignature)} µs CPU a signature, cache hits ${hitRate(fast)}`],
+        [`${roots} roots`, `${fmt(fast.requestsPerSecond)}/s`, `${fmt(fast.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(fast.cpuEfficiency, 2)}, ${fmt(fast.signerCpuMicrosPerSignature)} µs CPU a signature, ${cacheRates(fast)}`],
+        [`  point cache, no tables`, `${fmt(point.requestsPerSecond)}/s`, `${fmt(point.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(point.cpuEfficiency, 2)}, ${fmt(point.signerCpuMicrosPerSignature)} µs CPU a signature`],
         [`  sign() per request`, `${fmt(slow.requestsPerSecond)}/s`, `${fmt(slow.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(slow.cpuEfficiency, 2)}, ${fmt(slow.signerCpuMicrosPerSignature)} µs CPU a signature`],
       ] as [string, string, string][];
     }),
-    [`devnet, ${fmt(validators)} validators`, `${fmt(duties.requestsPerSecond)}/s`, `${fmt(duties.ratioToCeiling, 2)}× ceiling, ${fmt(duties.signerCpuMicrosPerSignature)} µs CPU a signature, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed a slot`],
+    [`devnet, ${fmt(validators)} validators`, `${fmt(duties.requestsPerSecond)}/s`, `${fmt(duties.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(duties.cpuEfficiency, 2)}, ${fmt(duties.signerCpuMicrosPerSignature)} µs CPU a signature, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed a slot, ${cacheRates(duties)}`],
     ["with slashing protection", `${fmt(guarded.requestsPerSecond)}/s`, `${fmt(guarded.ratioToCeiling, 2)}× ceiling, errors ${guarded.errors}`],
     ["RSS growth under load", `${fmt((rssGrowth.afterBytes - rssGrowth.beforeBytes) / 2 ** 20, 1)} MiB`, `over ${fmt(rssGrowth.requests)} requests after the sustained load`],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],

@@ -11,7 +11,7 @@ import {Reloader} from "./keys/reloader.js";
 import {loadOrCreateToken} from "./keys/token.js";
 import {validateKeySources} from "./keys/sources.js";
 import type {Logger} from "./log.js";
-import {type Metrics, createMetrics} from "./metrics/metrics.js";
+import {type Metrics, createMetrics, pointCacheOutcomes} from "./metrics/metrics.js";
 import {createMetricsServer} from "./metrics/server.js";
 import {SignerPool} from "./pool.js";
 import {createApp} from "./server/app.js";
@@ -101,8 +101,7 @@ async function serve(
   metrics.workers.set(pool.workers);
   metrics.httpEngine.set({engine: httpEngine}, 1);
   metrics.signEngine.set({engine: signEngine}, 1);
-  metrics.pointCache.labels({result: "hit"}).inc(0); // both series exist from the start
-  metrics.pointCache.labels({result: "miss"}).inc(0);
+  for (const result of pointCacheOutcomes) metrics.pointCache.labels({result}).inc(0); // every series exists from the start
   logSignEngine(log);
   if (httpEngine !== "uws-native") {
     log.warn("uWebSockets.js native engine did not load; serving with its slow JavaScript fallback", {engine: httpEngine});

@@ -20,12 +20,12 @@ describe.runIf(signEngine === "native-point-cache")("the worker's H(root) cache"
   it("evicts the least recently used root, not the oldest one", () => {
     const [a, b, c] = [1, 2, 3].map((i) => new Uint8Array(32).fill(i));
     const key = () => signingKey(interopSecretKey(0));
-    const sign = createSigner(2);
-    expect([sign(key(), a), sign(key(), b)].map((s) => s.cacheHit)).toEqual([false, false]);
-    expect(sign(key(), a).cacheHit).toBe(true); // a is now the most recently used
-    expect(sign(key(), c).cacheHit).toBe(false); // evicts b, the least recently used (FIFO would evict a)
-    expect(sign(key(), a).cacheHit).toBe(true);
-    expect(sign(key(), b).cacheHit).toBe(false);
+    const sign = createSigner({cacheRoots: 2, tableRoots: 0});
+    expect([sign(key(), a), sign(key(), b)].map((s) => s.pointCache)).toEqual(["miss", "miss"]);
+    expect(sign(key(), a).pointCache).toBe("hit"); // a is now the most recently used
+    expect(sign(key(), c).pointCache).toBe("miss"); // evicts b, the least recently used (FIFO would evict a)
+    expect(sign(key(), a).pointCache).toBe("hit");
+    expect(sign(key(), b).pointCache).toBe("miss");
   });
 });
 

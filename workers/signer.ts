@@ -57,7 +57,7 @@ export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> 
 /**
  * Signs every prepared request that has no result yet. Requests that share a signing root share
  * one H(root): the first hashes it into the worker's cache, the rest of the batch (and later
- * batches) only multiply.
+ * batches) only multiply, and once the root is hot, sum entries of its table.
  */
 function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): SignResult[] {
   for (let i = 0; i < messages.length; i++) {

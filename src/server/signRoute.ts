@@ -62,7 +62,7 @@ export function signHandler(ctx: AppContext) {
     const slashable = pool.slashingProtection && isSlashable(typeIn(body));
     pool.sign(key, body, slashable).then((result) => {
       if ("signature" in result) {
-        recordPointCache(result.cacheHit);
+        recordPointCache(result.pointCache);
         if (wantsJson) signed(ex, result.type, "application/json", `{"signature":"${result.signature}"}`);
         else signed(ex, result.type, "text/plain", result.signature);
       } else {
