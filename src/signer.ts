@@ -20,6 +20,7 @@ import {Faults} from "./server/faults.js";
 import {httpEngine, uWS} from "./server/engine.js";
 import {closeReasons} from "./server/connection.js";
 import {Lifecycle} from "./server/lifecycle.js";
+import {watchStalledConnections} from "./server/stalledConnections.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
 import {SlashingHealth} from "./slashing/health.js";
 import {SlashingStore, redactUrl} from "./slashing/store.js";
@@ -134,6 +135,8 @@ async function serve(
     );
   });
   const port = uWS.us_socket_local_port(listenSocket as never);
+  const stalled = watchStalledConnections(port, !!tls, lifecycle, (count) => metrics.connectionsClosed.inc({reason: "stalled"}, count));
+  if ("unavailable" in stalled) log.warn("requests uWS cannot parse (HTTP/1.0) stay unanswered until its 10 s idle close: native/connwatch is not built", {reason: stalled.unavailable});
 
   const metricsServer = createMetricsServer(metrics, () => {
     metrics.keysLoaded.set(keys.size);
@@ -159,6 +162,7 @@ async function serve(
       lifecycle.stopping = true;
       uWS.us_listen_socket_close(listenSocket);
       timeouts.stop();
+      if ("stop" in stalled) stalled.stop();
       faults.close(); // held requests go on (delayed) or are dropped (hung) now, so shutdown need not wait for them
       await lifecycle.idle();
       await dataDirSync?.stop();

@@ -1,4 +1,5 @@
 import type {CloseReason} from "./connection.js";
+import {InFlightAges} from "./inFlightAges.js";
 
 /**
  * Where the signer is in its life (loading keys, serving, stopping) and how many requests are
@@ -7,6 +8,8 @@ import type {CloseReason} from "./connection.js";
 export class Lifecycle {
   loading = true;
   stopping = false;
+  /** How old the oldest request in flight is (src/server/stalledConnections.ts waits longer than that). */
+  readonly ages = new InFlightAges();
   /** Told of each connection the server closes (the signer counts them in its metrics). */
   connectionClosed: (reason: CloseReason) => void = () => {};
   private inFlight = 0;

@@ -41,6 +41,8 @@ export type Exchange = {
   head: boolean;
   /** What the request's Connection header leaves of the connection after the answer. */
   connection: ConnectionEnd;
+  /** The InFlightAges generation it started in. */
+  generation: number;
   /** RequestTimeouts' bookkeeping while the body is read: the bucket holding this exchange, and where. */
   timeoutBucket: Exchange[] | undefined;
   timeoutIndex: number;
@@ -55,7 +57,8 @@ export const isOpen = (ex: Exchange): boolean => ex.state === "reading" || ex.st
 export function exchange(res: HttpResponse, req: HttpRequest, lifecycle: Lifecycle): Exchange {
   const head = req.getMethod() === "head";
   const connection = connectionEnd(req.getHeader("connection"));
-  const ex: Exchange = {res, state: "reading", startedMs: performance.now(), lifecycle, head, connection, timeoutBucket: undefined, timeoutIndex: 0, onAbort: undefined};
+  const generation = lifecycle.ages.started();
+  const ex: Exchange = {res, state: "reading", startedMs: performance.now(), lifecycle, head, connection, generation, timeoutBucket: undefined, timeoutIndex: 0, onAbort: undefined};
   lifecycle.requestStarted();
   res.onAborted(() => close(ex, "aborted"));
   return ex;
@@ -66,6 +69,7 @@ function close(ex: Exchange, state: "answered" | "aborted"): boolean {
   if (!isOpen(ex)) return false;
   ex.state = state;
   ex.lifecycle.requestDone();
+  ex.lifecycle.ages.done(ex.generation);
   if (state === "aborted") ex.onAbort?.();
   return true;
 }
