@@ -22,6 +22,7 @@ import {closeReasons} from "./server/connection.js";
 import {Lifecycle} from "./server/lifecycle.js";
 import {watchStalledConnections} from "./server/stalledConnections.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
+import {SlashingHealth} from "./slashing/health.js";
 import {SlashingStore, redactUrl} from "./slashing/store.js";
 import {logSignEngine, signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
 
@@ -96,6 +97,7 @@ async function serve(
   const lifecycle = new Lifecycle();
   for (const reason of closeReasons) metrics.connectionsClosed.labels({reason}).inc(0); // every series exists from the start
   lifecycle.connectionClosed = (reason) => metrics.connectionsClosed.inc({reason});
+  const slashingHealth = slashing && new SlashingHealth(slashing, config.slashingProtection!, log);
   const reloader = new Reloader(config, keys, pool, metrics, log);
 
   metrics.workers.set(pool.workers);
@@ -124,7 +126,7 @@ async function serve(
     log.warn(`the signing API listens on ${config.host} WITHOUT TLS and without authentication: anyone who can reach it can sign with every key. Use --tls-cert/--tls-key, or keep it on loopback.`);
   }
   const app = createApp(
-    {keys, pool, metrics, log, lifecycle, reloader, keymanager, timeouts, faults, maxBodyBytes: config.maxBodyBytes, maxInFlight: config.maxInFlight},
+    {keys, pool, metrics, log, lifecycle, reloader, keymanager, timeouts, faults, slashingHealth, maxBodyBytes: config.maxBodyBytes, maxInFlight: config.maxInFlight},
     tls
   );
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
@@ -148,6 +150,7 @@ async function serve(
   if (slashing) log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: redactUrl(config.slashingProtection!)});
   else log.warn("slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH or postgres://…)");
   logFaults(log, faults, false);
+  slashingHealth?.start();
 
   const ready = Promise.all([reloader.start(), dataDirSync?.start()]).then(() => {
     lifecycle.loading = false;
@@ -167,6 +170,7 @@ async function serve(
       metricsServer.closeAllConnections();
       await metricsClosed;
       await pool.close();
+      slashingHealth?.stop();
       await slashing?.close();
     })());
 

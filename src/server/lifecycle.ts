@@ -13,6 +13,8 @@ export class Lifecycle {
   /** Told of each connection the server closes (the signer counts them in its metrics). */
   connectionClosed: (reason: CloseReason) => void = () => {};
   private inFlight = 0;
+  /** Requests whose client went away while a worker still holds their body (see abandoned()). */
+  private abandonedHeld = 0;
   private idleWaiters: (() => void)[] = [];
 
   requestStarted(): void {
@@ -25,6 +27,24 @@ export class Lifecycle {
 
   get requestsInFlight(): number {
     return this.inFlight;
+  }
+
+  /**
+   * A request whose client went away while its body is still in the pool: it keeps counting against
+   * --max-in-flight until the pool lets go (abandonedReleased), so clients that send and abort cannot
+   * pile up bodies the cap does not see. A property, so routes hand it to onAbort without a closure.
+   */
+  readonly abandoned = (): void => {
+    this.abandonedHeld++;
+  };
+
+  abandonedReleased(): void {
+    this.abandonedHeld--;
+  }
+
+  /** Everything received whose memory is still held: in flight, or abandoned in the pool. What --max-in-flight bounds. */
+  get requestsHeld(): number {
+    return this.inFlight + this.abandonedHeld;
   }
 
   /** Resolves once every request received so far has been answered. */

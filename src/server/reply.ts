@@ -46,6 +46,8 @@ export type Exchange = {
   /** RequestTimeouts' bookkeeping while the body is read: the bucket holding this exchange, and where. */
   timeoutBucket: Exchange[] | undefined;
   timeoutIndex: number;
+  /** Set by a route that holds something for the request (a fault's timer, a worker's batch): run if the client goes away first. */
+  onAbort: (() => void) | undefined;
 };
 
 /** The request still wants an answer: nothing has been written and the client is still there. */
@@ -56,7 +58,7 @@ export function exchange(res: HttpResponse, req: HttpRequest, lifecycle: Lifecyc
   const head = req.getMethod() === "head";
   const connection = connectionEnd(req.getHeader("connection"));
   const generation = lifecycle.ages.started();
-  const ex: Exchange = {res, state: "reading", startedMs: performance.now(), lifecycle, head, connection, generation, timeoutBucket: undefined, timeoutIndex: 0};
+  const ex: Exchange = {res, state: "reading", startedMs: performance.now(), lifecycle, head, connection, generation, timeoutBucket: undefined, timeoutIndex: 0, onAbort: undefined};
   lifecycle.requestStarted();
   res.onAborted(() => close(ex, "aborted"));
   return ex;
@@ -68,6 +70,7 @@ function close(ex: Exchange, state: "answered" | "aborted"): boolean {
   ex.state = state;
   ex.lifecycle.requestDone();
   ex.lifecycle.ages.done(ex.generation);
+  if (state === "aborted") ex.onAbort?.();
   return true;
 }
 
