@@ -14,6 +14,8 @@ import {copySecret, scalarToBytes, secretBuffer} from "../src/keys/scalar.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import type {RequestType} from "../src/signing/requestTypeNames.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
+import {routingTypeOf} from "../src/signing/requestTypeNames.js";
+import {FieldError} from "../src/signing/errors.js";
 import {createSigner, signingKey} from "../src/signing/fastSign.js";
 import {bytesToHex} from "../src/hex.js";
 import {SlashingStore} from "../src/slashing/store.js";
@@ -43,7 +45,7 @@ export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> 
   let start = 0;
   for (let i = 0; i < n; i++) {
     const end = task.ends[i];
-    const parsed = prepare(bodies.toString("utf8", start, end));
+    const parsed = prepare(bodies, start, end);
     if ("code" in parsed) results[i] = parsed;
     else messages[i] = parsed;
     start = end;
@@ -67,12 +69,18 @@ function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (S
 }
 
 /** Parse, validate, signing root: a message to sign, or the reason there is none. */
-function prepare(text: string): Prepared | Extract<SignResult, {code: string}> {
+function prepare(bodies: Buffer, start: number, end: number): Prepared | Extract<SignResult, {code: string}> {
   let type: RequestType | "unknown" = "unknown";
   try {
-    const body = parseRequestBody(text);
+    const body = parseRequestBody(bodies.toString("utf8", start, end));
     const known = requestTypeOf(body);
     type = known;
+    // The HTTP thread picked this request's lane (and labels) by the first "type" in the text: a
+    // nested "type" before the real one would have sent a block where nothing waits for the database.
+    const routed = routingTypeOf(bodies, start, end);
+    if (routed !== "unknown" && routed !== known) {
+      throw new FieldError("type", `the first "type" in the body (${routed}) is not the request's own (${known}); send the request's type before any nested "type"`);
+    }
     return {type: known, ...signingMessageOf(body, known, ctx)};
   } catch (e) {
     if (e instanceof SignerError) return {type, code: e.code, message: e.message};

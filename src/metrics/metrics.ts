@@ -49,7 +49,7 @@ export function createMetrics(registry = new Registry()) {
     }),
     connectionsClosed: new Counter({
       name: "ts3signer_http_connections_closed_total",
-      help: "Connections the signing API closed after (or instead of) an answer, by reason: client_asked, refused_body, request_timeout, fault",
+      help: "Connections the signing API closed after (or instead of) an answer, by reason: client_asked, refused_body, request_timeout, fault, stalled",
       labelNames: ["reason"] as const,
       registers,
     }),
