@@ -6,7 +6,9 @@
  *   npm run bench -- [--quick] [--connections 64] [--seconds 15] [--keys 1024] [--validators 10000] [--skip-memory] [--scale]
  *
  * --scale adds what grows with the work and takes minutes: slashing protection with a year of
- * history on both stores (bench/slashingHistory.ts).
+ * history on both stores (bench/slashingHistory.ts); a million keys and 10,000 keystores with the
+ * restart caches (bench/keyScale.ts: [--scale-keys 1000000] [--scale-keystores 10000]
+ * [--scale-rounds 2]). --scale-only runs those sections alone.
  */
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {availableParallelism, tmpdir} from "node:os";
@@ -21,6 +23,7 @@ import * as R from "../src/load/requests.js";
 import {measureCeiling} from "./ceiling.js";
 import {measurePointCacheMemory} from "./pointCacheMemory.js";
 import {keystoreBench} from "./keystores.js";
+import {type KeyScaleResult, keyScaleBench} from "./keyScale.js";
 import {printSlashingHistory, slashingHistoryBench} from "./slashingHistory.js";
 import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "../src/load/load.js";
 import {type MicroResult, runMicro} from "./micro.js";
@@ -38,6 +41,10 @@ const {values} = parseArgs({
     validators: {type: "string", default: "10000"},
     "skip-memory": {type: "boolean", default: false},
     scale: {type: "boolean", default: false},
+    "scale-only": {type: "boolean", default: false},
+    "scale-keys": {type: "string", default: "1000000"},
+    "scale-keystores": {type: "string", default: "10000"},
+    "scale-rounds": {type: "string", default: "2"},
   },
 });
 const quick = values.quick!;
@@ -145,6 +152,16 @@ async function verifiedSignatures(url: string, pubkeys: string[], roots: R.RootS
 
 async function main(): Promise<void> {
   console.log(`ts3signer bench: ${cores} cores, Node ${process.version}${quick ? ", quick" : ""}`);
+  if (values["scale-only"]) {
+    const scale = await scaleSections();
+    for (const [a, b, c] of keyScaleRows(scale.keyScale)) console.log(`  ${a.padEnd(28)} ${b.padStart(22)}   ${c}`);
+    const dir = new URL("../../bench/results/", import.meta.url);
+    mkdirSync(dir, {recursive: true});
+    const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}-scale.json`, dir);
+    writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, ...scale}, null, 2));
+    console.log(`\nresults: ${file.pathname}`);
+    return;
+  }
 
   step("raw blst ceiling (1 thread, then every core at once)");
   const single = await measureCeiling(1, quick ? 1.5 : 3);
@@ -282,13 +299,7 @@ async function main(): Promise<void> {
   const keystores = await keystoreBench(quick ? 8 : 16);
   console.log(`  ${keystores.keystores} keystores: ${fmt(keystores.loadPerSecond, 2)}/s loading vs ${fmt(keystores.rawPerSecond, 2)}/s raw node:crypto scrypt on all cores = ${fmt(keystores.ratio, 2)}×`);
 
-  let slashingHistory: Awaited<ReturnType<typeof slashingHistoryBench>> = [];
-  if (values.scale) {
-    const sizes = quick ? {history: 20_000, imported: 16_000, samples: 100} : {history: 100_000, imported: 82_000, samples: 300};
-    step(`slashing protection with a year of history: ${fmt(sizes.history)} votes of one key vs a fresh key, ${fmt(sizes.imported)} imported`);
-    slashingHistory = await slashingHistoryBench(sizes);
-    printSlashingHistory(slashingHistory);
-  }
+  const {slashingHistory, keyScale} = values.scale ? await scaleSections() : {slashingHistory: [], keyScale: undefined};
 
   step("summary");
   const rows: [string, string, string][] = [
@@ -317,6 +328,7 @@ async function main(): Promise<void> {
     ["RSS growth under load", `${fmt((rssGrowth.afterBytes - rssGrowth.beforeBytes) / 2 ** 20, 1)} MiB`, `over ${fmt(rssGrowth.requests)} requests after the sustained load`],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
     [`burst of ${burstCount}`, `${fmt(burstResult.seconds, 2)} s`, `${fmt(burstResult.seconds / idealSeconds(burstResult, burstCount), 2)}× ideal, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms`],
+    ...(keyScale ? keyScaleRows(keyScale) : []),
     ...slashingHistory.flatMap((r) => [
       [`${r.store}, ${fmt(r.historyRecords)} votes`, `${fmt(r.long.p50 / r.fresh.p50, 2)}× fresh`, `signing p50 ${fmt(r.long.p50, 2)} ms vs ${fmt(r.fresh.p50, 2)} ms for a fresh key (target ≤ 1.5×)`],
       [`${r.store}, import`, `${fmt(r.importSeconds, 2)} s`, `${fmt(r.importRecords)} records of one key (target ≤ 10 s), slowest /upcheck ${fmt(r.slowestUpcheckMs, 0)} ms`],
@@ -327,10 +339,35 @@ async function main(): Promise<void> {
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, devnet: duties, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded, slashingHistory}, null, 2));
+  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, devnet: duties, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded, slashingHistory, keyScale}, null, 2));
   const report = new URL(file.pathname.replace(/\.json$/, ".html"), file);
   writeFileSync(report, renderReport(`npm run bench, ${new Date().toISOString()}`, [steady, burstResult, {...rootsRuns["shared/signer"], profile: "sustained, shared roots"}, {...rootsRuns["unique/signer"], profile: "sustained, unique roots"}, duty, duties, {...guarded, profile: "sustained, slashing protection on"}]));
   console.log(`\nresults: ${file.pathname}\nreport: ${report.pathname}`);
+}
+
+/** The --scale sections: what grows with the work (minutes each). */
+async function scaleSections(): Promise<{slashingHistory: Awaited<ReturnType<typeof slashingHistoryBench>>; keyScale: KeyScaleResult}> {
+  const sizes = quick ? {history: 20_000, imported: 16_000, samples: 100} : {history: 100_000, imported: 82_000, samples: 300};
+  step(`slashing protection with a year of history: ${fmt(sizes.history)} votes of one key vs a fresh key, ${fmt(sizes.imported)} imported`);
+  const slashingHistory = await slashingHistoryBench(sizes);
+  printSlashingHistory(slashingHistory);
+  const keys = Number(values["scale-keys"]);
+  const keystoreCount = Number(values["scale-keystores"]);
+  step(`key scale: ${fmt(keys)} interop keys, ${fmt(keystoreCount)} keystores, with the restart caches`);
+  const keyScale = await keyScaleBench({keys, keystores: keystoreCount, rounds: Number(values["scale-rounds"]), seconds, connections});
+  return {slashingHistory, keyScale};
+}
+
+function keyScaleRows(k: KeyScaleResult): [string, string, string][] {
+  const mean = (keys: number, of: (t: KeyScaleResult["throughput"][number]) => number) => {
+    const runs = k.throughput.filter((t) => t.keys === keys);
+    return runs.reduce((s, t) => s + of(t), 0) / runs.length;
+  };
+  return [
+    [`${fmt(k.keys)} keys, restart`, `${fmt(k.restart.readySeconds, 1)} s`, `from the key cache (first start ${fmt(k.firstStart.readySeconds, 0)} s); ≈ ${fmt(k.bytesPerKey)} bytes of RSS a key (target: a few hundred)`],
+    [`${fmt(k.keys)} vs 1,024 keys`, `${fmt(mean(k.keys, (t) => t.ratioToCeiling) / mean(1024, (t) => t.ratioToCeiling), 3)}×`, `sustained throughput as a share of the ceiling; signer CPU a signature ${fmt(mean(k.keys, (t) => t.cpuMicrosPerSignature) / mean(1024, (t) => t.cpuMicrosPerSignature), 3)}× (target: within 5%)`],
+    [`${fmt(k.keystores.count)} keystores, restart`, `${fmt(k.keystores.restart.readySeconds, 1)} s`, `from the keystore cache (first start ${fmt(k.keystores.firstStart.readySeconds, 1)} s)`],
+  ];
 }
 
 main().catch((e) => {

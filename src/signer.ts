@@ -98,7 +98,8 @@ async function serve(
   for (const reason of closeReasons) metrics.connectionsClosed.labels({reason}).inc(0); // every series exists from the start
   lifecycle.connectionClosed = (reason) => metrics.connectionsClosed.inc({reason});
   const slashingHealth = slashing && new SlashingHealth(slashing, config.slashingProtection!, log);
-  const reloader = new Reloader(config, keys, pool, metrics, log);
+  const cacheDir = config.cacheDir ?? (config.dataDir === undefined ? undefined : join(config.dataDir, "cache"));
+  const reloader = new Reloader({...config, cacheDir}, keys, pool, metrics, log);
 
   metrics.workers.set(pool.workers);
   metrics.httpEngine.set({engine: httpEngine}, 1);

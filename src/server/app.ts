@@ -26,7 +26,7 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
   );
   const routes: Record<string, Partial<Record<Method, Handler>>> = {
     "/api/v1/eth2/sign/:identifier": {post: signHandler(ctx)},
-    "/api/v1/eth2/publicKeys": {get: simple((ex) => replyJson(ex, 200, ctx.keys.publicKeys()))},
+    "/api/v1/eth2/publicKeys": {get: simple((ex) => reply(ex, 200, "application/json", ctx.keys.publicKeysJson()))},
     "/upcheck": {get: simple((ex) => reply(ex, 200, "text/plain", "OK"))},
     "/healthcheck": {get: simple((ex) => healthcheck(ex, ctx))},
     "/reload": {

@@ -99,17 +99,13 @@ export function tableBytes(window = TABLE_WINDOW): number {
 /** A deserialized secret key: its 32 big-endian bytes for the addon, a SecretKey for the fallback. */
 export type SigningKey = Uint8Array | SecretKey;
 
-/** The key for `secret` (32 big-endian bytes, already validated when it was loaded); takes ownership of `secret`. */
+/** The key for `secret` (32 big-endian bytes, already validated when it was loaded); takes ownership of `secret`
+ * (the fallback wipes it at once; with the addon the key is `secret` itself). */
 export function signingKey(secret: Uint8Array): SigningKey {
   if (addon) return secret;
   const key = SecretKey.fromBytes(secret);
   secret.fill(0);
   return key;
-}
-
-/** Wipes a key that is no longer loaded (the fallback's SecretKey is freed by its finalizer). */
-export function wipeSigningKey(key: SigningKey): void {
-  if (key instanceof Uint8Array) key.fill(0);
 }
 
 /** `pointCache` is absent with the fallback engine. */
