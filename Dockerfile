@@ -4,10 +4,11 @@ FROM node:20-bookworm AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 # blst, uWebSockets.js and hashtree ship prebuilt binaries; better-sqlite3 and the fast signing
-# addon (native/fastsign, from blst's C sources in @chainsafe/blst-swig) build here.
+# addon (native/fastsign, from blst's C sources in @chainsafe/blst-swig) and native/connwatch (ends
+# connections uWS will never answer, e.g. HTTP/1.0) build here.
 RUN npm ci --ignore-scripts && npm rebuild better-sqlite3
 COPY native ./native
-RUN npx node-gyp rebuild -C native/fastsign --loglevel=warn
+RUN npx node-gyp rebuild -C native/fastsign --loglevel=warn && npx node-gyp rebuild -C native/connwatch --loglevel=warn
 COPY tsconfig.json ./
 COPY src ./src
 COPY workers ./workers
@@ -22,6 +23,7 @@ COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 # Both builds of the signing addon: the ADX one where the CPU running the image has ADX, else the portable one.
 COPY --from=build /app/native/fastsign/build/Release/*.node ./native/fastsign/build/Release/
+COPY --from=build /app/native/connwatch/build/Release/connwatch.node ./native/connwatch/build/Release/
 # A --data-dir volume mounted here is writable by the signer (a new volume copies this owner).
 RUN mkdir /data && chown node:node /data
 USER node

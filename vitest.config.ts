@@ -8,7 +8,13 @@ import {defineConfig} from "vitest/config";
  * (Stalled clients, in robustness.test.ts, are dropped within bounds several times the timeout:
  * they run with the rest.)
  */
-const realTime = ["test/faults.test.ts", "test/load.test.ts", "test/postgresFailures.test.ts", "test/replicas.test.ts"];
+const realTime = [
+  "test/faults.test.ts",
+  "test/load.test.ts",
+  "test/postgresFailures.test.ts",
+  "test/replicas.test.ts",
+  "test/slashingHealth.test.ts",
+];
 
 export default defineConfig({
   test: {

@@ -9,7 +9,7 @@ import {SecretKey} from "@chainsafe/blst";
 import {Bench} from "tinybench";
 import {loadNetwork} from "../src/config/networks.js";
 import {createMetrics, signRecorder} from "../src/metrics/metrics.js";
-import {createSigner, signEngine, signingKey} from "../src/signing/fastSign.js";
+import {createSigner, signEngine, signingKey, TABLE_WINDOW, tableBytes} from "../src/signing/fastSign.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 
 export type MicroResult = {name: string; microseconds: number; opsPerSecond: number; shareOfSignature: number};
@@ -105,35 +105,85 @@ function buildsCompared(timeMs: number): MicroResult[] {
 }
 
 /**
- * The signer's own signing (src/signing/fastSign.ts) against raw sign(): a root whose H(root) is
- * cached, and a new root every time (hashed, then cached). Interleaved in small rounds, so the
- * machine's drift falls on all three alike; each is then a share of the sign() measured beside it.
+ * The signer's own signing (src/signing/fastSign.ts) against raw sign(): a hot root signed from its
+ * table, a root whose H(root) is cached (blst's sign_pk_in_g1), a new root every time (hashed, then
+ * cached), and a table's build. Interleaved in small rounds, so the machine's drift falls on all
+ * alike; each is then a share of the sign() measured beside it.
  */
 function signingCompared(timeMs: number): MicroResult[] {
   if (signEngine !== "native-point-cache") return [];
-  const sign = createSigner();
+  const sign = createSigner({tableRoots: 0});
+  const tableSign = createSigner({tableAfter: 1});
+  // Two roots through a one-table signer: every signature builds the table again, then signs from it.
+  const rebuildSign = createSigner({tableAfter: 1, tableRoots: 1});
   const secret = Buffer.alloc(32, 7);
   const key = SecretKey.fromBytes(secret);
   const fastKey = signingKey(Uint8Array.from(secret));
   const sharedRoot = new Uint8Array(32).fill(1);
+  const otherRoot = new Uint8Array(32).fill(2);
   const root = new Uint8Array(32);
   const rootView = new DataView(root.buffer);
   let n = 0;
   const ops: [string, () => void][] = [
     ["blst sign (raw), interleaved", () => key.sign((rootView.setUint32(0, n++), root))],
-    ["sign, H(root) cached (shared root)", () => sign(fastKey, sharedRoot)],
+    [`sign, hot root: from its table (${TABLE_WINDOW}-bit windows)`, () => tableSign(fastKey, sharedRoot)],
+    ["sign, H(root) cached (blst sign_pk_in_g1)", () => sign(fastKey, sharedRoot)],
     ["sign, H(root) hashed (new root)", () => sign(fastKey, (rootView.setUint32(0, n++), root))],
+    ["table build + one table signature", () => rebuildSign(fastKey, n++ % 2 ? sharedRoot : otherRoot)],
   ];
+  const us = interleaved(ops, timeMs);
+  const results = ops.map(([name], k) => ({name, microseconds: us[k], opsPerSecond: 1e6 / us[k], shareOfSignature: us[k] / us[0]}));
+  const buildUs = us[4] - us[1];
+  results.push({name: "table build (the row above less a table signature)", microseconds: buildUs, opsPerSecond: 1e6 / buildUs, shareOfSignature: buildUs / us[0]});
+  return [...results, ...tableWidths(timeMs)];
+}
+
+/**
+ * The window width's trade: per width, a signature from the table and a build (measured as a
+ * build plus a signature, less the signature), interleaved with raw sign() for the shares. 16
+ * calls in a row, as a worker signs a batch on one hot root: the table is mostly in cache (in
+ * rounds of 4 behind other tables, it is not, and 8 bits cost more than 5).
+ */
+function tableWidths(timeMs: number): MicroResult[] {
+  const secret = Buffer.alloc(32, 9);
+  const key = SecretKey.fromBytes(secret);
+  const fastKey = signingKey(Uint8Array.from(secret));
+  const roots = [new Uint8Array(32).fill(3), new Uint8Array(32).fill(4)];
+  let n = 0;
+  const widths = [4, 5, 6, 7, 8];
+  const ops: [string, () => void][] = [["blst sign (raw), interleaved", () => key.sign(roots[n++ % 2])]];
+  for (const tableWindow of widths) {
+    const sign = createSigner({tableAfter: 1, tableWindow});
+    const rebuild = createSigner({tableAfter: 1, tableWindow, tableRoots: 1});
+    ops.push([`w = ${tableWindow}: a signature`, () => sign(fastKey, roots[0])], [`w = ${tableWindow}: build + a signature`, () => rebuild(fastKey, roots[n++ % 2])]);
+  }
+  const us = interleaved(ops, timeMs, 16);
+  return widths.flatMap((w, i) => {
+    const [signUs, buildUs] = [us[1 + 2 * i], us[2 + 2 * i] - us[1 + 2 * i]];
+    const kib = Math.round(tableBytes(w) / 1024);
+    return [
+      {name: `table, ${w}-bit windows (${kib} KiB): a signature`, microseconds: signUs, opsPerSecond: 1e6 / signUs, shareOfSignature: signUs / us[0]},
+      {name: `table, ${w}-bit windows (${kib} KiB): its build`, microseconds: buildUs, opsPerSecond: 1e6 / buildUs, shareOfSignature: buildUs / us[0]},
+    ];
+  });
+}
+
+/** Each op's mean CPU time in µs, the ops run in turn, `calls` at a time, for `timeMs` of wall time. */
+function interleaved(ops: [string, () => void][], timeMs: number, calls = 4): number[] {
   const totals = ops.map(() => ({ms: 0, count: 0}));
   const deadline = performance.now() + timeMs;
+  // CPU time, not wall time: on a shared machine the thread is preempted by more than the differences measured.
+  const cpuMs = () => {
+    const {user, system} = process.cpuUsage();
+    return (user + system) / 1000;
+  };
   while (performance.now() < deadline) {
     ops.forEach(([, op], k) => {
-      const t0 = performance.now();
-      for (let i = 0; i < 4; i++) op();
-      totals[k].ms += performance.now() - t0;
-      totals[k].count += 4;
+      const t0 = cpuMs();
+      for (let i = 0; i < calls; i++) op();
+      totals[k].ms += cpuMs() - t0;
+      totals[k].count += calls;
     });
   }
-  const us = totals.map((t) => (1000 * t.ms) / t.count);
-  return ops.map(([name], k) => ({name, microseconds: us[k], opsPerSecond: 1e6 / us[k], shareOfSignature: us[k] / us[0]}));
+  return totals.map((t) => (1000 * t.ms) / t.count);
 }

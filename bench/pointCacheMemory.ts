@@ -1,13 +1,23 @@
 /**
  * What one worker's point cache holds in memory at its cap: a fresh process fills a cache with
  * POINT_CACHE_ROOTS distinct roots and reports how much its RSS, its heap and its ArrayBuffers
- * grew over signing as much with one root. Fresh, so the growth is not hidden in pages an earlier
+ * grew over signing as much with one root; then it makes TABLE_ROOTS roots hot, and more, and
+ * reports what the hot-root tables added. Fresh, so the growth is not hidden in pages an earlier
  * measurement freed.
  */
 import {execFileSync} from "node:child_process";
-import {POINT_CACHE_ROOTS, createSigner, signEngine, signingKey} from "../src/signing/fastSign.js";
+import {POINT_CACHE_ROOTS, TABLE_AFTER_SIGNATURES, TABLE_ROOTS, createSigner, signEngine, signingKey, tableBytes} from "../src/signing/fastSign.js";
 
-export type PointCacheMemory = {roots: number; rssBytes: number; heapBytes: number; pointBytes: number};
+export type PointCacheMemory = {
+  roots: number;
+  rssBytes: number;
+  heapBytes: number;
+  pointBytes: number;
+  /** The tables at their cap: how many, what they added to RSS, and what the addon allocated for them. */
+  tables: number;
+  tableRssBytes: number;
+  tableBytes: number;
+};
 
 export function measurePointCacheMemory(): PointCacheMemory | undefined {
   if (signEngine !== "native-point-cache") return undefined;
@@ -29,7 +39,26 @@ function fill(): PointCacheMemory {
   }
   gc();
   const after = process.memoryUsage();
-  return {roots: POINT_CACHE_ROOTS, rssBytes: after.rss - before.rss, heapBytes: after.heapUsed - before.heapUsed, pointBytes: after.arrayBuffers - before.arrayBuffers};
+  // A second signer, with no table yet (the first built one for its warm-up root).
+  const hotSign = createSigner();
+  for (let i = 1; i <= TABLE_ROOTS + 4; i++) {
+    new DataView(root.buffer).setUint32(4, i);
+    for (let n = 0; n < TABLE_AFTER_SIGNATURES; n++) hotSign(key, root);
+  }
+  gc();
+  const hot = process.memoryUsage();
+  // Both signers are used after the measurements, so the collector cannot free their caches before them.
+  sign(key, root);
+  hotSign(key, root);
+  return {
+    roots: POINT_CACHE_ROOTS,
+    rssBytes: after.rss - before.rss,
+    heapBytes: after.heapUsed - before.heapUsed,
+    pointBytes: after.arrayBuffers - before.arrayBuffers,
+    tables: TABLE_ROOTS,
+    tableRssBytes: hot.rss - after.rss,
+    tableBytes: TABLE_ROOTS * tableBytes(), // what the addon allocates for them (outside V8's heap and ArrayBuffers)
+  };
 }
 
 if (import.meta.url === `file://${process.argv[1]}`) process.stdout.write(JSON.stringify(fill()));

@@ -6,7 +6,9 @@
  *   npm run bench -- [--quick] [--connections 64] [--seconds 15] [--keys 1024] [--validators 10000] [--skip-memory] [--scale]
  *
  * --scale adds what grows with the work and takes minutes: slashing protection with a year of
- * history on both stores (bench/slashingHistory.ts).
+ * history on both stores (bench/slashingHistory.ts); a million keys and 10,000 keystores with the
+ * restart caches (bench/keyScale.ts: [--scale-keys 1000000] [--scale-keystores 10000]
+ * [--scale-rounds 2]). --scale-only runs those sections alone.
  */
 import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from "node:fs";
 import {availableParallelism, tmpdir} from "node:os";
@@ -21,6 +23,7 @@ import * as R from "../src/load/requests.js";
 import {measureCeiling} from "./ceiling.js";
 import {measurePointCacheMemory} from "./pointCacheMemory.js";
 import {keystoreBench} from "./keystores.js";
+import {type KeyScaleResult, keyScaleBench} from "./keyScale.js";
 import {printSlashingHistory, slashingHistoryBench} from "./slashingHistory.js";
 import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "../src/load/load.js";
 import {type MicroResult, runMicro} from "./micro.js";
@@ -38,6 +41,10 @@ const {values} = parseArgs({
     validators: {type: "string", default: "10000"},
     "skip-memory": {type: "boolean", default: false},
     scale: {type: "boolean", default: false},
+    "scale-only": {type: "boolean", default: false},
+    "scale-keys": {type: "string", default: "1000000"},
+    "scale-keystores": {type: "string", default: "10000"},
+    "scale-rounds": {type: "string", default: "2"},
   },
 });
 const quick = values.quick!;
@@ -106,20 +113,27 @@ const ceilingAround = (r: E2E) => `ceiling ${fmt(r.ceiling.before)}/s before, ${
 const cpuSplit = (r: E2E) =>
   `HTTP thread ${fmt(r.httpThreadCores, 2)}, workers and the rest ${fmt(r.signerCpuCores - r.httpThreadCores, 2)}, load generator ${fmt(r.generatorCores, 2)}, idle ${fmt(r.idleCores, 2)} cores`;
 
-/** Point-cache hits and misses the signer has counted so far. */
-async function pointCache(signer: SignerProcess): Promise<{hits: number; misses: number}> {
-  return {hits: await signer.metric("ts3signer_point_cache_total", 'result="hit"'), misses: await signer.metric("ts3signer_point_cache_total", 'result="miss"')};
+type PointCacheCounts = {cacheHits: number; cacheMisses: number; cacheTables: number};
+
+/** Point-cache outcomes the signer has counted so far: H(root) cached, hashed, or the root's table used. */
+async function pointCache(signer: SignerProcess): Promise<PointCacheCounts> {
+  const count = (result: string) => signer.metric("ts3signer_point_cache_total", `result="${result}"`);
+  return {cacheHits: await count("hit"), cacheMisses: await count("miss"), cacheTables: await count("table")};
 }
 
-/** A load with the signer's point-cache hits and misses during it. */
-async function withPointCache(signer: SignerProcess, run: () => Promise<E2E>): Promise<E2E & {cacheHits: number; cacheMisses: number}> {
+/** A load with the signer's point-cache outcomes during it. */
+async function withPointCache(signer: SignerProcess, run: () => Promise<E2E>): Promise<E2E & PointCacheCounts> {
   const before = await pointCache(signer);
   const result = await run();
   const after = await pointCache(signer);
-  return {...result, cacheHits: after.hits - before.hits, cacheMisses: after.misses - before.misses};
+  return {...result, cacheHits: after.cacheHits - before.cacheHits, cacheMisses: after.cacheMisses - before.cacheMisses, cacheTables: after.cacheTables - before.cacheTables};
 }
 
-const hitRate = (r: {cacheHits: number; cacheMisses: number}) => `${fmt((100 * r.cacheHits) / Math.max(1, r.cacheHits + r.cacheMisses), 1)}%`;
+/** Signatures that did not hash their root (cached point or table), and those signed from a table. */
+const cacheRates = (r: PointCacheCounts) => {
+  const total = Math.max(1, r.cacheHits + r.cacheMisses + r.cacheTables);
+  return `cache hits ${fmt((100 * (r.cacheHits + r.cacheTables)) / total, 1)}% (from a table ${fmt((100 * r.cacheTables) / total, 1)}%)`;
+};
 
 /** Signs `count` requests of a load's kind and checks each signature with blst against the root computed here. */
 async function verifiedSignatures(url: string, pubkeys: string[], roots: R.RootSharing, count = 32): Promise<{verified: number; count: number}> {
@@ -138,6 +152,16 @@ async function verifiedSignatures(url: string, pubkeys: string[], roots: R.RootS
 
 async function main(): Promise<void> {
   console.log(`ts3signer bench: ${cores} cores, Node ${process.version}${quick ? ", quick" : ""}`);
+  if (values["scale-only"]) {
+    const scale = await scaleSections();
+    for (const [a, b, c] of keyScaleRows(scale.keyScale)) console.log(`  ${a.padEnd(28)} ${b.padStart(22)}   ${c}`);
+    const dir = new URL("../../bench/results/", import.meta.url);
+    mkdirSync(dir, {recursive: true});
+    const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}-scale.json`, dir);
+    writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, ...scale}, null, 2));
+    console.log(`\nresults: ${file.pathname}`);
+    return;
+  }
 
   step("raw blst ceiling (1 thread, then every core at once)");
   const single = await measureCeiling(1, quick ? 1.5 : 3);
@@ -159,17 +183,28 @@ async function main(): Promise<void> {
   // request (the fallback engine: what every signer that calls sign() per request does), alternated.
   // Unique roots first: they fill the workers' point caches to their cap before the RSS reading
   // below, so a rise after it is growth per request, not the (bounded) caches filling.
-  const fallback = await SignerProcess.start(["--interop-keys", String(keyCount)], 120_000, {...process.env, TS3SIGNER_SIGN_ENGINE: "blst-sign"});
-  const fallbackKeys = await fetchPublicKeys(fallback.url);
-  await sustained({target: fallback.url, pubkeys: fallbackKeys, connections}, 1); // warm-up
-  type RootsRun = E2E & {cacheHits: number; cacheMisses: number; verified: number; checked: number};
+  // The same signer with hot-root tables off (TS3SIGNER_HOT_ROOT_TABLES=0): what the tables add, same run.
+  const others = async (env: Record<string, string>) => {
+    const s = await SignerProcess.start(["--interop-keys", String(keyCount)], 120_000, {...process.env, ...env});
+    const keys = await fetchPublicKeys(s.url);
+    await sustained({target: s.url, pubkeys: keys, connections}, 1); // warm-up
+    return {s, keys};
+  };
+  const fallback = await others({TS3SIGNER_SIGN_ENGINE: "blst-sign"});
+  const noTables = await others({TS3SIGNER_HOT_ROOT_TABLES: "0"});
+  type RootsRun = E2E & PointCacheCounts & {verified: number; checked: number};
   const rootsRuns: Record<string, RootsRun> = {};
+  const engines = [
+    ["signer", `${signEngine}`, signer, pubkeys],
+    ["no-tables", "point cache only", noTables.s, noTables.keys],
+    ["sign()", "sign() per request", fallback.s, fallback.keys],
+  ] as const;
   const compareEngines = async (roots: R.RootSharing) => {
-    for (const [engine, s, keys] of [[signEngine, signer, pubkeys], ["sign() per request", fallback, fallbackKeys]] as const) {
+    for (const [id, engine, s, keys] of engines) {
       const r = await withPointCache(s, () => measureLoad(s, () => sustained({target: s.url, pubkeys: keys, connections}, seconds, roots)));
       const {verified, count} = await verifiedSignatures(s.url, keys, roots);
-      const run = (rootsRuns[`${roots}/${s === signer ? "signer" : "sign()"}`] = {...r, verified, checked: count});
-      const hits = run.cacheHits + run.cacheMisses ? ` cache hits ${hitRate(run)},` : "";
+      const run = (rootsRuns[`${roots}/${id}`] = {...r, verified, checked: count});
+      const hits = run.cacheHits + run.cacheMisses + run.cacheTables ? ` ${cacheRates(run)},` : "";
       console.log(
         `  ${roots} roots, ${engine.padEnd(18)} ${fmt(r.requestsPerSecond).padStart(6)}/s = ${fmt(r.ratioToCeiling, 2)}× ceiling (${ceilingAround(r)}), CPU efficiency ${fmt(r.cpuEfficiency, 2)} (${fmt(r.signerCpuMicrosPerSignature)} µs of signer CPU a signature),${hits} p99 ${fmt(r.latencyMs.p99, 1)} ms, errors ${r.errors}, ${verified}/${count} signatures verified`
       );
@@ -191,7 +226,8 @@ async function main(): Promise<void> {
   console.log(`  burst: ${describeBurst(burstResult)}, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms, errors ${burstResult.errors}`);
 
   await compareEngines("shared");
-  await fallback.stop();
+  await fallback.s.stop();
+  await noTables.s.stop();
 
   const duty = await measureLoad(signer, () => dutyCycle(at(256), quick ? 1 : 2, 4));
   for (const b of duty.bursts ?? []) {
@@ -230,12 +266,13 @@ async function main(): Promise<void> {
   const duties = await withPointCache(dutySigner, () => measureLoad(dutySigner, () => devnet(dutyTarget, {slots: dutySlots, slotSeconds})));
   await dutySigner.stop();
   console.log(
-    `  ${fmt(duties.requestsPerSecond)}/s = ${fmt(duties.ratioToCeiling, 2)}× ceiling (${ceilingAround(duties)}), CPU efficiency ${fmt(duties.cpuEfficiency, 2)} (${fmt(duties.signerCpuMicrosPerSignature)} µs of signer CPU a signature), errors ${duties.errors}; ${fmt(duties.requests / dutySlots)} requests a slot, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed to G2 a slot, cache hits ${hitRate(duties)}`
+    `  ${fmt(duties.requestsPerSecond)}/s = ${fmt(duties.ratioToCeiling, 2)}× ceiling (${ceilingAround(duties)}), CPU efficiency ${fmt(duties.cpuEfficiency, 2)} (${fmt(duties.signerCpuMicrosPerSignature)} µs of signer CPU a signature), errors ${duties.errors}; ${fmt(duties.requests / dutySlots)} requests a slot, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed to G2 a slot, ${cacheRates(duties)}`
   );
   const cacheMemory = measurePointCacheMemory();
   if (cacheMemory) {
     const mib = (n: number) => fmt(n / 2 ** 20, 2);
     console.log(`  point cache at its cap (${fmt(cacheMemory.roots)} roots, one worker): RSS +${mib(cacheMemory.rssBytes)} MiB (points ${mib(cacheMemory.pointBytes)} MiB, map ${mib(cacheMemory.heapBytes)} MiB of heap)`);
+    console.log(`  hot-root tables at their cap (${cacheMemory.tables} tables, one worker): RSS +${mib(cacheMemory.tableRssBytes)} MiB (tables ${mib(cacheMemory.tableBytes)} MiB allocated)`);
   }
 
   step("sustained load with slashing protection (SQLite, EIP-3076 checks per attestation)");
@@ -262,13 +299,7 @@ async function main(): Promise<void> {
   const keystores = await keystoreBench(quick ? 8 : 16);
   console.log(`  ${keystores.keystores} keystores: ${fmt(keystores.loadPerSecond, 2)}/s loading vs ${fmt(keystores.rawPerSecond, 2)}/s raw node:crypto scrypt on all cores = ${fmt(keystores.ratio, 2)}×`);
 
-  let slashingHistory: Awaited<ReturnType<typeof slashingHistoryBench>> = [];
-  if (values.scale) {
-    const sizes = quick ? {history: 20_000, imported: 16_000, samples: 100} : {history: 100_000, imported: 82_000, samples: 300};
-    step(`slashing protection with a year of history: ${fmt(sizes.history)} votes of one key vs a fresh key, ${fmt(sizes.imported)} imported`);
-    slashingHistory = await slashingHistoryBench(sizes);
-    printSlashingHistory(slashingHistory);
-  }
+  const {slashingHistory, keyScale} = values.scale ? await scaleSections() : {slashingHistory: [], keyScale: undefined};
 
   step("summary");
   const rows: [string, string, string][] = [
@@ -284,17 +315,20 @@ async function main(): Promise<void> {
       : []),
     ...(["shared", "unique"] as const).flatMap((roots) => {
       const fast = rootsRuns[`${roots}/signer`];
+      const point = rootsRuns[`${roots}/no-tables`];
       const slow = rootsRuns[`${roots}/sign()`];
       return [
-        [`${roots} roots`, `${fmt(fast.requestsPerSecond)}/s`, `${fmt(fast.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(fast.cpuEfficiency, 2)}, ${fmt(fast.signerCpuMicrosPerSignature)} µs CPU a signature, cache hits ${hitRate(fast)}`],
+        [`${roots} roots`, `${fmt(fast.requestsPerSecond)}/s`, `${fmt(fast.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(fast.cpuEfficiency, 2)}, ${fmt(fast.signerCpuMicrosPerSignature)} µs CPU a signature, ${cacheRates(fast)}`],
+        [`  point cache, no tables`, `${fmt(point.requestsPerSecond)}/s`, `${fmt(point.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(point.cpuEfficiency, 2)}, ${fmt(point.signerCpuMicrosPerSignature)} µs CPU a signature`],
         [`  sign() per request`, `${fmt(slow.requestsPerSecond)}/s`, `${fmt(slow.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(slow.cpuEfficiency, 2)}, ${fmt(slow.signerCpuMicrosPerSignature)} µs CPU a signature`],
       ] as [string, string, string][];
     }),
-    [`devnet, ${fmt(validators)} validators`, `${fmt(duties.requestsPerSecond)}/s`, `${fmt(duties.ratioToCeiling, 2)}× ceiling, ${fmt(duties.signerCpuMicrosPerSignature)} µs CPU a signature, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed a slot`],
+    [`devnet, ${fmt(validators)} validators`, `${fmt(duties.requestsPerSecond)}/s`, `${fmt(duties.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(duties.cpuEfficiency, 2)}, ${fmt(duties.signerCpuMicrosPerSignature)} µs CPU a signature, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed a slot, ${cacheRates(duties)}`],
     ["with slashing protection", `${fmt(guarded.requestsPerSecond)}/s`, `${fmt(guarded.ratioToCeiling, 2)}× ceiling, errors ${guarded.errors}`],
     ["RSS growth under load", `${fmt((rssGrowth.afterBytes - rssGrowth.beforeBytes) / 2 ** 20, 1)} MiB`, `over ${fmt(rssGrowth.requests)} requests after the sustained load`],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
     [`burst of ${burstCount}`, `${fmt(burstResult.seconds, 2)} s`, `${fmt(burstResult.seconds / idealSeconds(burstResult, burstCount), 2)}× ideal, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms`],
+    ...(keyScale ? keyScaleRows(keyScale) : []),
     ...slashingHistory.flatMap((r) => [
       [`${r.store}, ${fmt(r.historyRecords)} votes`, `${fmt(r.long.p50 / r.fresh.p50, 2)}× fresh`, `signing p50 ${fmt(r.long.p50, 2)} ms vs ${fmt(r.fresh.p50, 2)} ms for a fresh key (target ≤ 1.5×)`],
       [`${r.store}, import`, `${fmt(r.importSeconds, 2)} s`, `${fmt(r.importRecords)} records of one key (target ≤ 10 s), slowest /upcheck ${fmt(r.slowestUpcheckMs, 0)} ms`],
@@ -305,10 +339,35 @@ async function main(): Promise<void> {
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, devnet: duties, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded, slashingHistory}, null, 2));
+  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, devnet: duties, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded, slashingHistory, keyScale}, null, 2));
   const report = new URL(file.pathname.replace(/\.json$/, ".html"), file);
   writeFileSync(report, renderReport(`npm run bench, ${new Date().toISOString()}`, [steady, burstResult, {...rootsRuns["shared/signer"], profile: "sustained, shared roots"}, {...rootsRuns["unique/signer"], profile: "sustained, unique roots"}, duty, duties, {...guarded, profile: "sustained, slashing protection on"}]));
   console.log(`\nresults: ${file.pathname}\nreport: ${report.pathname}`);
+}
+
+/** The --scale sections: what grows with the work (minutes each). */
+async function scaleSections(): Promise<{slashingHistory: Awaited<ReturnType<typeof slashingHistoryBench>>; keyScale: KeyScaleResult}> {
+  const sizes = quick ? {history: 20_000, imported: 16_000, samples: 100} : {history: 100_000, imported: 82_000, samples: 300};
+  step(`slashing protection with a year of history: ${fmt(sizes.history)} votes of one key vs a fresh key, ${fmt(sizes.imported)} imported`);
+  const slashingHistory = await slashingHistoryBench(sizes);
+  printSlashingHistory(slashingHistory);
+  const keys = Number(values["scale-keys"]);
+  const keystoreCount = Number(values["scale-keystores"]);
+  step(`key scale: ${fmt(keys)} interop keys, ${fmt(keystoreCount)} keystores, with the restart caches`);
+  const keyScale = await keyScaleBench({keys, keystores: keystoreCount, rounds: Number(values["scale-rounds"]), seconds, connections});
+  return {slashingHistory, keyScale};
+}
+
+function keyScaleRows(k: KeyScaleResult): [string, string, string][] {
+  const mean = (keys: number, of: (t: KeyScaleResult["throughput"][number]) => number) => {
+    const runs = k.throughput.filter((t) => t.keys === keys);
+    return runs.reduce((s, t) => s + of(t), 0) / runs.length;
+  };
+  return [
+    [`${fmt(k.keys)} keys, restart`, `${fmt(k.restart.readySeconds, 1)} s`, `from the key cache (first start ${fmt(k.firstStart.readySeconds, 0)} s); ≈ ${fmt(k.bytesPerKey)} bytes of RSS a key (target: a few hundred)`],
+    [`${fmt(k.keys)} vs 1,024 keys`, `${fmt(mean(k.keys, (t) => t.ratioToCeiling) / mean(1024, (t) => t.ratioToCeiling), 3)}×`, `sustained throughput as a share of the ceiling; signer CPU a signature ${fmt(mean(k.keys, (t) => t.cpuMicrosPerSignature) / mean(1024, (t) => t.cpuMicrosPerSignature), 3)}× (target: within 5%)`],
+    [`${fmt(k.keystores.count)} keystores, restart`, `${fmt(k.keystores.restart.readySeconds, 1)} s`, `from the keystore cache (first start ${fmt(k.keystores.firstStart.readySeconds, 1)} s)`],
+  ];
 }
 
 main().catch((e) => {

@@ -30,7 +30,7 @@ async function main(): Promise<void> {
   }
   handleSignals(signer, log);
   await signer.ready;
-  const [first] = signer.keys.publicKeys();
+  const first = signer.keys.entries().next().value?.pubkeyHex;
   if (first) {
     const host = parsed.config.host === "0.0.0.0" || parsed.config.host === "::" ? "127.0.0.1" : parsed.config.host;
     log.info(`ready with ${signer.keys.size} keys; try:\n${exampleCurl(signer.network, `http://${host}:${signer.port}`, first)}`);

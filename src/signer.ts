@@ -11,7 +11,7 @@ import {Reloader} from "./keys/reloader.js";
 import {loadOrCreateToken} from "./keys/token.js";
 import {validateKeySources} from "./keys/sources.js";
 import type {Logger} from "./log.js";
-import {type Metrics, createMetrics} from "./metrics/metrics.js";
+import {type Metrics, createMetrics, pointCacheOutcomes} from "./metrics/metrics.js";
 import {createMetricsServer} from "./metrics/server.js";
 import {SignerPool} from "./pool.js";
 import {createApp} from "./server/app.js";
@@ -20,7 +20,9 @@ import {Faults} from "./server/faults.js";
 import {httpEngine, uWS} from "./server/engine.js";
 import {closeReasons} from "./server/connection.js";
 import {Lifecycle} from "./server/lifecycle.js";
+import {watchStalledConnections} from "./server/stalledConnections.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
+import {SlashingHealth} from "./slashing/health.js";
 import {SlashingStore, redactUrl} from "./slashing/store.js";
 import {logSignEngine, signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
 
@@ -95,13 +97,14 @@ async function serve(
   const lifecycle = new Lifecycle();
   for (const reason of closeReasons) metrics.connectionsClosed.labels({reason}).inc(0); // every series exists from the start
   lifecycle.connectionClosed = (reason) => metrics.connectionsClosed.inc({reason});
-  const reloader = new Reloader(config, keys, pool, metrics, log);
+  const slashingHealth = slashing && new SlashingHealth(slashing, config.slashingProtection!, log);
+  const cacheDir = config.cacheDir ?? (config.dataDir === undefined ? undefined : join(config.dataDir, "cache"));
+  const reloader = new Reloader({...config, cacheDir}, keys, pool, metrics, log);
 
   metrics.workers.set(pool.workers);
   metrics.httpEngine.set({engine: httpEngine}, 1);
   metrics.signEngine.set({engine: signEngine}, 1);
-  metrics.pointCache.labels({result: "hit"}).inc(0); // both series exist from the start
-  metrics.pointCache.labels({result: "miss"}).inc(0);
+  for (const result of pointCacheOutcomes) metrics.pointCache.labels({result}).inc(0); // every series exists from the start
   logSignEngine(log);
   if (httpEngine !== "uws-native") {
     log.warn("uWebSockets.js native engine did not load; serving with its slow JavaScript fallback", {engine: httpEngine});
@@ -124,7 +127,7 @@ async function serve(
     log.warn(`the signing API listens on ${config.host} WITHOUT TLS and without authentication: anyone who can reach it can sign with every key. Use --tls-cert/--tls-key, or keep it on loopback.`);
   }
   const app = createApp(
-    {keys, pool, metrics, log, lifecycle, reloader, keymanager, timeouts, faults, maxBodyBytes: config.maxBodyBytes, maxInFlight: config.maxInFlight},
+    {keys, pool, metrics, log, lifecycle, reloader, keymanager, timeouts, faults, slashingHealth, maxBodyBytes: config.maxBodyBytes, maxInFlight: config.maxInFlight},
     tls
   );
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
@@ -133,6 +136,8 @@ async function serve(
     );
   });
   const port = uWS.us_socket_local_port(listenSocket as never);
+  const stalled = watchStalledConnections(port, !!tls, lifecycle, (count) => metrics.connectionsClosed.inc({reason: "stalled"}, count));
+  if ("unavailable" in stalled) log.warn("requests uWS cannot parse (HTTP/1.0) stay unanswered until its 10 s idle close: native/connwatch is not built", {reason: stalled.unavailable});
 
   const metricsServer = createMetricsServer(metrics, () => {
     metrics.keysLoaded.set(keys.size);
@@ -146,6 +151,7 @@ async function serve(
   if (slashing) log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: redactUrl(config.slashingProtection!)});
   else log.warn("slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH or postgres://…)");
   logFaults(log, faults, false);
+  slashingHealth?.start();
 
   const ready = Promise.all([reloader.start(), dataDirSync?.start()]).then(() => {
     lifecycle.loading = false;
@@ -157,6 +163,7 @@ async function serve(
       lifecycle.stopping = true;
       uWS.us_listen_socket_close(listenSocket);
       timeouts.stop();
+      if ("stop" in stalled) stalled.stop();
       faults.close(); // held requests go on (delayed) or are dropped (hung) now, so shutdown need not wait for them
       await lifecycle.idle();
       await dataDirSync?.stop();
@@ -164,6 +171,7 @@ async function serve(
       metricsServer.closeAllConnections();
       await metricsClosed;
       await pool.close();
+      slashingHealth?.stop();
       await slashing?.close();
     })());
 

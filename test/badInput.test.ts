@@ -1,5 +1,6 @@
 import {readFileSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
+import {duplicateKeyMessage} from "../src/signing/duplicateKeys.js";
 import {type TestSigner, request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
 
 type Vector = {name: string; request: Record<string, any>; pubkey: string; signature: string};
@@ -48,6 +49,11 @@ describe("bad signing requests get a 400 that names the problem", () => {
     ["an unknown BLOCK_V2 version", () => { const r = blockV2(); r.beacon_block.version = "ZEPHYR"; return r; }, /^beacon_block\.version: unknown fork "ZEPHYR"/],
     ["BLOCK_V2 from Bellatrix without block_header", () => { const r = blockV2(); r.beacon_block.version = "DENEB"; return r; }, /^beacon_block\.block_header: missing$/],
     ["a malformed signing_root", () => ({...attestation(), signing_root: "0x12"}), /^signing_root: expected 0x-prefixed hex of 32 bytes/],
+    // Routed by the first "type", parsed as the last: refused, so the lane and the signature agree.
+    ["two type keys", () => `{"type": "RANDAO_REVEAL", ${JSON.stringify(attestation()).slice(1)}`, /^duplicate key "type": each key may appear once in an object$/],
+    ["a duplicate nested key", () => JSON.stringify(attestation()).replace('"slot":', '"slot": "1", "slot":'), /^duplicate key "slot" in attestation: each key may appear once in an object$/],
+    ["a duplicate key deep in a block", () => JSON.stringify(blockV2()).replace(/"proposer_index":/, '"proposer_index": 0, "proposer_index":'), /^duplicate key "proposer_index" in beacon_block\.block: each/],
+    ["a nested type before the request's own", () => `{"extra": {"type": "RANDAO_REVEAL"}, ${JSON.stringify(attestation()).slice(1)}`, /^type: the first "type" in the body \(RANDAO_REVEAL\) is not the request's own \(ATTESTATION\)/],
   ];
 
   it.each(cases)("%s", async (_, body, message) => {
@@ -55,6 +61,14 @@ describe("bad signing requests get a 400 that names the problem", () => {
     expect(reply.status, reply.text).toBe(400);
     expect(reply.contentType).toContain("application/json");
     expect(reply.json().message).toMatch(message);
+  });
+
+  it("counts a request with two types as neither", async () => {
+    const before = sample(await (await fetch(s.metricsUrl)).text(), "ts3signer_sign_requests_total", {type: "unknown", status: "400"});
+    const reply = await sign(s.url, pubkey, `{"type": "RANDAO_REVEAL", ${JSON.stringify(attestation()).slice(1)}`);
+    expect(reply.status).toBe(400);
+    const text = await (await fetch(s.metricsUrl)).text();
+    expect(sample(text, "ts3signer_sign_requests_total", {type: "unknown", status: "400"})).toBe(before + 1);
   });
 
   it("keeps error messages short when a field holds a huge value", async () => {
@@ -100,5 +114,29 @@ describe("bad signing requests get a 400 that names the problem", () => {
     expect(sample(metrics, "ts3signer_sign_requests_total", {type: "ATTESTATION", status: "400"})).toBeGreaterThan(10);
     expect(sample(metrics, "ts3signer_sign_requests_total", {type: "unknown", status: "413"})).toBe(1);
     expect(sample(metrics, "ts3signer_sign_requests_total", {type: "ATTESTATION", status: "404"})).toBe(3);
+  });
+});
+
+describe("duplicate keys", () => {
+  const check = (text: string) => duplicateKeyMessage(text, JSON.parse(text));
+  it.each([
+    ['{"a": 1, "b": {"a": 2}, "c": [{"a": 1}, {"a": 2}]}', undefined],
+    ['{"a:": "b:c", "a\\"": "\\":", "\\\\": 1}', undefined], // colons and escaped quotes inside strings
+    ['{"a": 1, "a" : 2}', 'duplicate key "a": each key may appear once in an object'],
+    ['{"x": [{"k": 1}, {"k": 1, "k": 2}]}', 'duplicate key "k" in x[1]: each key may appear once in an object'],
+    ['{"\\u0061": 1, "a": 2}', 'duplicate key "a": each key may appear once in an object'], // the same key, spelled two ways
+    ['{"a\\\\": 1, "a\\\\" : 2}', 'duplicate key "a\\\\": each key may appear once in an object'],
+  ])("%s", (text, message) => {
+    expect(check(text)).toBe(message);
+  });
+
+  it("counts keys without recursion: nesting JSON.parse accepts does not overflow the stack", () => {
+    const deep = `${'{"a":['.repeat(100_000)}1${"]}".repeat(100_000)}`;
+    expect(check(deep)).toBeUndefined();
+    expect(check(`{"b":1,${deep.slice(1, -1)},"b":2}`)).toBe('duplicate key "b": each key may appear once in an object');
+    // Deep inside: the message names the end of the path, not all 100,000 steps of it.
+    const message = check(deep.replace("1", '{"c":1,"c":2}'))!;
+    expect(message).toMatch(/^duplicate key "c" in …[a[\]0.]+\.a\[0\]: each key may appear once in an object$/);
+    expect(message.length).toBeLessThan(200);
   });
 });

@@ -85,3 +85,23 @@ describe("an exchange", () => {
     expect(closes).toEqual(["client_asked", "client_asked", "client_asked", "refused_body", "client_asked"]);
   });
 });
+
+describe("in-flight ages", () => {
+  it("bounds how long the oldest request in flight has run, and knows when it is beyond its window", async () => {
+    const {InFlightAges} = await import("../dist/src/server/inFlightAges.js");
+    const ages = new InFlightAges();
+    expect(ages.oldestMs(1000)).toBe(0);
+    ages.tick(1000);
+    const first = ages.started();
+    ages.tick(1200);
+    ages.tick(1400);
+    const second = ages.started();
+    expect(ages.oldestMs(1500)).toBe(500);
+    ages.done(first);
+    expect(ages.oldestMs(1500)).toBe(100);
+    for (let i = 1; i <= 16; i++) ages.tick(1400 + i * 200);
+    expect(ages.oldestMs(5000)).toBe(Infinity); // older than the 16 generations it tells apart
+    ages.done(second);
+    expect(ages.oldestMs(5000)).toBe(0);
+  });
+});

@@ -15,6 +15,8 @@ import {type TestSigner, sample, sign, startTestSigner} from "./helpers/signer.j
 // The group order r: r − 1 is the largest secret key.
 const R = "0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001";
 const R_MINUS_1 = "0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000000";
+const ORDER = BigInt(R);
+const keyBytes = (k: bigint) => bytes("0x" + k.toString(16).padStart(64, "0"));
 
 type SignCase = {name: string; privkey: string; pubkey: string | null; message: string; signature: string | null};
 const knownAnswers: {sign: SignCase[]} = JSON.parse(readFileSync(new URL("fixtures/bls-sign.json", import.meta.url), "utf8"));
@@ -32,7 +34,14 @@ const builds = process.arch === "x64" ? ["fastsign_adx", "fastsign"] : ["fastsig
 const buildPath = (build: string) => new URL(`../native/fastsign/build/Release/${build}.node`, import.meta.url);
 
 type Point = object;
-type Addon = {BUILD: string; hashToG2(root: Uint8Array, reuse?: Point): Point; signWithPoint(point: Point, secretKey: Uint8Array, out: Uint8Array): void};
+type Table = object;
+type Addon = {
+  BUILD: string;
+  hashToG2(root: Uint8Array, reuse?: Point): Point;
+  signWithPoint(point: Point, secretKey: Uint8Array, out: Uint8Array): void;
+  buildTable(point: Point, window: number, reuse?: Table): Table;
+  signWithTable(table: Table, secretKey: Uint8Array, out: Uint8Array): void;
+};
 
 describe("the native addon (native/fastsign)", () => {
   it.runIf(addonExpected)("was built here, both builds, and the fastest this CPU runs signs", () => {
@@ -90,6 +99,53 @@ describe("the native addon (native/fastsign)", () => {
       for (const [what, call] of badCalls) expect(call, what).toThrow(TypeError);
     });
 
+    it.runIf(runs)("signs the published known answers from a hot root's table, and refuses keys outside [1, r) there too", () => {
+      const out = new Uint8Array(96);
+      for (const c of signCases) {
+        addon.signWithTable(addon.buildTable(addon.hashToG2(bytes(c.message)), 6), bytes(c.privkey), out);
+        expect("0x" + Buffer.from(out).toString("hex"), c.name).toBe(c.signature);
+      }
+      const table = addon.buildTable(addon.hashToG2(new Uint8Array(32)), 6);
+      const zero = knownAnswers.sign.find((c) => c.signature === null)!;
+      for (const secret of [zero.privkey, R, "0x" + "ff".repeat(32)]) {
+        out.fill(0);
+        expect(() => addon.signWithTable(table, bytes(secret), out)).toThrow(new RangeError("signWithTable: the secret key is not in [1, r)"));
+        expect(out.every((b) => b === 0)).toBe(true);
+      }
+    });
+
+    it.runIf(runs)("builds tables only from its own points, signs only with its own tables, and throws a TypeError otherwise", () => {
+      const point = addon.hashToG2(new Uint8Array(32));
+      const table = addon.buildTable(point, 6);
+      const key = bytes(signCases[0].privkey);
+      const out = new Uint8Array(96);
+      const badCalls: [string, () => unknown][] = [
+        ["build from bytes", () => addon.buildTable(new Uint8Array(288), 6)],
+        ["build with window 1", () => addon.buildTable(point, 1)],
+        ["build with window 9", () => addon.buildTable(point, 9)],
+        ["build with no window", () => (addon.buildTable as (p: Point) => Table)(point)],
+        ["reuse a plain object", () => addon.buildTable(point, 6, {})],
+        ["reuse a point", () => addon.buildTable(point, 6, point)],
+        ["reuse a table of another window", () => addon.buildTable(point, 5, table)],
+        ["sign with bytes for a table", () => addon.signWithTable(new Uint8Array(264192), key, out)],
+        ["sign with a point for a table", () => addon.signWithTable(point, key, out)],
+        ["31-byte key", () => addon.signWithTable(table, new Uint8Array(31), out)],
+        ["95-byte out", () => addon.signWithTable(table, key, new Uint8Array(95))],
+      ];
+      for (const [what, call] of badCalls) expect(call, what).toThrow(TypeError);
+    });
+
+    it.runIf(runs)("keeps tables out of JavaScript's reach, and rebuilds an evicted table in place", () => {
+      const [a, b] = [signCases[0], signCases.find((s) => s.message !== signCases[0].message)!];
+      const table = addon.buildTable(addon.hashToG2(bytes(a.message)), 6);
+      expect(ArrayBuffer.isView(table)).toBe(false);
+      expect(Object.getOwnPropertyNames(table)).toEqual([]);
+      expect(addon.buildTable(addon.hashToG2(bytes(b.message)), 6, table)).toBe(table);
+      const out = new Uint8Array(96);
+      addon.signWithTable(table, bytes(b.privkey), out);
+      expect("0x" + Buffer.from(out).toString("hex")).toBe(b.signature);
+    });
+
     it.runIf(runs)("keeps H(root) out of JavaScript's reach, and rewrites an evicted point in place", () => {
       const point = addon.hashToG2(bytes(signCases[0].message));
       expect(ArrayBuffer.isView(point)).toBe(false);
@@ -111,7 +167,7 @@ describe("signing with a cache of H(root)", () => {
     expect(() => signer(signingKey(bytes(zero.privkey)), bytes(zero.message))).toThrow();
   });
 
-  it("signs byte-identical to SecretKey.sign() for random keys and roots, through misses, hits and evictions", () => {
+  it("signs byte-identical to SecretKey.sign() for random keys and roots, through misses, hits, table builds and evictions", () => {
     const random = rng(12);
     // Keys below 2^254 < r; and the smallest and largest keys.
     const secrets = Array.from({length: 40}, () => {
@@ -122,22 +178,43 @@ describe("signing with a cache of H(root)", () => {
     secrets.push(bytes("0x" + "00".repeat(31) + "01"), bytes(R_MINUS_1));
     const roots = Array.from({length: 12}, () => random.bytes(32));
     roots.push(new Uint8Array(32), new Uint8Array(32).fill(0xff));
-    const signer = createSigner(8); // fewer than the roots: evictions happen
-    let hits = 0;
-    let misses = 0;
-    for (let i = 0; i < 300; i++) {
+    // Fewer points and tables than roots, and roots turn hot quickly: points and tables are evicted and rebuilt.
+    const signer = createSigner({cacheRoots: 8, tableRoots: 3, tableAfter: 4});
+    const outcomes = {hit: 0, miss: 0, table: 0};
+    for (let i = 0; i < 600; i++) {
       const secret = secrets[random.int(secrets.length)];
       const root = roots[random.int(roots.length)];
       const expected = SecretKey.fromBytes(secret).sign(root).toHex();
       const signed = signer(signingKey(secret.slice()), root.slice());
       expect(signed.signature).toBe(expected);
-      if (signed.cacheHit === true) hits++;
-      if (signed.cacheHit === false) misses++;
+      if (signed.pointCache) outcomes[signed.pointCache]++;
     }
     if (signEngine === "native-point-cache") {
-      expect(hits).toBeGreaterThan(50);
-      expect(misses).toBeGreaterThan(14); // more than the distinct roots: evicted ones were hashed again
-      expect(hits + misses).toBe(300);
+      expect(outcomes.hit).toBeGreaterThan(50);
+      expect(outcomes.miss).toBeGreaterThan(14); // more than the distinct roots: evicted ones were hashed again
+      expect(outcomes.table).toBeGreaterThan(150);
+      expect(outcomes.hit + outcomes.miss + outcomes.table).toBe(600);
+    }
+  });
+
+  // The table path recodes the scalar (k or r − k by parity, odd digits per window); its edges.
+  const edgeKeys = [
+    1n, 2n, 3n, 4n, 0xffn, 0x100n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 128n + 1n,
+    2n ** 254n, 2n ** 254n + 1n, 2n ** 254n - 1n, ORDER - 1n, ORDER - 2n, ORDER - 3n, ORDER - 2n ** 64n, ORDER - 2n ** 128n,
+    (ORDER - 1n) / 2n, (ORDER + 1n) / 2n, 0x7000000000000000000000000000000000000000000000000000000000000000n,
+  ];
+  it.runIf(signEngine === "native-point-cache").each([2, 3, 4, 5, 6, 7, 8])("signs from a table with %i-bit windows as SecretKey.sign() does, for edge-case and random keys", (tableWindow) => {
+    const random = rng(100 + tableWindow);
+    const keys = [...edgeKeys];
+    for (let i = 0; i < 24; i++) keys.push(BigInt("0x" + Buffer.from(random.bytes(32)).toString("hex")) % ORDER || 1n);
+    const signer = createSigner({tableAfter: 1, tableWindow});
+    for (const root of [random.bytes(32), random.bytes(32)]) {
+      for (const k of keys) {
+        const secret = keyBytes(k);
+        const signed = signer(signingKey(secret.slice()), root);
+        expect(signed.pointCache).toBe("table");
+        expect(signed.signature, `key ${k.toString(16)}`).toBe(SecretKey.fromBytes(secret).sign(root).toHex());
+      }
     }
   });
 });
@@ -179,14 +256,14 @@ describe("over HTTP: the published sign cases' keys", () => {
   });
 });
 
-describe("over HTTP: requests that share a root share one H(root) per worker", () => {
+describe("over HTTP: requests that share a root share one H(root), then one table, per worker", () => {
   let s: TestSigner;
   beforeAll(async () => {
     s = await startTestSigner({network: "mainnet", interopKeys: "48", workers: 2});
   });
   afterAll(() => s.close());
 
-  it("signs one attestation with 48 keys, each signature valid, hashing the root at most once per worker", async () => {
+  it("signs one attestation with 48 keys, each signature valid, hashing the root at most once per worker and then signing from its table", async () => {
     const pubkeys = (await (await fetch(`${s.url}/api/v1/eth2/publicKeys`)).json()) as string[];
     const body = {
       type: "ATTESTATION",
@@ -213,10 +290,11 @@ describe("over HTTP: requests that share a root share one H(root) per worker", (
     const metrics = await (await fetch(s.metricsUrl)).text();
     expect(sample(metrics, "ts3signer_sign_engine_info", {engine: signEngine})).toBe(1);
     if (signEngine !== "native-point-cache") return;
-    const hits = sample(metrics, "ts3signer_point_cache_total", {result: "hit"});
-    const misses = sample(metrics, "ts3signer_point_cache_total", {result: "miss"});
-    expect(hits + misses).toBe(48);
+    const [hits, misses, tables] = ["hit", "miss", "table"].map((result) => sample(metrics, "ts3signer_point_cache_total", {result}));
+    expect(hits + misses + tables).toBe(48);
     expect(misses).toBeGreaterThanOrEqual(1);
     expect(misses).toBeLessThanOrEqual(2); // one per worker at most
+    // A worker's 12th signature on the root builds its table: of 48 over two workers, at most 2 × 11 precede it.
+    expect(tables).toBeGreaterThanOrEqual(48 - 2 * 11);
   });
 });

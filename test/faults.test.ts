@@ -1,4 +1,5 @@
 import {mkdtempSync, readFileSync, rmSync} from "node:fs";
+import {connect, type Socket} from "node:net";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
@@ -63,8 +64,22 @@ describe("fault SPEC", () => {
     ["slow=1", /unknown name "slow"/],
     ["drop=0.6,error=0.6:503", /rates add up to 1.2, over 1/],
     ["drop=0.1;;error=0.1", /rule 2 is empty/],
+    // Delays stack, so their sum is bounded: 5,000 of these overflowed Node's timer (the delay became 0).
+    ["delay=600s;delay=1ms", /rule 2 \("delay=1ms"\): the delays up to this rule add up to 600.001 s, over the 600 s limit/],
+    ["delay=1s..400s;error=0.1,delay=250s", /rule 2 .*add up to 650 s, over the 600 s limit/],
   ])("refuses %j, naming the part", (spec, message) => {
     expect(() => parseFaultSpec(spec)).toThrow(message);
+  });
+
+  it("refuses more than 64 rules, and a SPEC over 4096 characters", () => {
+    expect(() => parseFaultSpec(Array(65).fill("drop=0.001").join(";"))).toThrow(/^rule 65: over the 64-rule limit$/);
+    expect(() => parseFaultSpec(Array(5000).fill("delay=600s").join(";"))).toThrow(/^the SPEC is 54999 characters, over the 4096 limit$/);
+  });
+
+  it("accepts a SPEC at each limit: 64 rules, delays adding up to 600 s, 4096 characters", () => {
+    expect(parseFaultSpec(Array(64).fill("delay=9375ms").join(";"))).toHaveLength(64);
+    const longest = `drop=0.1,types=${"ATTESTATION,".repeat(400)}`.slice(0, 4096).replace(/,[A-Z]*$/, "");
+    expect(parseFaultSpec(longest)[0].types!.length).toBeGreaterThan(300);
   });
 
   it("draws delays uniformly and each rate exactly, and stacks rules", () => {
@@ -237,6 +252,38 @@ describe("a signer with faults", () => {
     }
   });
 
+  it("refuses a SPEC over the limits with a 400 naming the part, and keeps the one in force", async () => {
+    expect((await setFaults("error=1:429,types=VOLUNTARY_EXIT")).status).toBe(200);
+    for (const [spec, message] of [
+      [Array(3000).fill("delay=600s").join(";"), /^faults: the SPEC is 32999 characters, over the 4096 limit/],
+      ["delay=300s;delay=300s;delay=1s", /^faults: rule 3 \("delay=1s"\): the delays up to this rule add up to 601 s/],
+    ] as const) {
+      const r = await setFaults(spec);
+      expect(r.status).toBe(400);
+      expect(r.json().message).toMatch(message);
+    }
+    expect((await request(`${s.url}/ts3signer/v1/faults`, {headers: auth})).json().faults).toBe("error=1:429,types=VOLUNTARY_EXIT");
+  });
+
+  it("drops a request at --request-timeout when its delay would run past it", async () => {
+    expect((await setFaults("delay=20s,types=RANDAO_REVEAL")).status).toBe(200);
+    const r = await outcome(s.url, randao.pubkey, randao.request); // requestTimeoutMs: 1000
+    expect(r.status).toBe("closed");
+    expect(r.ms).toBeGreaterThanOrEqual(950);
+    expect(r.ms).toBeLessThan(10_000);
+  });
+
+  it("answers a delayed request at once when the faults are cleared", async () => {
+    expect((await setFaults("delay=700ms..750ms,types=RANDAO_REVEAL;delay=200ms")).status).toBe(200); // under requestTimeoutMs
+    const pending = outcome(s.url, randao.pubkey, randao.request);
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await setFaults("")).status).toBe(200);
+    const r = await pending;
+    expect(r.status).toBe(200);
+    expect(r.signature).toBe(randao.signature);
+    expect(r.ms).toBeLessThan(600); // not the 900 ms or more the rules would have held it
+  });
+
   it("leaves a request hanging until --request-timeout, and changes at run time", async () => {
     const changed = await setFaults("timeout=1,types=SYNC_COMMITTEE_MESSAGE");
     expect(changed.json()).toEqual({faults: "timeout=1,types=SYNC_COMMITTEE_MESSAGE", rules: [{timeout: 1, types: ["SYNC_COMMITTEE_MESSAGE"]}]});
@@ -291,5 +338,82 @@ describe("a signer without faults", () => {
     await hanging.close();
     expect(performance.now() - t0).toBeLessThan(5_000);
     expect((await pending).status).toBe("closed");
+  });
+});
+
+/** Sends a whole signing request on its own connection and leaves the socket open (to be destroyed). */
+function sendAndHold(port: number, pubkey: string, body: string): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => {
+      socket.write(`POST /api/v1/eth2/sign/${pubkey} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => resolve(socket));
+    });
+    socket.on("error", reject);
+  });
+}
+
+async function until(condition: () => boolean, what: string, ms = 5000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!condition()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+describe("what a fault holds", () => {
+  // A 256 KiB request: the body a fault holds while it delays the request.
+  const padded = JSON.stringify({...randao.request, padding: "x".repeat(256 * 1024)});
+
+  it("lets go of an aborted request's body and timer at once, and clearing the faults releases the rest", async () => {
+    const plan = vi.spyOn(Faults.prototype, "plan");
+    const s = await startTestSigner({network: "minimal", interopKeys: "1", faults: "delay=60s", requestTimeoutMs: 120_000, maxInFlight: 50});
+    try {
+      const port = s.signer.port;
+      const sockets = await Promise.all(Array.from({length: 40}, () => sendAndHold(port, randao.pubkey, padded)));
+      await until(() => plan.mock.calls.length === 40, "40 requests planned");
+      const faults = plan.mock.contexts[0] as Faults;
+      expect(faults.holding).toBe(40);
+      for (const socket of sockets) socket.destroy();
+      // Before: all 40 (10 MiB of bodies) stayed until the 60 s timers fired, out of the in-flight count.
+      await until(() => faults.holding === 0, "the aborted requests to be let go", 3000);
+      // Still under the cap: new requests are held as before.
+      const open = await Promise.all(Array.from({length: 3}, () => sendAndHold(port, randao.pubkey, padded)));
+      await until(() => faults.holding === 3, "3 more requests held");
+      for (const socket of open) socket.destroy();
+      await until(() => faults.holding === 0, "those to be let go too", 3000);
+    } finally {
+      await s.close();
+      plan.mockRestore();
+    }
+  });
+
+  it("counts a request the pool still holds against --max-in-flight after its client has gone", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "ts3signer-held-"));
+    const path = join(dir, "slashing.sqlite");
+    const s = await startTestSigner({network: "minimal", interopKeys: "1", slashingProtection: `sqlite:${path}`, maxInFlight: 4});
+    const Database = (await import("better-sqlite3")).default;
+    const locker = new Database(path);
+    try {
+      locker.pragma("busy_timeout = 5000");
+      locker.exec("BEGIN IMMEDIATE"); // the workers' transactions now wait (up to their 2 s busy timeout)
+      const body = JSON.stringify(attestation.request);
+      const sockets = await Promise.all(Array.from({length: 4}, () => sendAndHold(s.signer.port, attestation.pubkey, body)));
+      await until(() => s.signer.pool.queueDepth === 4, "4 attestations in the pool", 1500);
+      for (const socket of sockets) socket.destroy();
+      await new Promise((r) => setTimeout(r, 200)); // the server sees the connections close
+      // Their bodies are still in the pool: a fifth request is over the cap. Before: signed (200).
+      const over = await sign(s.url, randao.pubkey, randao.request);
+      expect(over.status).toBe(503);
+      expect(over.json().message).toMatch(/too many requests in flight \(limit 4\)/);
+      locker.exec("ROLLBACK");
+      await until(() => s.signer.pool.queueDepth === 0, "the pool to let go", 10_000);
+      const after = await sign(s.url, randao.pubkey, randao.request);
+      expect(after.status).toBe(200);
+      expect(after.json().signature).toBe(randao.signature);
+    } finally {
+      if (locker.inTransaction) locker.exec("ROLLBACK");
+      locker.close();
+      await s.close();
+      rmSync(dir, {recursive: true, force: true});
+    }
   });
 });

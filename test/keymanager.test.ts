@@ -209,6 +209,9 @@ describe("Keymanager API", () => {
     expect((await keymanager("DELETE", {pubkeys: [1]})).status).toBe(400);
     const bad = await request(`${s.url}/eth/v1/keystores`, {method: "POST", headers: auth(), body: "{"});
     expect([bad.status, bad.json().message]).toEqual([400, expect.stringMatching(/malformed JSON/)]);
+    // SPEC: a request object with a duplicate key is a 400 (JSON.parse would keep the last one quietly).
+    const twice = await request(`${s.url}/eth/v1/keystores`, {method: "DELETE", headers: auth(), body: '{"pubkeys": [], "pubkeys": ["0x00"]}'});
+    expect([twice.status, twice.json().message]).toEqual([400, 'duplicate key "pubkeys": each key may appear once in an object']);
   });
 
   it("keeps imported keys across a restart", async () => {

@@ -242,11 +242,28 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     expect(later.status).toBe(503);
     expect(later.ms).toBeLessThan(deadlineMs + 1000);
 
+    // Every replica says so on /healthcheck (503, its database check DOWN), and HAProxy keeps them
+    // all in rotation (deploy/haproxy.cfg checks the keys only): what needs no database still signs.
+    const healthOf = async (r: Replica) => (await request(`${r.url}/healthcheck`)).json().checks.map((c: {status: string}) => c.status).join();
+    for (const r of replicas) {
+      while ((await healthOf(r)) !== "UP,DOWN") await sleep(100);
+    }
+    await sleep(1500); // three of HAProxy's checks (every 0.5 s; two failures would mark one down)
+    expect(await serverStates()).toEqual({signer1: "UP", signer2: "UP", signer3: "UP"});
+    expect((await sign(balancer, pubkeyOf(7), randao.request)).status).toBe(200);
+
     for (const p of proxies) p.heal();
     const healed = performance.now();
     let status = 0;
     for (let target = 40; status !== 200 && performance.now() - healed < 5000; target++) status = (await sign(replicas[0].url, pubkeyOf(8), vote(target))).status;
     expect(status).toBe(200);
+    // Each replica logged the outage once, going and coming back.
+    for (const r of replicas) {
+      while ((await healthOf(r)) !== "UP,UP") await sleep(100);
+      const lines = r.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l).msg as string);
+      expect(lines.filter((m) => /database unreachable/.test(m))).toHaveLength(1);
+      expect(lines.filter((m) => /database reachable again/.test(m))).toHaveLength(1);
+    }
   });
 
   it("lets the other replica sign a key whose lock a replica cut off mid-transaction holds, within seconds", async () => {

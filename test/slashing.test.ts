@@ -1,5 +1,5 @@
 import {spawn} from "node:child_process";
-import {mkdtempSync, readFileSync} from "node:fs";
+import {existsSync, mkdtempSync, readFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {afterAll, describe, expect, it} from "vitest";
@@ -331,6 +331,43 @@ describe.each(backends)("a signer with --slashing-protection, $name", ({availabl
       expect(again.data).toEqual([{status: "not_active"}]);
       expect(JSON.parse(again.slashing_protection).data[0].signed_attestations).toHaveLength(2);
     } finally {
+      await s.close();
+    }
+  });
+});
+
+describe("a Keymanager DELETE that fails deletes nothing", () => {
+  it.runIf("createDatabase" in postgres)("PostgreSQL: the history export times out behind another connection's lock, and the key is as it was", async () => {
+    const url = await (postgres as {createDatabase(): Promise<string>}).createDatabase();
+    const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-km-delete-"));
+    const s = await startTestSigner({network: "minimal", dataDir, slashingProtection: url});
+    const locker = new pg.Client({connectionString: url});
+    await locker.connect();
+    try {
+      const headers = {authorization: `Bearer ${readFileSync(join(dataDir, "api-token.txt"), "utf8").trim()}`, "content-type": "application/json"};
+      const keystores = (method: string, body?: object) => request(`${s.url}/eth/v1/keystores`, {method, headers, body: body && JSON.stringify(body)});
+      const {pubkey, keystore} = await keystoreOf(32, "pw");
+      expect((await keystores("POST", {keystores: [keystore], passwords: ["pw"]})).json().data).toEqual([{status: "imported"}]);
+      expect((await sign(s.url, pubkey, attestation(1, 2))).status).toBe(200);
+
+      // Marking the key inactive succeeds; exporting its history then waits for the lock and times out.
+      await locker.query("BEGIN");
+      await locker.query("LOCK TABLE signed_blocks IN ACCESS EXCLUSIVE MODE");
+      const failed = await keystores("DELETE", {pubkeys: [pubkey]});
+      expect([failed.status, failed.json().message]).toEqual([503, expect.stringMatching(/^slashing protection database unavailable/)]);
+      await locker.query("ROLLBACK");
+
+      // Nothing was deleted: listed, its files in the data dir, and it still signs attestations.
+      expect((await keystores("GET")).json().data.map((k: {validating_pubkey: string}) => k.validating_pubkey)).toContain(pubkey);
+      expect(existsSync(join(dataDir, "keystores", `${pubkey}.json`))).toBe(true);
+      const vote = await sign(s.url, pubkey, attestation(2, 3));
+      expect(vote.status, vote.text).toBe(200);
+
+      const deleted = (await keystores("DELETE", {pubkeys: [pubkey]})).json();
+      expect(deleted.data).toEqual([{status: "deleted"}]);
+      expect(JSON.parse(deleted.slashing_protection).data[0].signed_attestations.map((a: {target_epoch: string}) => a.target_epoch)).toEqual(["2", "3"]);
+    } finally {
+      await locker.end();
       await s.close();
     }
   });

@@ -1,20 +1,22 @@
 /**
  * A signing worker: a module of plain functions that Piscina calls by name. It holds the network's
- * SSZ types and a cache of deserialized secret keys; the keys themselves live in the shared
- * KeyTable, which the main thread updates.
+ * SSZ types; the keys live in the shared KeyTable, which the main thread updates, and the worker
+ * signs from it directly: it keeps nothing per key, so a million keys cost a worker nothing.
  */
 import {workerData} from "node:worker_threads";
 import {move} from "piscina";
 import {SecretKey} from "@chainsafe/blst";
-import {KeyTable} from "../src/keys/keyTable.js";
+import {type KeyRef, KeyTable} from "../src/keys/keyTable.js";
 import {SignerError, unknownKeyMessage} from "../src/errors.js";
 import {interopSecretKey} from "../src/keys/interop.js";
-import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
-import {copySecret} from "../src/keys/scalar.js";
+import {deriveChildSk, deriveMasterSk} from "../src/keys/mnemonic.js";
+import {copySecret, scalarToBytes, secretBuffer} from "../src/keys/scalar.js";
 import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
 import type {RequestType} from "../src/signing/requestTypeNames.js";
 import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
-import {type SigningKey, createSigner, signingKey, wipeSigningKey} from "../src/signing/fastSign.js";
+import {routingTypeOf} from "../src/signing/requestTypeNames.js";
+import {FieldError} from "../src/signing/errors.js";
+import {createSigner, signingKey} from "../src/signing/fastSign.js";
 import {bytesToHex} from "../src/hex.js";
 import {SlashingStore} from "../src/slashing/store.js";
 
@@ -29,15 +31,13 @@ const keyGone = (type: RequestType): SignResult => ({type, code: "UNKNOWN_KEY", 
 /** A request ready to sign: its type (for metrics) and its signing root. */
 type Prepared = SigningMessage & {type: RequestType};
 
-/** slot → the deserialized key for one state of that slot. */
-const secretKeys = new Map<number, {state: number; key: SigningKey}>();
 /** Signs with this worker's cache of H(root) (src/signing/fastSign.ts). */
 const sign = createSigner();
-let removalsSeen = 0;
+/** The one place a secret key is copied to in this worker, for one signature at a time; wiped after each. */
+const secret = secretBuffer(32);
 
 /** Signs a batch; with slashing protection, after one database transaction has cleared it. */
 export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> {
-  dropRemovedKeys();
   const n = task.ends.length;
   const bodies = Buffer.from(task.bodies.buffer, task.bodies.byteOffset, task.bodies.byteLength);
   const results = new Array<SignResult | undefined>(n);
@@ -45,7 +45,7 @@ export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> 
   let start = 0;
   for (let i = 0; i < n; i++) {
     const end = task.ends[i];
-    const parsed = prepare(bodies.toString("utf8", start, end));
+    const parsed = prepare(bodies, start, end);
     if ("code" in parsed) results[i] = parsed;
     else messages[i] = parsed;
     start = end;
@@ -57,27 +57,30 @@ export function signBatch(task: SignTask): SignResult[] | Promise<SignResult[]> 
 /**
  * Signs every prepared request that has no result yet. Requests that share a signing root share
  * one H(root): the first hashes it into the worker's cache, the rest of the batch (and later
- * batches) only multiply.
+ * batches) only multiply, and once the root is hot, sum entries of its table.
  */
 function signAll(task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): SignResult[] {
   for (let i = 0; i < messages.length; i++) {
     const message = messages[i];
     if (results[i] || !message) continue;
-    const key = secretKeyFor(task.refs[2 * i], task.refs[2 * i + 1]);
-    results[i] = key
-      ? {type: message.type, ...sign(key, message.signingRoot)}
-      : keyGone(message.type);
+    results[i] = signWith({slot: task.refs[2 * i], state: task.refs[2 * i + 1]}, message);
   }
   return results as SignResult[];
 }
 
 /** Parse, validate, signing root: a message to sign, or the reason there is none. */
-function prepare(text: string): Prepared | Extract<SignResult, {code: string}> {
+function prepare(bodies: Buffer, start: number, end: number): Prepared | Extract<SignResult, {code: string}> {
   let type: RequestType | "unknown" = "unknown";
   try {
-    const body = parseRequestBody(text);
+    const body = parseRequestBody(bodies.toString("utf8", start, end));
     const known = requestTypeOf(body);
     type = known;
+    // The HTTP thread picked this request's lane (and labels) by the first "type" in the text: a
+    // nested "type" before the real one would have sent a block where nothing waits for the database.
+    const routed = routingTypeOf(bodies, start, end);
+    if (routed !== "unknown" && routed !== known) {
+      throw new FieldError("type", `the first "type" in the body (${routed}) is not the request's own (${known}); send the request's type before any nested "type"`);
+    }
     return {type: known, ...signingMessageOf(body, known, ctx)};
   } catch (e) {
     if (e instanceof SignerError) return {type, code: e.code, message: e.message};
@@ -122,27 +125,17 @@ async function checkSlashing(store: SlashingStore, task: SignTask, messages: (Pr
   }
 }
 
-function secretKeyFor(slot: number, state: number): SigningKey | null {
-  const cached = secretKeys.get(slot);
-  if (cached && cached.state === state && table.state(slot) === state) return cached.key;
-  const bytes = table.readSecret({slot, state});
-  if (!bytes) return null;
-  const key = signingKey(bytes);
-  if (cached) wipeSigningKey(cached.key);
-  secretKeys.set(slot, {state, key});
-  return key;
-}
-
-/** After a removal, forget deserialized keys whose slot changed, so deleted keys leave memory. */
-function dropRemovedKeys(): void {
-  const removals = table.removals();
-  if (removals === removalsSeen) return;
-  removalsSeen = removals;
-  for (const [slot, {state, key}] of secretKeys) {
-    if (table.state(slot) !== state) {
-      wipeSigningKey(key);
-      secretKeys.delete(slot);
-    }
+/**
+ * Signs with the key of `ref` read from the table (copying 32 bytes costs nothing beside a
+ * signature, and a per-worker map of keys cost ~200 bytes a key per worker); a key removed since
+ * the request was queued is not there any more.
+ */
+function signWith(ref: KeyRef, message: Prepared): SignResult {
+  if (!table.readSecretInto(ref, secret)) return keyGone(message.type);
+  try {
+    return {type: message.type, ...sign(signingKey(secret), message.signingRoot)};
+  } finally {
+    secret.fill(0);
   }
 }
 
@@ -166,9 +159,11 @@ export function generateKeys(task: GenerateTask): ReturnType<typeof move> {
   const n = task.count;
   const out = new Uint8Array(n * (32 + 48));
   const secretKeys = out.subarray(0, n * 32);
+  // EIP-2334 signing keys m/12381/3600/i/0/0 share their first levels: walked once, not per key.
+  const purposeCoinSk = task.kind === "mnemonic" ? deriveChildSk(deriveChildSk(deriveMasterSk(task.seed), 12381), 3600) : 0n;
   for (let i = 0; i < n; i++) {
     const index = task.start + i;
-    const secret = task.kind === "interop" ? interopSecretKey(index) : deriveSecretKey(task.seed, signingKeyPath(index));
+    const secret = task.kind === "interop" ? interopSecretKey(index) : scalarToBytes(deriveChildSk(deriveChildSk(deriveChildSk(purposeCoinSk, index), 0), 0));
     secretKeys.set(secret, i * 32);
     secret.fill(0);
   }

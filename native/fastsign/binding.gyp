@@ -1,4 +1,4 @@
-# The fast signing addon (fastsign.c), compiled at `npm ci` from the blst C sources that ship in
+# The fast signing addon (fastsign.c, and comb.c: fixed-base tables for hot roots), compiled at `npm ci` from the blst C sources that ship in
 # the @chainsafe/blst-swig package (src/server.c is blst's single-file build). That package is an
 # optional dependency (its own install script fails where it has no prebuilt binary); where it or a
 # C compiler is missing, the signer signs with @chainsafe/blst's sign() (src/signing/fastSign.ts).
@@ -13,8 +13,8 @@
     "blst": "<!(node -p \"require('path').relative('.', require('path').dirname(require.resolve('@chainsafe/blst-swig/package.json')))\")/blst",
   },
   "target_defaults": {
-    "sources": ["fastsign.c", "<(blst)/src/server.c", "<(blst)/build/assembly.S"],
-    "include_dirs": ["<(blst)/bindings"],
+    "sources": ["fastsign.c", "comb.c", "inverse.c", "<(blst)/src/server.c", "<(blst)/build/assembly.S"],
+    "include_dirs": ["<(blst)/bindings", "<(blst)/src"],
     "cflags": ["-O2", "-fno-builtin"],
     "conditions": [
       ["target_arch=='x64'", {"cflags": ["-mno-avx"]}],

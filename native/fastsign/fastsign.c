@@ -7,10 +7,16 @@
  *                              H(root), written into `reuse` if given (an evicted cache entry)
  *   signWithPoint(point: Point, secretKey: Uint8Array(32), out: Uint8Array(96))
  *                              compressed sk · H(root); secretKey big-endian, in [1, r)
+ *   tableBytes(window: number): number    memory of a fixed-base table with `window`-bit windows
+ *   buildTable(point: Point, window: number, reuse?: Table): Table
+ *                              a hot root's table of H(root)'s multiples (comb.c), written into
+ *                              `reuse` if given (an evicted table of the same window)
+ *   signWithTable(table: Table, secretKey: Uint8Array(32), out: Uint8Array(96))
+ *                              the same signature as signWithPoint, summed from the table
  *   BUILD: "adx" | "portable"  which of the two builds this is (binding.gyp)
  *
  * A Point is an external: JavaScript can hold it but not read or forge its bytes, so only a point
- * this addon hashed is ever multiplied by a secret key. It stays in blst's in-memory layout
+ * this addon hashed is ever multiplied by a secret key. A Table is one too, built from a Point. It stays in blst's in-memory layout
  * (projective, no inversion), so hashing then signing costs what blst_sign does in one call.
  *
  * Two builds: `fastsign_adx` multiplies with MULX/ADCX/ADOX and refuses to load on a CPU without
@@ -18,9 +24,11 @@
  * portable build (__BLST_PORTABLE__), for any x86-64 or arm64 CPU. src/signing/fastSign.ts loads
  * the first that loads.
  */
+#include <stdint.h>
 #include <stdlib.h>
 #include <node_api.h>
 #include "blst.h"
+#include "comb.h"
 #if defined(__ADX__)
 #include <cpuid.h>
 #endif
@@ -137,6 +145,114 @@ static napi_value signWithPoint(napi_env env, napi_callback_info info) {
   return NULL;
 }
 
+/* Marks table externals, as POINT_TAG marks points. */
+static const napi_type_tag TABLE_TAG = {0x2c7e91b4d3f05a16ULL, 0x95d0a3e7481f6bc2ULL};
+
+/* A fixed-base table: its window width and its entries (comb.c's layout). */
+typedef struct {
+  unsigned window;
+  size_t bytes;
+  blst_p2_affine *entries;
+} Table;
+
+static Table *tableOf(napi_env env, napi_value value) {
+  bool ours = false;
+  void *table;
+  if (napi_check_object_type_tag(env, value, &TABLE_TAG, &ours) != napi_ok || !ours) return NULL;
+  return napi_get_value_external(env, value, &table) == napi_ok ? table : NULL;
+}
+
+static void freeTable(napi_env env, void *data, void *hint) {
+  (void)hint;
+  Table *table = data;
+  int64_t total;
+  napi_adjust_external_memory(env, -(int64_t)table->bytes, &total);
+  free(table->entries);
+  free(table);
+}
+
+/* A new external holding an unfilled table; V8 is told of its memory, so it counts toward GC pressure. */
+static Table *newTable(napi_env env, unsigned window, napi_value *external) {
+  Table *table = malloc(sizeof(Table));
+  const size_t bytes = comb_table_bytes(window);
+  blst_p2_affine *entries = aligned_alloc(64, (bytes + 63) / 64 * 64);
+  if (!table || !entries) {
+    free(table);
+    free(entries);
+    fail(env, "buildTable: out of memory");
+    return NULL;
+  }
+  *table = (Table){window, bytes, entries};
+  if (napi_create_external(env, table, freeTable, NULL, external) != napi_ok) {
+    free(entries);
+    free(table);
+    napiFailed(env, "napi_create_external");
+    return NULL;
+  }
+  int64_t total;
+  napi_adjust_external_memory(env, (int64_t)bytes, &total);
+  if (napi_type_tag_object(env, *external, &TABLE_TAG) != napi_ok) {
+    napiFailed(env, "napi_type_tag_object"); /* the external frees the table when collected */
+    return NULL;
+  }
+  return table;
+}
+
+static napi_value tableBytes(napi_env env, napi_callback_info info) {
+  size_t argc = 1;
+  napi_value argv[1], result;
+  uint32_t window = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  if (argc != 1 || napi_get_value_uint32(env, argv[0], &window) != napi_ok || !comb_table_bytes(window)) {
+    return fail(env, "tableBytes(window: 2 to 8)");
+  }
+  CHECK(napi_create_uint32(env, (uint32_t)comb_table_bytes(window), &result));
+  return result;
+}
+
+static napi_value buildTable(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  uint32_t window = 0;
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  napi_valuetype reuseType; /* a missing argument reads as undefined */
+  CHECK(napi_typeof(env, argv[2], &reuseType));
+  const blst_p2 *point = argc >= 2 && argc <= 3 ? pointOf(env, argv[0]) : NULL;
+  const bool windowOk = argc >= 2 && napi_get_value_uint32(env, argv[1], &window) == napi_ok && comb_table_bytes(window);
+  Table *table = reuseType == napi_undefined ? NULL : tableOf(env, argv[2]);
+  if (!point || !windowOk || (reuseType != napi_undefined && (!table || table->window != window))) {
+    return fail(env, "buildTable(point: Point from hashToG2(), window: 2 to 8, reuse?: Table of that window)");
+  }
+  napi_value result = argv[2];
+  if (!table && !(table = newTable(env, window, &result))) return NULL;
+  if (comb_build(table->entries, point, window) != 0) return fail(env, "buildTable: out of memory");
+  return result;
+}
+
+static napi_value signWithTable(napi_env env, napi_callback_info info) {
+  size_t argc = 3;
+  napi_value argv[3];
+  CHECK(napi_get_cb_info(env, info, &argc, argv, NULL, NULL));
+  const Table *table = argc == 3 ? tableOf(env, argv[0]) : NULL;
+  const byte *secretKey = argc == 3 ? bytesOf(env, argv[1], 32) : NULL;
+  byte *out = argc == 3 ? bytesOf(env, argv[2], 96) : NULL;
+  if (!table || !secretKey || !out) {
+    return fail(env, "signWithTable(table: Table from buildTable(), secretKey: Uint8Array(32), out: Uint8Array(96))");
+  }
+  /* As signWithPoint: refuse 0 and values >= r (whether a key is valid is all this tells). */
+  blst_scalar scalar;
+  blst_scalar_from_bendian(&scalar, secretKey);
+  const bool valid = blst_sk_check(&scalar);
+  volatile byte *wipe = scalar.b;
+  for (size_t i = 0; i < sizeof(scalar.b); i++) wipe[i] = 0;
+  if (!valid) {
+    napi_throw_range_error(env, NULL, "signWithTable: the secret key is not in [1, r)");
+    return NULL;
+  }
+  comb_sign(out, table->entries, table->window, secretKey);
+  return NULL;
+}
+
 #if defined(__ADX__)
 /* MULX is BMI2, ADCX/ADOX are ADX: CPUID leaf 7, EBX. */
 static bool cpuHasBmi2AndAdx(void) {
@@ -159,7 +275,8 @@ static napi_value init(napi_env env, napi_value exports) {
   static const struct {
     const char *name;
     napi_callback fn;
-  } functions[] = {{"hashToG2", hashToG2}, {"signWithPoint", signWithPoint}};
+  } functions[] = {{"hashToG2", hashToG2},     {"signWithPoint", signWithPoint}, {"tableBytes", tableBytes},
+                   {"buildTable", buildTable}, {"signWithTable", signWithTable}};
   napi_value value;
   for (size_t i = 0; i < sizeof(functions) / sizeof(functions[0]); i++) {
     CHECK(napi_create_function(env, functions[i].name, NAPI_AUTO_LENGTH, functions[i].fn, NULL, &value));

@@ -78,6 +78,15 @@ export const flags: readonly Flag[] = [
     help: "its bearer token, created if absent",
   },
   {
+    name: "cache-dir",
+    placeholder: "DIR",
+    value: {kind: "text"},
+    target: "cacheDir",
+    defaultText: "DIR/cache with --data-dir, else none",
+    help: "restart caches of derived and decrypted keys (files 0600); nothing cached without one",
+  },
+  {name: "no-keystore-cache", value: {kind: "switch"}, target: "noKeystoreCache", help: "decrypt every keystore from its file at each start (no keystore cache)"},
+  {
     name: "workers",
     placeholder: "N",
     value: {kind: "integer", min: 1, max: 256},

@@ -8,6 +8,10 @@ export type KeySources = {
   mnemonicFile?: string;
   mnemonicStart?: number;
   mnemonicCount?: number;
+  /** Restart caches (derived keys, keystores); none without it. */
+  cacheDir?: string;
+  /** Keep the keystore cache off even with a cache dir. */
+  noKeystoreCache?: boolean;
 };
 
 /** Everything a signer is started with; the CLI builds it from flags, defaults included (src/config/args.ts). */

@@ -97,8 +97,8 @@ export class DataDirSync {
       const m = KEY_FILE.exec(file);
       if (m) onDisk.add(m[1]);
     }
-    for (const entry of [...this.keys.entries()]) {
-      if (entry.source !== "keymanager" || onDisk.has(entry.pubkeyHex)) continue;
+    for (const entry of [...this.keys.entries((info) => info.source === "keymanager")]) {
+      if (onDisk.has(entry.pubkeyHex)) continue;
       this.keys.remove(entry.pubkeyHex);
       this.metrics.dataDirChanges.inc({change: "removed"});
       this.log.info("key removed: its file left the data dir (deleted on another replica)", {pubkey: entry.pubkeyHex});

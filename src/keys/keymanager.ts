@@ -124,11 +124,12 @@ export class KeyManager {
     for (const pubkey of pubkeys) {
       if (!this.keys.get(pubkey) && (await this.slashing?.hasHistory(pubkey.toLowerCase()))) withHistory.add(pubkey);
     }
-    // Marked inactive in the database first, under the keys' locks: from then on no signer sharing
-    // it (another replica, say) signs a block or attestation with them, so the history exported
-    // below is final. If the database fails, nothing is deleted.
-    const retiring = pubkeys.filter((pk) => withHistory.has(pk) || this.keys.get(pk)?.readonly === false).map((pk) => pk.toLowerCase());
-    if (retiring.length) await this.slashing?.deactivate(retiring);
+    // Marked inactive in the database and exported in one transaction, under the keys' locks: from
+    // its commit no signer sharing the database (another replica, say) signs a block or attestation
+    // with them, so the history exported is final. If it fails, nothing is deleted (README).
+    const retiring = [...new Set(pubkeys.filter((pk) => withHistory.has(pk) || this.keys.get(pk)?.readonly === false).map((pk) => pk.toLowerCase()))];
+    const fallbackRoot = this.genesisValidatorsRoot ?? "0x" + "00".repeat(32);
+    const exported = await this.slashing?.retire(retiring, fallbackRoot);
     const data = pubkeys.map((pubkey): DeleteStatus => {
       const entry = this.keys.get(pubkey);
       if (!entry) {
@@ -152,17 +153,12 @@ export class KeyManager {
       this.log.info("key deleted", {pubkey: entry.pubkeyHex});
       return {status: "deleted"};
     });
-    return {data, slashing_protection: JSON.stringify(await this.interchangeOf(deleted))};
-  }
-
-  /** EIP-3076 interchange of the keys' history (empty lists without slashing protection). */
-  private async interchangeOf(pubkeys: string[]): Promise<Interchange> {
-    const gvr = (await this.slashing?.genesisValidatorsRoot()) ?? this.genesisValidatorsRoot ?? "0x" + "00".repeat(32);
-    if (this.slashing) return this.slashing.exportInterchange(pubkeys, gvr);
-    return {
-      metadata: {interchange_format_version: "5", genesis_validators_root: gvr},
-      data: pubkeys.map((pubkey) => ({pubkey, signed_blocks: [], signed_attestations: []})),
+    // Without slashing protection there is no history: the same document, with empty lists.
+    const interchange: Interchange = exported ?? {
+      metadata: {interchange_format_version: "5", genesis_validators_root: fallbackRoot},
+      data: deleted.map((pubkey) => ({pubkey, signed_blocks: [], signed_attestations: []})),
     };
+    return {data, slashing_protection: JSON.stringify(interchange)};
   }
 
 }

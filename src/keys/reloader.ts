@@ -50,9 +50,10 @@ export class Reloader {
     try {
       const result = await loadKeySources(this.sources, this.keys, this.deriver, this.log);
       let removed = 0;
-      for (const entry of [...this.keys.entries()]) {
-        if (entry.readonly && !result.pubkeys.has(entry.pubkeyHex)) {
-          this.keys.remove(entry.pubkeyHex);
+      // Removing a key touches its slot alone, so the walk can go on over the live store.
+      for (const {slot} of this.keys.entries((info) => info.readonly)) {
+        if (!result.found.has(slot)) {
+          this.keys.removeSlot(slot);
           removed++;
         }
       }

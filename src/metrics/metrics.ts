@@ -49,7 +49,7 @@ export function createMetrics(registry = new Registry()) {
     }),
     connectionsClosed: new Counter({
       name: "ts3signer_http_connections_closed_total",
-      help: "Connections the signing API closed after (or instead of) an answer, by reason: client_asked, refused_body, request_timeout, fault",
+      help: "Connections the signing API closed after (or instead of) an answer, by reason: client_asked, refused_body, request_timeout, fault, stalled",
       labelNames: ["reason"] as const,
       registers,
     }),
@@ -86,7 +86,7 @@ export function createMetrics(registry = new Registry()) {
     }),
     pointCache: new Counter({
       name: "ts3signer_point_cache_total",
-      help: "Signatures by whether H(signing root) came from a worker's cache (hit) or was hashed to G2 (miss)",
+      help: "Signatures by how a worker found H(signing root): hashed to G2 (miss), its cache (hit), or the root's fixed-base table (table)",
       labelNames: ["result"] as const,
       registers,
     }),
@@ -130,11 +130,17 @@ export function signRecorder(metrics: Metrics) {
   };
 }
 
+/**
+ * How a signature found H(root) (src/signing/fastSign.ts): hashed it (`miss`), the worker's cached
+ * point (`hit`), or the root's fixed-base table (`table`); the `result` label of ts3signer_point_cache_total.
+ */
+export const pointCacheOutcomes = ["hit", "miss", "table"] as const;
+export type PointCacheOutcome = (typeof pointCacheOutcomes)[number];
+
 /** Counts one signature's point-cache outcome (undefined: the fallback engine, which has no cache). */
 export function pointCacheRecorder(metrics: Metrics) {
-  const hits = metrics.pointCache.labels({result: "hit"});
-  const misses = metrics.pointCache.labels({result: "miss"});
-  return (cacheHit: boolean | undefined) => {
-    if (cacheHit !== undefined) (cacheHit ? hits : misses).inc();
+  const counters = {hit: metrics.pointCache.labels({result: "hit"}), miss: metrics.pointCache.labels({result: "miss"}), table: metrics.pointCache.labels({result: "table"})};
+  return (outcome: PointCacheOutcome | undefined) => {
+    if (outcome) counters[outcome].inc();
   };
 }

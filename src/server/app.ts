@@ -26,7 +26,7 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
   );
   const routes: Record<string, Partial<Record<Method, Handler>>> = {
     "/api/v1/eth2/sign/:identifier": {post: signHandler(ctx)},
-    "/api/v1/eth2/publicKeys": {get: simple((ex) => replyJson(ex, 200, ctx.keys.publicKeys()))},
+    "/api/v1/eth2/publicKeys": {get: simple((ex) => reply(ex, 200, "application/json", ctx.keys.publicKeysJson()))},
     "/upcheck": {get: simple((ex) => reply(ex, 200, "text/plain", "OK"))},
     "/healthcheck": {get: simple((ex) => healthcheck(ex, ctx))},
     "/reload": {
@@ -56,11 +56,14 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
   return app;
 }
 
+/**
+ * Web3Signer's health check: `status` UP (200) when every check is UP, else DOWN or LOADING (503),
+ * with one entry per check: the keys, and the slashing protection database when there is one.
+ */
 function healthcheck(ex: Exchange, ctx: AppContext): void {
-  const status = ctx.lifecycle.stopping ? "DOWN" : ctx.lifecycle.loading ? "LOADING" : "UP";
-  replyJson(ex, status === "UP" ? 200 : 503, {
-    status,
-    outcome: status,
-    checks: [{id: "keys-check", status, keys_loaded: ctx.keys.size}],
-  });
+  const keys = ctx.lifecycle.stopping ? "DOWN" : ctx.lifecycle.loading ? "LOADING" : "UP";
+  const checks: {id: string; status: string; keys_loaded?: number}[] = [{id: "keys-check", status: keys, keys_loaded: ctx.keys.size}];
+  if (ctx.slashingHealth) checks.push({id: "slashing-protection-db-health-check", status: ctx.slashingHealth.isUp ? "UP" : "DOWN"});
+  const status = checks.find((c) => c.status !== "UP")?.status ?? "UP";
+  replyJson(ex, status === "UP" ? 200 : 503, {status, outcome: status, checks});
 }

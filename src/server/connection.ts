@@ -45,6 +45,8 @@ export type CloseReason =
   /** A client that stalled mid-body past --request-timeout. */
   | "request_timeout"
   /** An injected fault (--faults drop or timeout) hung up without an answer. */
-  | "fault";
+  | "fault"
+  /** A request uWS cannot parse and would never answer, e.g. HTTP/1.0 (src/server/stalledConnections.ts). */
+  | "stalled";
 
-export const closeReasons: readonly CloseReason[] = ["client_asked", "refused_body", "request_timeout", "fault"];
+export const closeReasons: readonly CloseReason[] = ["client_asked", "refused_body", "request_timeout", "fault", "stalled"];

@@ -4,6 +4,7 @@ import type {Reloader} from "../keys/reloader.js";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
 import type {SignerPool} from "../pool.js";
+import type {SlashingHealth} from "../slashing/health.js";
 import type {Faults} from "./faults.js";
 import type {Lifecycle} from "./lifecycle.js";
 import type {RequestTimeouts} from "./requestTimeouts.js";
@@ -22,6 +23,8 @@ export type AppContext = {
   timeouts: RequestTimeouts;
   /** Injected faults (--faults, or set at run time); off when it holds no rule. */
   faults: Faults;
+  /** Whether the slashing protection database answers (--slashing-protection); /healthcheck reports it. */
+  slashingHealth?: Pick<SlashingHealth, "isUp">;
   /** Present when the Keymanager API is enabled (--data-dir). */
   keymanager?: {km: KeyManager; token: string};
 };

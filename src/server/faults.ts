@@ -30,20 +30,33 @@ export type FaultPlan = {delayMs: number; outcome: "pass" | "drop" | "timeout" |
 
 export class FaultSpecError extends Error {}
 
-const MAX_DELAY_MS = 600_000;
+/** Bounds on what a SPEC can make the signer hold: a request's total delay (every matching rule's, summed), the rules, the text. */
+export const MAX_DELAY_MS = 600_000;
+export const MAX_RULES = 64;
+export const MAX_SPEC_CHARS = 4096;
 const actionNames = ["delay", "error", "drop", "timeout"] as const;
 
 /** SPEC → rules; throws a FaultSpecError naming the rule and the part that is wrong. */
 export function parseFaultSpec(spec: string): FaultRule[] {
+  if (spec.length > MAX_SPEC_CHARS) throw new FaultSpecError(`the SPEC is ${spec.length} characters, over the ${MAX_SPEC_CHARS} limit`);
   const rules: FaultRule[] = [];
   const texts = spec.split(";").map((t) => t.trim());
+  // Every matching rule adds its delay, so the bound is on the sum: else 5,000 rules of 600 s
+  // would overflow Node's timer (over 2^31 ms it fires at once) and 3,000 would hold a request 20 days.
+  let longestDelayMs = 0;
   texts.forEach((text, i) => {
     if (!text) {
       if (texts.length > 1 && i < texts.length - 1) throw new FaultSpecError(`rule ${i + 1} is empty`);
       return;
     }
+    if (rules.length === MAX_RULES) throw new FaultSpecError(`rule ${i + 1}: over the ${MAX_RULES}-rule limit`);
     try {
-      rules.push(parseRule(text));
+      const rule = parseRule(text);
+      longestDelayMs += rule.delayMs?.max ?? 0;
+      if (longestDelayMs > MAX_DELAY_MS) {
+        throw new Error(`the delays up to this rule add up to ${longestDelayMs / 1000} s, over the ${MAX_DELAY_MS / 1000} s limit for a request`);
+      }
+      rules.push(rule);
     } catch (e) {
       throw new FaultSpecError(`rule ${i + 1} ("${text.slice(0, 200)}"): ${(e as Error).message}`);
     }
@@ -181,13 +194,17 @@ export function planFaults(rules: FaultRule[], type: string, pubkeyHex: string, 
   return {delayMs, outcome};
 }
 
+/** A request a fault is holding: released when its time comes, or cancelled when its client goes away. */
+export type HeldRequest = {timer: NodeJS.Timeout; release: () => void};
+
 /**
  * The signer's current faults and the requests they are holding (delayed or hung), so a shutdown
- * can release them at once instead of waiting.
+ * or clearing the faults can release them at once instead of waiting, and a client that goes away
+ * takes its request (and its body) out at once.
  */
 export class Faults {
   private current: {spec: string; rules: FaultRule[]} = {spec: "", rules: []};
-  private readonly held = new Set<{timer: NodeJS.Timeout; release: () => void}>();
+  private readonly held = new Set<HeldRequest>();
   private closed = false;
 
   /** `random`: the source of every draw (tests pass a seeded one). */
@@ -206,22 +223,31 @@ export class Faults {
     return this.current.rules;
   }
 
-  /** Replaces every rule; `""` clears. Throws a FaultSpecError and changes nothing on a bad SPEC. */
+  /** Requests held now (for tests and diagnostics). */
+  get holding(): number {
+    return this.held.size;
+  }
+
+  /**
+   * Replaces every rule; `""` clears, and releases what the old rules hold (delays end now, hung
+   * requests are dropped). Throws a FaultSpecError and changes nothing on a bad SPEC.
+   */
   set(spec: string): void {
     this.current = {spec: spec.trim(), rules: parseFaultSpec(spec)};
+    if (!this.on) this.releaseAll();
   }
 
   plan(type: string, pubkeyHex: string): FaultPlan {
     return this.closed ? {delayMs: 0, outcome: "pass"} : planFaults(this.current.rules, type, pubkeyHex, this.random);
   }
 
-  /** Runs `release` after `ms`, or at once when the signer closes. */
-  hold(ms: number, release: () => void): void {
+  /** Runs `release` after `ms`, or at once when the signer closes or the faults are cleared. */
+  hold(ms: number, release: () => void): HeldRequest | undefined {
     if (this.closed) {
       release();
-      return;
+      return undefined;
     }
-    const entry = {
+    const entry: HeldRequest = {
       timer: setTimeout(() => {
         this.held.delete(entry);
         release();
@@ -229,15 +255,27 @@ export class Faults {
       release,
     };
     this.held.add(entry);
+    return entry;
+  }
+
+  /** The client went away: forget the request without running it, so nothing of it stays. */
+  cancel(entry: HeldRequest | undefined): void {
+    if (!entry || !this.held.delete(entry)) return;
+    clearTimeout(entry.timer);
   }
 
   /** Shutdown: releases every held request now; no fault applies after this. */
   close(): void {
     this.closed = true;
-    for (const entry of this.held) {
+    this.releaseAll();
+  }
+
+  private releaseAll(): void {
+    const entries = [...this.held];
+    this.held.clear();
+    for (const entry of entries) {
       clearTimeout(entry.timer);
       entry.release();
     }
-    this.held.clear();
   }
 }

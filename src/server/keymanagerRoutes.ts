@@ -2,6 +2,7 @@ import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import type {KeyManager} from "../keys/keymanager.js";
 import {codeOf, jsonSyntaxError} from "../errors.js";
 import {authorized} from "../keys/token.js";
+import {duplicateKeyMessage} from "../signing/duplicateKeys.js";
 import {readBody} from "./body.js";
 import type {Lifecycle} from "./lifecycle.js";
 import {type Exchange, exchange, replyError, replyJson} from "./reply.js";
@@ -70,12 +71,15 @@ export function readJsonObject(ex: Exchange, maxBytes: number, handle: (body: Re
     maxBytes,
     (raw) => {
       let body: unknown;
+      const text = raw.toString("utf8");
       try {
-        body = JSON.parse(raw.toString("utf8"));
+        body = JSON.parse(text);
       } catch (e) {
         return replyError(ex, "BAD_REQUEST", `malformed JSON: ${jsonSyntaxError(e)}`);
       }
       if (typeof body !== "object" || body === null || Array.isArray(body)) return replyError(ex, "BAD_REQUEST", "the body must be a JSON object");
+      const duplicate = duplicateKeyMessage(text, body);
+      if (duplicate) return replyError(ex, "BAD_REQUEST", duplicate);
       handle(body as Record<string, unknown>);
     },
     () => replyError(ex, "TOO_LARGE", `the request body is over the ${maxBytes}-byte limit`)

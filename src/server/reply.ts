@@ -41,9 +41,13 @@ export type Exchange = {
   head: boolean;
   /** What the request's Connection header leaves of the connection after the answer. */
   connection: ConnectionEnd;
+  /** The InFlightAges generation it started in. */
+  generation: number;
   /** RequestTimeouts' bookkeeping while the body is read: the bucket holding this exchange, and where. */
   timeoutBucket: Exchange[] | undefined;
   timeoutIndex: number;
+  /** Set by a route that holds something for the request (a fault's timer, a worker's batch): run if the client goes away first. */
+  onAbort: (() => void) | undefined;
 };
 
 /** The request still wants an answer: nothing has been written and the client is still there. */
@@ -53,7 +57,8 @@ export const isOpen = (ex: Exchange): boolean => ex.state === "reading" || ex.st
 export function exchange(res: HttpResponse, req: HttpRequest, lifecycle: Lifecycle): Exchange {
   const head = req.getMethod() === "head";
   const connection = connectionEnd(req.getHeader("connection"));
-  const ex: Exchange = {res, state: "reading", startedMs: performance.now(), lifecycle, head, connection, timeoutBucket: undefined, timeoutIndex: 0};
+  const generation = lifecycle.ages.started();
+  const ex: Exchange = {res, state: "reading", startedMs: performance.now(), lifecycle, head, connection, generation, timeoutBucket: undefined, timeoutIndex: 0, onAbort: undefined};
   lifecycle.requestStarted();
   res.onAborted(() => close(ex, "aborted"));
   return ex;
@@ -64,6 +69,8 @@ function close(ex: Exchange, state: "answered" | "aborted"): boolean {
   if (!isOpen(ex)) return false;
   ex.state = state;
   ex.lifecycle.requestDone();
+  ex.lifecycle.ages.done(ex.generation);
+  if (state === "aborted") ex.onAbort?.();
   return true;
 }
 

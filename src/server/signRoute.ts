@@ -2,7 +2,7 @@ import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import {type ErrorCode, statusOf, unknownKeyMessage} from "../errors.js";
 import {normalizePubkey} from "../hex.js";
 import {pointCacheRecorder, signRecorder} from "../metrics/metrics.js";
-import {isRequestType, isSlashable} from "../signing/requestTypeNames.js";
+import {isSlashable, routingTypeOf as typeIn} from "../signing/requestTypeNames.js";
 import type {AppContext} from "./context.js";
 import {readBody} from "./body.js";
 import type {FaultKind} from "./faults.js";
@@ -38,7 +38,7 @@ export function signHandler(ctx: AppContext) {
     if (lifecycle.stopping) return fail(ex, "unknown", "SHUTTING_DOWN", "the signer is shutting down");
     if (declaredLength > maxBodyBytes) return tooLarge(ex);
     // Bounded memory under overload: past the cap, shed load instead of queueing without end.
-    if (lifecycle.requestsInFlight > maxInFlight) {
+    if (lifecycle.requestsHeld > maxInFlight) {
       return fail(ex, "unknown", "OVERLOADED", `too many requests in flight (limit ${maxInFlight}); retry shortly`);
     }
 
@@ -58,11 +58,17 @@ export function signHandler(ctx: AppContext) {
       if (lifecycle.loading) return fail(ex, type, "NOT_READY", "keys are still loading; try again shortly");
       return fail(ex, type, "UNKNOWN_KEY", unknownKeyMessage(identifier));
     }
-    // The type read here only picks the pool's lane; the worker parses it and decides what is checked.
-    const slashable = pool.slashingProtection && isSlashable(typeIn(body));
+    // The type read here only picks the pool's lane; the worker parses it, decides what is checked,
+    // and refuses a body whose parsed type differs. One it cannot read here may be a block: it goes
+    // where requests wait for the database, so the other lane never does.
+    const routed = typeIn(body);
+    const slashable = pool.slashingProtection && (routed === "unknown" || isSlashable(routed));
+    // The body stays in the pool until a worker is done with it, even if the client leaves.
+    ex.onAbort = lifecycle.abandoned;
     pool.sign(key, body, slashable).then((result) => {
+      if (ex.state === "aborted") lifecycle.abandonedReleased(); // it was open when handed over
       if ("signature" in result) {
-        recordPointCache(result.cacheHit);
+        recordPointCache(result.pointCache);
         if (wantsJson) signed(ex, result.type, "application/json", `{"signature":"${result.signature}"}`);
         else signed(ex, result.type, "text/plain", result.signature);
       } else {
@@ -89,15 +95,21 @@ export function signHandler(ctx: AppContext) {
       if (outcome === "timeout") {
         count("timeout");
         // No answer until the client gives up, or --request-timeout ends it.
-        return faults.hold(timeouts.timeoutMs, () => drop(ex));
+        const held = faults.hold(timeouts.timeoutMs, () => drop(ex));
+        ex.onAbort = () => faults.cancel(held);
+        return;
       }
       count("error");
       // Any status the SPEC names, not one of the signer's own codes: replied as is.
       replyJson(ex, outcome.status, {message: `injected fault: a ${outcome.status} made on purpose (ts3signer --faults)`});
       record(type, outcome.status, seconds(ex));
     };
-    if (delayMs > 0) faults.hold(delayMs, act);
-    else act();
+    if (delayMs <= 0) return act();
+    // --request-timeout bounds a delay as it bounds a hung request: past it, the request is dropped.
+    const timedOut = delayMs >= timeouts.timeoutMs;
+    const held = faults.hold(Math.min(delayMs, timeouts.timeoutMs), timedOut ? () => drop(ex) : act);
+    // A client that leaves takes its request out now: its body and timer are not kept until the delay ends.
+    ex.onAbort = () => faults.cancel(held);
   }
 
   function tooLarge(ex: Exchange) {
@@ -118,10 +130,3 @@ export function acceptsJson(accept: string): boolean {
   }
   return false;
 }
-
-/** The request type for metric labels, on paths that do not parse the body (404, 503). */
-function typeIn(body: Buffer): string {
-  const m = /"type"\s*:\s*"([A-Z0-9_]{1,64})"/.exec(body.toString("latin1", 0, Math.min(body.length, 4096)));
-  return m && isRequestType(m[1]) ? m[1] : "unknown";
-}
-

@@ -9,8 +9,9 @@ import {
   UintBigintType,
   VectorCompositeType,
 } from "@chainsafe/ssz";
-import {FieldError, badRequest} from "./errors.js";
 import {hexToBytes} from "../hex.js";
+import {duplicateKeyMessage} from "./duplicateKeys.js";
+import {badRequest, FieldError} from "./errors.js";
 
 export const MAX_UINT64 = 2n ** 64n - 1n;
 
@@ -20,11 +21,18 @@ export const MAX_UINT64 = 2n ** 64n - 1n;
 const maybeBigLiteral = /[:,[]\s*-?\d{16}/;
 const stringOrBigLiteral = /"(?:[^"\\]|\\.)*"|(?<![\d.eE+-])-?\d{16,}(?![\d.eE])/g;
 
-/** JSON.parse that keeps integer literals beyond 2^53 exact (as decimal strings). */
+/** JSON.parse that keeps integer literals beyond 2^53 exact (as decimal strings) and refuses duplicate keys. */
 export function parseJsonExact(text: string): unknown {
   if (maybeBigLiteral.test(text)) {
     text = text.replace(stringOrBigLiteral, (m) => (m.charCodeAt(0) === 34 /* " */ ? m : `"${m}"`));
   }
+  const value = parseJson(text);
+  const duplicate = duplicateKeyMessage(text, value);
+  if (duplicate) throw badRequest(duplicate);
+  return value;
+}
+
+function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
   } catch (e) {

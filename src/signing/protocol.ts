@@ -1,5 +1,6 @@
 import type {NetworkConfig} from "../config/networks.js";
 import type {ErrorCode} from "../errors.js";
+import type {PointCacheOutcome} from "../metrics/metrics.js";
 import type {RequestType} from "./requestTypeNames.js";
 
 /**
@@ -22,11 +23,11 @@ export type SignerWorkerData = {
 export type SignTask = {refs: Int32Array; bodies: Uint8Array; ends: Uint32Array; deadline: number};
 
 /**
- * `type` is the request type when it could be read (for metrics), else "unknown". `cacheHit`: whether
- * H(signing root) came from the worker's cache (src/signing/fastSign.ts); absent with the fallback.
+ * `type` is the request type when it could be read (for metrics), else "unknown". `pointCache`: how
+ * the worker found H(signing root) (src/signing/fastSign.ts); absent with the fallback.
  */
 export type SignResult =
-  | {type: RequestType; signature: string; cacheHit?: boolean}
+  | {type: RequestType; signature: string; pointCache?: PointCacheOutcome}
   | {type: RequestType | "unknown"; code: ErrorCode; message: string};
 
 /** Public keys (48 bytes each) of secret keys (32 bytes each), derived in a worker. */

@@ -33,3 +33,18 @@ export function isRequestType(type: unknown): type is RequestType {
 export function isSlashable(type: string): type is SlashableType {
   return isRequestType(type) && requestTypeInfo[type].slashable;
 }
+
+/** Only the first 4 KiB is searched: `type` comes near the start in every client's requests. */
+const ROUTING_PREFIX_BYTES = 4096;
+const typeKey = /"type"\s*:\s*"([A-Z0-9_]{1,64})"/;
+
+/**
+ * The request type read without parsing (a search for the first `"type"` key): how the HTTP thread
+ * picks a request's pool lane and labels the metrics of requests it answers itself (404, 503).
+ * The worker reads it the same way and refuses a request whose parsed type differs, so the lane and
+ * the signature always agree on one type.
+ */
+export function routingTypeOf(body: Buffer, start = 0, end = body.length): RequestType | "unknown" {
+  const m = typeKey.exec(body.toString("latin1", start, Math.min(end, start + ROUTING_PREFIX_BYTES)));
+  return m && isRequestType(m[1]) ? m[1] : "unknown";
+}

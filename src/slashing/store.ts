@@ -84,6 +84,11 @@ function importBatches(doc: Interchange): [string, ImportedHistory][][] {
  */
 export class SlashingStore {
   private queue: Promise<unknown> = Promise.resolve();
+  /**
+   * Told the outcome of every transaction: undefined when the database answered (a refusal is an
+   * answer), else the error that says it did not. SlashingHealth listens here.
+   */
+  onOutcome: ((failure: Error | undefined) => void) | undefined;
   /** The root the database is bound to, once read: a binding never changes. */
   private boundRoot: string | undefined;
 
@@ -118,13 +123,32 @@ export class SlashingStore {
     return store;
   }
 
-  /** One transaction after another; a database that fails is UNAVAILABLE (503), not a bug. */
-  private serial<T>(pubkeys: string[], fn: (t: SlashingTables) => Promise<T>, deadline = Date.now() + KEYMANAGER_DEADLINE_MS): Promise<T> {
-    const run = this.queue.then(() => this.backend.transaction(pubkeys, fn, deadline));
+  /**
+   * One transaction after another; a database that fails is UNAVAILABLE (503), not a bug. The
+   * deadline is fixed when called, or, given as a function, when the transaction's turn comes.
+   */
+  private serial<T>(pubkeys: string[], fn: (t: SlashingTables) => Promise<T>, deadline: number | (() => number) = Date.now() + KEYMANAGER_DEADLINE_MS): Promise<T> {
+    const run = this.queue.then(() => this.backend.transaction(pubkeys, fn, typeof deadline === "number" ? deadline : deadline()));
     this.queue = run.catch(() => undefined);
-    return run.catch((e: Error) => {
-      throw e instanceof SignerError ? e : new SignerError("UNAVAILABLE", `slashing protection database unavailable: ${e.message}`);
-    });
+    return run.then(
+      (result) => {
+        this.onOutcome?.(undefined);
+        return result;
+      },
+      (e: Error) => {
+        if (e instanceof SignerError) {
+          this.onOutcome?.(undefined); // the database answered; the request was refused
+          throw e;
+        }
+        this.onOutcome?.(e);
+        throw new SignerError("UNAVAILABLE", `slashing protection database unavailable: ${e.message}`);
+      }
+    );
+  }
+
+  /** A trivial transaction that must end within `timeoutMs` of its turn (health checks). */
+  ping(timeoutMs: number): Promise<void> {
+    return this.serial([], async (t) => void (await t.genesisRoot()), () => Date.now() + timeoutMs);
   }
 
   /**
@@ -168,12 +192,16 @@ export class SlashingStore {
   }
 
   /**
-   * Marks keys deleted (Keymanager DELETE): from the moment this returns, every signer sharing the
-   * database refuses blocks and attestations for them, so their exported history is final.
-   * Taken under the keys' locks, so a batch being checked for them ends first.
+   * Keymanager DELETE: marks keys deleted and exports their history (EIP-3076, under the chain the
+   * database is bound to, else `fallbackRoot`) in one transaction under the keys' locks. From its
+   * commit every signer sharing the database refuses blocks and attestations for them, so the
+   * export is final; if it fails, neither happened and the keys are as they were.
    */
-  deactivate(pubkeys: string[]): Promise<void> {
-    return this.serial(pubkeys, async (t) => t.setInactive(pubkeys, true));
+  retire(pubkeys: string[], fallbackRoot: string): Promise<Interchange> {
+    return this.serial(pubkeys, async (t) => {
+      if (pubkeys.length) await t.setInactive(pubkeys, true);
+      return interchangeOf(t, pubkeys, this.boundRoot ?? (await t.genesisRoot()) ?? fallbackRoot);
+    });
   }
 
   /** Marks keys imported again (Keymanager POST): they may sign once more. */
@@ -254,20 +282,7 @@ export class SlashingStore {
   }
 
   exportInterchange(pubkeys: string[], genesisValidatorsRoot: string): Promise<Interchange> {
-    const gvr = genesisValidatorsRoot.toLowerCase();
-    const withRoot = <T extends object>(o: T, root: string | null) => (root ? {...o, signing_root: root} : o);
-    return this.serial([], async (t) => ({
-      metadata: {interchange_format_version: "5" as const, genesis_validators_root: gvr},
-      data: await Promise.all(
-        pubkeys.map(async (pubkey) => ({
-          pubkey,
-          signed_blocks: (await t.blocksOf(pubkey, gvr)).map((b) => withRoot({slot: String(b.slot)}, b.signingRoot)),
-          signed_attestations: (await t.attestationsOf(pubkey, gvr)).map((a) =>
-            withRoot({source_epoch: String(a.source), target_epoch: String(a.target)}, a.signingRoot)
-          ),
-        }))
-      ),
-    }));
+    return this.serial([], (t) => interchangeOf(t, pubkeys, genesisValidatorsRoot));
   }
 
   hasHistory(pubkey: string): Promise<boolean> {
@@ -277,4 +292,22 @@ export class SlashingStore {
   close(): Promise<void> {
     return this.queue.then(() => this.backend.close());
   }
+}
+
+/** The keys' history as an EIP-3076 interchange document (format version 5), read in transaction `t`. */
+async function interchangeOf(t: SlashingTables, pubkeys: string[], genesisValidatorsRoot: string): Promise<Interchange> {
+  const gvr = genesisValidatorsRoot.toLowerCase();
+  const withRoot = <T extends object>(o: T, root: string | null) => (root ? {...o, signing_root: root} : o);
+  return {
+    metadata: {interchange_format_version: "5" as const, genesis_validators_root: gvr},
+    data: await Promise.all(
+      pubkeys.map(async (pubkey) => ({
+        pubkey,
+        signed_blocks: (await t.blocksOf(pubkey, gvr)).map((b) => withRoot({slot: String(b.slot)}, b.signingRoot)),
+        signed_attestations: (await t.attestationsOf(pubkey, gvr)).map((a) =>
+          withRoot({source_epoch: String(a.source), target_epoch: String(a.target)}, a.signingRoot)
+        ),
+      }))
+    ),
+  };
 }

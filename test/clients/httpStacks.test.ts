@@ -10,8 +10,8 @@ import {join} from "node:path";
 import {promisify} from "node:util";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {type TestSigner, sample, startTestSigner} from "../helpers/signer.js";
-import {type Duty, allDuties} from "./duties.js";
+import {sample, startTestSigner, type TestSigner} from "../helpers/signer.js";
+import {allDuties, type Duty} from "./duties.js";
 import {lodestarOld} from "./lodestar.js";
 import {httpStacks} from "./stacks.js";
 import type {ClientShape, WireRequest, WireResponse} from "./wire.js";
@@ -80,6 +80,27 @@ describe.each(httpStacks)("$name", (stack) => {
   });
 });
 
+describe("every stack after an idle period longer than uWS keeps a connection (8-12 s)", () => {
+  it("signs again through the same client instance: the idle connection is retired or seen closed, never reused dead", async () => {
+    const clients = httpStacks.map((stack) => ({stack, client: stack.open(s.url, s.signer.port)}));
+    try {
+      const round = () =>
+        Promise.all(
+          clients.map(async ({stack, client}) => {
+            const batch = jobs(stack.client, 8);
+            const answers = await Promise.all(batch.map((job) => settle(client.send(job.request))));
+            return batch.flatMap((job, i) => check(stack.client, job, answers[i]) ?? []).map((f) => `${stack.name}: ${f}`);
+          })
+        );
+      expect((await round()).flat()).toEqual([]);
+      await new Promise((r) => setTimeout(r, 13_000)); // every stack idle at once
+      expect((await round()).flat()).toEqual([]);
+    } finally {
+      for (const {client} of clients) client.close();
+    }
+  }, 60_000);
+});
+
 describe("curl", () => {
   /** One curl process for every request (its connection cache), answers to files; `--parallel` sends them at once. */
   async function curl(requests: WireRequest[], parallel: boolean): Promise<WireResponse[]> {
@@ -98,12 +119,22 @@ describe("curl", () => {
         ];
       });
       writeFileSync(join(dir, "config"), config.join("\n"));
-      const args = ["--silent", "--show-error", "--config", join(dir, "config"), ...(parallel ? ["--parallel", "--parallel-max", "100"] : [])];
+      const args = [
+        "--silent",
+        "--show-error",
+        "--config",
+        join(dir, "config"),
+        ...(parallel ? ["--parallel", "--parallel-max", "100"] : []),
+      ];
       const {stdout} = await promisify(execFile)("curl", args, {maxBuffer: 1 << 24});
       const answers: WireResponse[] = [];
       for (const line of stdout.trim().split("\n")) {
         const [i, status, contentType] = line.split(" ");
-        answers[Number(i)] = {status: Number(status), contentType: contentType || undefined, body: readFileSync(join(dir, `${i}.res`), "utf8")};
+        answers[Number(i)] = {
+          status: Number(status),
+          contentType: contentType || undefined,
+          body: readFileSync(join(dir, `${i}.res`), "utf8"),
+        };
       }
       return answers;
     } finally {
@@ -114,7 +145,10 @@ describe("curl", () => {
   it("signs 100 requests one after another and 100 at once (--parallel), each through one curl process, every signature verified", async () => {
     for (const parallel of [false, true]) {
       const batch = jobs(lodestarOld, 100);
-      const answers = await curl(batch.map((j) => j.request), parallel);
+      const answers = await curl(
+        batch.map((j) => j.request),
+        parallel
+      );
       const failures = batch.map((job, i) => check(lodestarOld, job, answers[i] ?? new Error("no answer"))).filter(Boolean);
       expect(failures).toEqual([]);
     }

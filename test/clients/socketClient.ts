@@ -5,7 +5,7 @@
  * stacks are with a POST: a request written on a pooled connection that the server then closes
  * without an answer is a failure, never retried (none of them retries a non-idempotent request).
  */
-import {type Socket, connect} from "node:net";
+import {connect, type Socket} from "node:net";
 import type {WireRequest, WireResponse} from "./wire.js";
 
 export type SocketStack = {
@@ -40,7 +40,9 @@ export class SocketClient {
   async send(req: WireRequest): Promise<SocketAnswer> {
     const conn = this.idle.pop() ?? (await this.open());
     const body = Buffer.from(req.body ?? "");
-    const head = [`${req.method} ${req.path} HTTP/1.1`, ...this.stack.headerLines(req, `127.0.0.1:${this.port}`, body.length), "", ""].join("\r\n");
+    const head = [`${req.method} ${req.path} HTTP/1.1`, ...this.stack.headerLines(req, `127.0.0.1:${this.port}`, body.length), "", ""].join(
+      "\r\n"
+    );
     const answer = new Promise<SocketAnswer>((resolve, reject) => (conn.pending = {resolve, reject}));
     const sendBody = () => {
       if (!req.body) return;
