@@ -5,7 +5,7 @@ import {afterEach, describe, expect, it} from "vitest";
 import {loadNetwork} from "../dist/src/config/networks.js";
 import {interopSecretKey} from "../dist/src/keys/interop.js";
 import {KeyTable} from "../dist/src/keys/keyTable.js";
-import {SignerPool} from "../dist/src/pool.js";
+import {SignerPool} from "../dist/src/pool/pool.js";
 import {vectorsPath} from "./helpers/signer.js";
 
 const vectors = JSON.parse(readFileSync(vectorsPath, "utf8"));

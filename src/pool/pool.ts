@@ -1,10 +1,10 @@
 import {availableParallelism} from "node:os";
 import {Piscina} from "piscina";
-import type {NetworkConfig} from "./config/networks.js";
-import type {KeyDeriver} from "./keys/deriver.js";
-import type {KeyRef} from "./keys/keyTable.js";
-import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "./signing/protocol.js";
-import {SLASHING_DEADLINE_MS} from "./slashing/store.js";
+import type {NetworkConfig} from "../config/networks.js";
+import type {KeyDeriver} from "./deriver.js";
+import type {KeyRef} from "../keys/keyTable.js";
+import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "./protocol.js";
+import {SLASHING_DEADLINE_MS} from "../slashing/store.js";
 
 export type PoolOptions = {
   network: NetworkConfig;
@@ -67,7 +67,7 @@ export class SignerPool implements KeyDeriver {
     const workerData: SignerWorkerData = {network: opts.network, keyTable: opts.keyTable, slashingProtection: opts.slashingProtection};
     this.startPiscina = () => {
       const piscina = new Piscina({
-        filename: new URL("../workers/signer.js", import.meta.url).href,
+        filename: new URL("./worker.js", import.meta.url).href,
         minThreads: this.workers,
         maxThreads: this.workers,
         concurrentTasksPerWorker: opts.slashingProtection ? 2 * tasksPerWorker : tasksPerWorker,

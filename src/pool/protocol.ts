@@ -1,10 +1,10 @@
 import type {NetworkConfig} from "../config/networks.js";
 import type {ErrorCode} from "../errors.js";
 import type {PointCacheOutcome} from "../metrics/metrics.js";
-import type {RequestType} from "./requestTypeNames.js";
+import type {RequestType} from "../signing/requestTypeNames.js";
 
 /**
- * The protocol between the main thread and the signing workers (workers/signer.ts): plain data
+ * The protocol between the main thread (pool.ts) and the signing workers (worker.ts): plain data
  * both sides import, since class instances do not survive postMessage.
  */
 export type SignerWorkerData = {
