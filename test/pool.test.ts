@@ -99,6 +99,13 @@ describe("signing pool", () => {
     expect(() => pool.derivePublicKeys(new Uint8Array(64).subarray(0, 32))).toThrow(/own its whole buffer/);
   });
 
+  it("answers every request of a batch when the worker's answer does not match it, instead of leaving some hanging", async () => {
+    const {pool, ref} = poolWithKey({workers: 1});
+    (pool as unknown as {piscina: {run: () => Promise<unknown[]>}}).piscina.run = async () => [];
+    const results = await Promise.all([pool.sign(ref, body), pool.sign(ref, body)]);
+    expect(results).toEqual([0, 1].map(() => ({type: "unknown", code: "INTERNAL", message: expect.stringMatching(/^internal error: the worker answered 0 of [12] requests$/)})));
+  });
+
   it("generates interop keys in a worker, secrets and public keys matching", async () => {
     const {pool} = poolWithKey({workers: 1});
     const {secretKeys, publicKeys} = await pool.generateKeys({kind: "interop", start: 5, count: 3});

@@ -37,3 +37,7 @@ export type DeriveTask = {secretKeys: Uint8Array};
 export type GenerateTask = {kind: "interop"; start: number; count: number} | {kind: "mnemonic"; seed: Uint8Array; start: number; count: number};
 /** What generateKeys yields on the main thread (the worker moves one buffer: secret keys, then public keys). */
 export type GeneratedKeys = {secretKeys: Uint8Array; publicKeys: Uint8Array};
+
+declare const movedBrand: unique symbol;
+/** A value a worker task moves (transfers) to the main thread, which receives it as `T` itself. */
+export type Moved<T> = {readonly [movedBrand]: T};
