@@ -11,7 +11,6 @@ COPY native ./native
 RUN npx node-gyp rebuild -C native/fastsign --loglevel=warn && npx node-gyp rebuild -C native/connwatch --loglevel=warn
 COPY tsconfig.json ./
 COPY src ./src
-COPY workers ./workers
 COPY bench ./bench
 RUN npx tsc -p . && npm prune --omit=dev
 

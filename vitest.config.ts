@@ -18,7 +18,7 @@ const realTime = [
 
 export default defineConfig({
   test: {
-    // Compiles src/, workers/ and bench/ into dist/ before any test runs (integration tests use dist/).
+    // Compiles src/ and bench/ into dist/ before any test runs (integration tests use dist/).
     globalSetup: ["test/setup/build.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,

@@ -13,7 +13,7 @@ import {validateKeySources} from "./keys/sources.js";
 import type {Logger} from "./log.js";
 import {type Metrics, createMetrics, pointCacheOutcomes} from "./metrics/metrics.js";
 import {createMetricsServer} from "./metrics/server.js";
-import {SignerPool} from "./pool.js";
+import {SignerPool} from "./pool/pool.js";
 import {createApp} from "./server/app.js";
 import {logFaults} from "./server/faultRoutes.js";
 import {Faults} from "./server/faults.js";

@@ -8,7 +8,7 @@ import {interopSecretKey} from "../dist/src/keys/interop.js";
 import {KeyStore} from "../dist/src/keys/keyStore.js";
 import {KeyTable} from "../dist/src/keys/keyTable.js";
 import {normalizePubkey} from "../dist/src/hex.js";
-import type {SignResult, SignTask} from "../dist/src/signing/protocol.js";
+import type {SignResult, SignTask} from "../dist/src/pool/protocol.js";
 import {createSigner, signEngine, signingKey} from "../dist/src/signing/fastSign.js";
 import {rng} from "./helpers/reference.js";
 import {vectorsPath} from "./helpers/signer.js";
@@ -67,7 +67,7 @@ describe("a signing worker", () => {
       const engine = await original<typeof import("../dist/src/signing/fastSign.js")>();
       return {...engine, signingKey: (s: Uint8Array) => (handed.push(s), engine.signingKey(s))};
     });
-    const worker = await import("../dist/workers/signer.js");
+    const worker = await import("../dist/src/pool/worker.js");
     const body = Buffer.from(JSON.stringify(vector.request));
     const task = (): SignTask => ({refs: Int32Array.of(ref.slot, ref.state), bodies: new Uint8Array(body), ends: Uint32Array.of(body.length), deadline: Date.now() + 5000});
     const signature = (r: SignResult[]) => ("signature" in r[0] ? r[0].signature : r[0].code);

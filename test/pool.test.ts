@@ -5,7 +5,7 @@ import {afterEach, describe, expect, it} from "vitest";
 import {loadNetwork} from "../dist/src/config/networks.js";
 import {interopSecretKey} from "../dist/src/keys/interop.js";
 import {KeyTable} from "../dist/src/keys/keyTable.js";
-import {SignerPool} from "../dist/src/pool.js";
+import {SignerPool} from "../dist/src/pool/pool.js";
 import {vectorsPath} from "./helpers/signer.js";
 
 const vectors = JSON.parse(readFileSync(vectorsPath, "utf8"));
@@ -97,6 +97,13 @@ describe("signing pool", () => {
     expect([0, 1].map((i) => "0x" + Buffer.from(publicKeys.subarray(i * 48, i * 48 + 48)).toString("hex"))).toEqual(expected);
     // A view into a larger buffer can't be moved without moving its neighbours: refused, not copied.
     expect(() => pool.derivePublicKeys(new Uint8Array(64).subarray(0, 32))).toThrow(/own its whole buffer/);
+  });
+
+  it("answers every request of a batch when the worker's answer does not match it, instead of leaving some hanging", async () => {
+    const {pool, ref} = poolWithKey({workers: 1});
+    (pool as unknown as {piscina: {run: () => Promise<unknown[]>}}).piscina.run = async () => [];
+    const results = await Promise.all([pool.sign(ref, body), pool.sign(ref, body)]);
+    expect(results).toEqual([0, 1].map(() => ({type: "unknown", code: "INTERNAL", message: expect.stringMatching(/^internal error: the worker answered 0 of [12] requests$/)})));
   });
 
   it("generates interop keys in a worker, secrets and public keys matching", async () => {

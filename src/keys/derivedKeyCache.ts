@@ -2,7 +2,7 @@ import {createCipheriv, createDecipheriv, createHash, hkdfSync, randomBytes} fro
 import {mkdirSync, readFileSync} from "node:fs";
 import {join} from "node:path";
 import type {Logger} from "../log.js";
-import type {GeneratedKeys} from "../signing/protocol.js";
+import type {GeneratedKeys} from "../pool/protocol.js";
 import {writeFileAtomic} from "./files.js";
 
 /**

@@ -1,7 +1,7 @@
 import {mkdirSync, unlinkSync} from "node:fs";
 import {join} from "node:path";
 import type {Logger} from "../log.js";
-import type {KeyDeriver} from "./deriver.js";
+import type {KeyDeriver} from "../pool/deriver.js";
 import {bytesToHex} from "../hex.js";
 import {writeKeyPair} from "./keyPair.js";
 import type {KeyStore} from "./keyStore.js";

@@ -1,7 +1,7 @@
 import type {KeySources} from "../config/signerConfig.js";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
-import type {KeyDeriver} from "./deriver.js";
+import type {KeyDeriver} from "../pool/deriver.js";
 import type {KeyStore} from "./keyStore.js";
 import {loadKeySources} from "./sources.js";
 

@@ -3,7 +3,7 @@ import type {KeyManager} from "../keys/keymanager.js";
 import type {Reloader} from "../keys/reloader.js";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
-import type {SignerPool} from "../pool.js";
+import type {SignerPool} from "../pool/pool.js";
 import type {SlashingHealth} from "../slashing/health.js";
 import type {Faults} from "./faults.js";
 import type {Lifecycle} from "./lifecycle.js";

@@ -1,4 +1,4 @@
-import type {GenerateTask, GeneratedKeys} from "../signing/protocol.js";
+import type {GenerateTask, GeneratedKeys} from "./protocol.js";
 
 /**
  * What key loading needs from the signing workers (the scalar multiplications, off the main

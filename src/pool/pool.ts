@@ -1,10 +1,11 @@
 import {availableParallelism} from "node:os";
 import {Piscina} from "piscina";
-import type {NetworkConfig} from "./config/networks.js";
-import type {KeyDeriver} from "./keys/deriver.js";
-import type {KeyRef} from "./keys/keyTable.js";
-import type {DeriveTask, GenerateTask, GeneratedKeys, SignResult, SignTask, SignerWorkerData} from "./signing/protocol.js";
-import {SLASHING_DEADLINE_MS} from "./slashing/store.js";
+import type {NetworkConfig} from "../config/networks.js";
+import type {KeyDeriver} from "./deriver.js";
+import type {KeyRef} from "../keys/keyTable.js";
+import type {GenerateTask, GeneratedKeys, Moved, SignResult, SignTask, SignerWorkerData} from "./protocol.js";
+import type * as worker from "./worker.js";
+import {SLASHING_DEADLINE_MS} from "../slashing/store.js";
 
 export type PoolOptions = {
   network: NetworkConfig;
@@ -21,6 +22,12 @@ export type PoolOptions = {
   /** Called when a worker dies with a batch in hand. */
   onWorkerFailure?: (error: Error) => void;
 };
+
+/** The worker's tasks, by the names Piscina calls them: worker.ts's exports. */
+type Tasks = typeof worker;
+type TaskName = keyof Tasks;
+/** What the main thread receives from a task: a moved value arrives as itself. */
+type Received<R> = Awaited<R> extends Moved<infer T> ? T : Awaited<R>;
 
 type Pending = {ref: KeyRef; body: Uint8Array; resolve: (r: SignResult) => void; deadline: number; retried?: boolean};
 
@@ -67,7 +74,7 @@ export class SignerPool implements KeyDeriver {
     const workerData: SignerWorkerData = {network: opts.network, keyTable: opts.keyTable, slashingProtection: opts.slashingProtection};
     this.startPiscina = () => {
       const piscina = new Piscina({
-        filename: new URL("../workers/signer.js", import.meta.url).href,
+        filename: new URL("./worker.js", import.meta.url).href,
         minThreads: this.workers,
         maxThreads: this.workers,
         concurrentTasksPerWorker: opts.slashingProtection ? 2 * tasksPerWorker : tasksPerWorker,
@@ -84,6 +91,11 @@ export class SignerPool implements KeyDeriver {
       return piscina;
     };
     this.piscina = this.startPiscina();
+  }
+
+  /** Runs one of the worker's tasks, its argument and result typed from worker.ts. */
+  private run<K extends TaskName>(name: K, task: Parameters<Tasks[K]>[0], transferList?: ArrayBufferLike[]): Promise<Received<ReturnType<Tasks[K]>>> {
+    return this.piscina.run(task, {name, transferList: transferList as ArrayBuffer[] | undefined});
   }
 
   private restartIfAbandoned(piscina: Piscina): void {
@@ -170,10 +182,14 @@ export class SignerPool implements KeyDeriver {
       this.requestsInFlight -= batch.length;
       this.flush(lane);
     };
-    this.piscina.run(task, {name: "signBatch", transferList: [buffer]}).then(
-      (results: SignResult[]) => {
+    this.run("signBatch", task, [buffer]).then(
+      (results) => {
         done();
-        for (let i = 0; i < batch.length; i++) batch[i].resolve(results[i]);
+        // One result per request, in order; anything else is a bug, answered as one rather than left hanging.
+        const complete = results.length === batch.length;
+        for (let i = 0; i < batch.length; i++) {
+          batch[i].resolve(complete ? results[i] : {type: "unknown", code: "INTERNAL", message: `internal error: the worker answered ${results.length} of ${batch.length} requests`});
+        }
       },
       (err: Error) => {
         // The worker died (Piscina starts a replacement, which sees every key in the shared
@@ -196,13 +212,12 @@ export class SignerPool implements KeyDeriver {
     if (secretKeys.byteOffset !== 0 || secretKeys.byteLength !== secretKeys.buffer.byteLength) {
       throw new Error("derivePublicKeys: secretKeys must own its whole buffer (pass a slice)");
     }
-    const task: DeriveTask = {secretKeys};
-    return this.piscina.run(task, {name: "derivePublicKeys", transferList: [secretKeys.buffer as ArrayBuffer]});
+    return this.run("derivePublicKeys", {secretKeys}, [secretKeys.buffer]);
   }
 
   async generateKeys(task: GenerateTask): Promise<GeneratedKeys> {
     const n = task.count;
-    const moved: ArrayBuffer = await this.piscina.run(task, {name: "generateKeys"});
+    const moved = await this.run("generateKeys", task);
     return {secretKeys: new Uint8Array(moved, 0, n * 32), publicKeys: new Uint8Array(moved, n * 32, n * 48)};
   }
 

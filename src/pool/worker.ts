@@ -1,24 +1,25 @@
 /**
- * A signing worker: a module of plain functions that Piscina calls by name. It holds the network's
+ * A signing worker: a module of plain functions that Piscina calls by name (pool.ts takes the names,
+ * and what each takes and returns, from this module's exports: every export is a task). It holds the network's
  * SSZ types; the keys live in the shared KeyTable, which the main thread updates, and the worker
  * signs from it directly: it keeps nothing per key, so a million keys cost a worker nothing.
  */
 import {workerData} from "node:worker_threads";
 import {move} from "piscina";
 import {SecretKey} from "@chainsafe/blst";
-import {type KeyRef, KeyTable} from "../src/keys/keyTable.js";
-import {SignerError, unknownKeyMessage} from "../src/errors.js";
-import {interopSecretKey} from "../src/keys/interop.js";
-import {deriveChildSk, deriveMasterSk} from "../src/keys/mnemonic.js";
-import {copySecret, scalarToBytes, secretBuffer} from "../src/keys/scalar.js";
-import type {DeriveTask, GenerateTask, SignResult, SignTask, SignerWorkerData} from "../src/signing/protocol.js";
-import type {RequestType} from "../src/signing/requestTypeNames.js";
-import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../src/signing/signingRoot.js";
-import {routingTypeOf} from "../src/signing/requestTypeNames.js";
-import {FieldError} from "../src/signing/errors.js";
-import {createSigner, signingKey} from "../src/signing/fastSign.js";
-import {bytesToHex} from "../src/hex.js";
-import {SlashingStore} from "../src/slashing/store.js";
+import {type KeyRef, KeyTable} from "../keys/keyTable.js";
+import {SignerError, unknownKeyMessage} from "../errors.js";
+import {interopSecretKey} from "../keys/interop.js";
+import {deriveChildSk, deriveMasterSk} from "../keys/mnemonic.js";
+import {copySecret, scalarToBytes, secretBuffer} from "../keys/scalar.js";
+import type {DeriveTask, GenerateTask, Moved, SignResult, SignTask, SignerWorkerData} from "./protocol.js";
+import type {RequestType} from "../signing/requestTypeNames.js";
+import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../signing/signingRoot.js";
+import {routingTypeOf} from "../signing/requestTypeNames.js";
+import {FieldError} from "../signing/errors.js";
+import {createSigner, signingKey} from "../signing/fastSign.js";
+import {bytesToHex} from "../hex.js";
+import {SlashingStore} from "../slashing/store.js";
 
 const {network, keyTable, slashingProtection} = workerData as SignerWorkerData;
 const ctx = createSigningContext(network);
@@ -155,7 +156,7 @@ export function derivePublicKeys(task: DeriveTask): Uint8Array {
  * secret keys (32 bytes each) then the public keys (48 bytes each). The buffer is moved to the
  * main thread, so no copy of the secrets stays in this worker.
  */
-export function generateKeys(task: GenerateTask): ReturnType<typeof move> {
+export function generateKeys(task: GenerateTask): Moved<ArrayBuffer> {
   const n = task.count;
   const out = new Uint8Array(n * (32 + 48));
   const secretKeys = out.subarray(0, n * 32);
@@ -168,5 +169,5 @@ export function generateKeys(task: GenerateTask): ReturnType<typeof move> {
     secret.fill(0);
   }
   out.set(derivePublicKeys({secretKeys: copySecret(secretKeys)}), n * 32);
-  return move(out.buffer);
+  return move(out.buffer) as unknown as Moved<ArrayBuffer>;
 }

@@ -1,10 +1,10 @@
 import type {NetworkConfig} from "../config/networks.js";
 import type {ErrorCode} from "../errors.js";
 import type {PointCacheOutcome} from "../metrics/metrics.js";
-import type {RequestType} from "./requestTypeNames.js";
+import type {RequestType} from "../signing/requestTypeNames.js";
 
 /**
- * The protocol between the main thread and the signing workers (workers/signer.ts): plain data
+ * The protocol between the main thread (pool.ts) and the signing workers (worker.ts): plain data
  * both sides import, since class instances do not survive postMessage.
  */
 export type SignerWorkerData = {
@@ -37,3 +37,7 @@ export type DeriveTask = {secretKeys: Uint8Array};
 export type GenerateTask = {kind: "interop"; start: number; count: number} | {kind: "mnemonic"; seed: Uint8Array; start: number; count: number};
 /** What generateKeys yields on the main thread (the worker moves one buffer: secret keys, then public keys). */
 export type GeneratedKeys = {secretKeys: Uint8Array; publicKeys: Uint8Array};
+
+declare const movedBrand: unique symbol;
+/** A value a worker task moves (transfers) to the main thread, which receives it as `T` itself. */
+export type Moved<T> = {readonly [movedBrand]: T};
