@@ -1,7 +1,10 @@
 // The signing pool on its own: batching, worker failures, and secrets moved (not copied) between threads.
-import {readFileSync} from "node:fs";
+import {mkdtempSync, readFileSync, rmSync} from "node:fs";
+import {createRequire} from "node:module";
+import {tmpdir} from "node:os";
+import {join} from "node:path";
 import {PublicKey, SecretKey, Signature, verify} from "@chainsafe/blst";
-import {afterEach, describe, expect, it} from "vitest";
+import {afterEach, describe, expect, it, vi} from "vitest";
 import {loadNetwork} from "../dist/src/config/networks.js";
 import {interopSecretKey} from "../dist/src/keys/interop.js";
 import {KeyTable} from "../dist/src/keys/keyTable.js";
@@ -20,7 +23,7 @@ afterEach(async () => {
   pool = undefined;
 });
 
-function poolWithKey(opts: {workers: number; onBatch?: (n: number) => void; onWorkerFailure?: () => void}) {
+function poolWithKey(opts: {workers: number; onBatch?: (n: number) => void; onWorkerFailure?: (e: Error) => void; slashingProtection?: string}) {
   const table = KeyTable.create();
   const secret = interopSecretKey(0);
   const pubkey = SecretKey.fromBytes(secret).toPublicKey();
@@ -84,6 +87,29 @@ describe("signing pool", () => {
     const after = await pool.sign(ref, body);
     if (!("signature" in after)) throw new Error(`not signed: ${after.message}`);
     expect(verify(root, pubkey, Signature.fromHex(after.signature))).toBe(true);
+  });
+
+  it("survives workers that cannot open the slashing database (locked past its timeout), and signs once it is free", async () => {
+    // A rollback-journal database under an EXCLUSIVE transaction: a worker opening it (to switch it
+    // to WAL) waits its busy timeout, then its module fails to load, outside any task.
+    const dir = mkdtempSync(join(tmpdir(), "ts3signer-pool-"));
+    const path = join(dir, "slashing.sqlite");
+    const holder = new (createRequire(import.meta.url)("better-sqlite3"))(path);
+    holder.exec("CREATE TABLE held (x); BEGIN EXCLUSIVE; INSERT INTO held VALUES (1);");
+    try {
+      const failures: string[] = [];
+      const {pool, ref, pubkey} = poolWithKey({workers: 1, slashingProtection: `sqlite:${path}`, onWorkerFailure: (e) => failures.push(e.message)});
+      const firstFailure = await vi.waitFor(() => failures[0] ?? Promise.reject(new Error("no failure yet")), {timeout: 20_000, interval: 100});
+      expect(firstFailure).toMatch(/SQLITE_BUSY/); // before the fix: an uncaught error, the process gone
+      holder.exec("COMMIT");
+      holder.close();
+      const result = await pool.sign(ref, body);
+      if (!("signature" in result)) throw new Error(`not signed: ${result.message}`);
+      expect(verify(root, pubkey, Signature.fromHex(result.signature))).toBe(true);
+    } finally {
+      if (holder.open) holder.close();
+      rmSync(dir, {recursive: true, force: true});
+    }
   });
 
   it("moves secrets to the worker instead of copying them: the caller's buffer is detached", async () => {

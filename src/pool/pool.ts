@@ -88,6 +88,14 @@ export class SignerPool implements KeyDeriver {
       // Piscina replaces a worker that dies, except when one has died before it was up: from then
       // on it starts no worker at all, and the tasks it holds would wait forever. Start afresh.
       piscina.on("workerDestroy", () => setImmediate(() => this.restartIfAbandoned(piscina)));
+      // A worker that fails outside a task (its module failed to load, e.g. the slashing database
+      // was locked past its timeout) is reported here; unheard, the EventEmitter would throw it
+      // and end the process.
+      // What crosses from the worker is a structured clone: a library's error class arrives as a
+      // plain object (better-sqlite3's as {code: "SQLITE_BUSY"}), without its message.
+      piscina.on("error", (e: unknown) =>
+        this.onWorkerFailure?.(e instanceof Error ? e : new Error(`a signing worker failed to start: ${(e as {code?: string})?.code ?? String(e)}`))
+      );
       return piscina;
     };
     this.piscina = this.startPiscina();

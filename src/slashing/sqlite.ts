@@ -17,11 +17,13 @@ export function openSqlite(path: string): SlashingBackend {
   }
   const db = new open(path);
   db.defaultSafeIntegers(true);
-  db.pragma("journal_mode = WAL");
-  db.pragma("synchronous = FULL"); // a record must be on disk before its signature leaves
   // A worker waiting for the write lock blocks its thread (better-sqlite3 is synchronous), every
   // request on it included: wait well inside a request's deadline (SLASHING_DEADLINE_MS), not past it.
+  // Set first: switching to WAL needs the lock too, and without a timeout fails at once while
+  // another connection holds it.
   db.pragma("busy_timeout = 2000");
+  db.pragma("journal_mode = WAL");
+  db.pragma("synchronous = FULL"); // a record must be on disk before its signature leaves
   db.exec(SCHEMA);
   migrate(db);
   const p = (sql: string) => db.prepare(sql);
