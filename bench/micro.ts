@@ -55,7 +55,10 @@ export async function runMicro(vectorsFile: URL, timeMs = 500): Promise<MicroRes
   return [...signingCompared(timeMs * 3), ...buildsCompared(timeMs * 3), ...results];
 }
 
-type NativeBuild = {hashToG2(root: Uint8Array, reuse?: object): object; signWithPoint(point: object, secretKey: Uint8Array, out: Uint8Array): void};
+type NativeBuild = {
+  hashToG2(root: Uint8Array, reuse?: object): object;
+  signWithPoint(point: object, secretKey: Uint8Array, out: Uint8Array): void;
+};
 
 /**
  * native/fastsign's two builds against each other (binding.gyp): the ADX build (MULX/ADCX/ADOX,
@@ -82,12 +85,17 @@ function buildsCompared(timeMs: number): MicroResult[] {
   const rootView = new DataView(root.buffer);
   const out = new Uint8Array(96);
   let n = 0;
-  const ops: [string, () => void][] = [["blst sign (raw), CPU time, beside the builds", () => key.sign((rootView.setUint32(0, n++), root))]];
+  const ops: [string, () => void][] = [
+    ["blst sign (raw), CPU time, beside the builds", () => key.sign((rootView.setUint32(0, n++), root))],
+  ];
   for (const [build, addon] of loaded) {
     const cached = addon.hashToG2(new Uint8Array(32).fill(1));
     let point = addon.hashToG2(root);
     ops.push([`${build}: sign, H(root) cached`, () => addon.signWithPoint(cached, secret, out)]);
-    ops.push([`${build}: sign, H(root) hashed`, () => addon.signWithPoint((point = addon.hashToG2((rootView.setUint32(0, n++), root), point)), secret, out)]);
+    ops.push([
+      `${build}: sign, H(root) hashed`,
+      () => addon.signWithPoint((point = addon.hashToG2((rootView.setUint32(0, n++), root), point)), secret, out),
+    ]);
   }
   const totals = ops.map(() => ({ms: 0, count: 0}));
   const deadline = performance.now() + timeMs;
@@ -134,7 +142,12 @@ function signingCompared(timeMs: number): MicroResult[] {
   const us = interleaved(ops, timeMs);
   const results = ops.map(([name], k) => ({name, microseconds: us[k], opsPerSecond: 1e6 / us[k], shareOfSignature: us[k] / us[0]}));
   const buildUs = us[4] - us[1];
-  results.push({name: "table build (the row above less a table signature)", microseconds: buildUs, opsPerSecond: 1e6 / buildUs, shareOfSignature: buildUs / us[0]});
+  results.push({
+    name: "table build (the row above less a table signature)",
+    microseconds: buildUs,
+    opsPerSecond: 1e6 / buildUs,
+    shareOfSignature: buildUs / us[0],
+  });
   return [...results, ...tableWidths(timeMs)];
 }
 
@@ -155,15 +168,28 @@ function tableWidths(timeMs: number): MicroResult[] {
   for (const tableWindow of widths) {
     const sign = createSigner({tableAfter: 1, tableWindow});
     const rebuild = createSigner({tableAfter: 1, tableWindow, tableRoots: 1});
-    ops.push([`w = ${tableWindow}: a signature`, () => sign(fastKey, roots[0])], [`w = ${tableWindow}: build + a signature`, () => rebuild(fastKey, roots[n++ % 2])]);
+    ops.push(
+      [`w = ${tableWindow}: a signature`, () => sign(fastKey, roots[0])],
+      [`w = ${tableWindow}: build + a signature`, () => rebuild(fastKey, roots[n++ % 2])]
+    );
   }
   const us = interleaved(ops, timeMs, 16);
   return widths.flatMap((w, i) => {
     const [signUs, buildUs] = [us[1 + 2 * i], us[2 + 2 * i] - us[1 + 2 * i]];
     const kib = Math.round(tableBytes(w) / 1024);
     return [
-      {name: `table, ${w}-bit windows (${kib} KiB): a signature`, microseconds: signUs, opsPerSecond: 1e6 / signUs, shareOfSignature: signUs / us[0]},
-      {name: `table, ${w}-bit windows (${kib} KiB): its build`, microseconds: buildUs, opsPerSecond: 1e6 / buildUs, shareOfSignature: buildUs / us[0]},
+      {
+        name: `table, ${w}-bit windows (${kib} KiB): a signature`,
+        microseconds: signUs,
+        opsPerSecond: 1e6 / signUs,
+        shareOfSignature: signUs / us[0],
+      },
+      {
+        name: `table, ${w}-bit windows (${kib} KiB): its build`,
+        microseconds: buildUs,
+        opsPerSecond: 1e6 / buildUs,
+        shareOfSignature: buildUs / us[0],
+      },
     ];
   });
 }

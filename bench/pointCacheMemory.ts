@@ -6,7 +6,15 @@
  * measurement freed.
  */
 import {execFileSync} from "node:child_process";
-import {POINT_CACHE_ROOTS, TABLE_AFTER_SIGNATURES, TABLE_ROOTS, createSigner, signEngine, signingKey, tableBytes} from "../src/signing/fastSign.js";
+import {
+  createSigner,
+  POINT_CACHE_ROOTS,
+  signEngine,
+  signingKey,
+  TABLE_AFTER_SIGNATURES,
+  TABLE_ROOTS,
+  tableBytes,
+} from "../src/signing/fastSign.js";
 
 export type PointCacheMemory = {
   roots: number;

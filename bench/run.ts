@@ -16,21 +16,21 @@ import {join} from "node:path";
 import {parseArgs} from "node:util";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {loadNetwork} from "../src/config/networks.js";
-import {signEngine} from "../src/signing/fastSign.js";
-import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 import {devnet} from "../src/load/devnet.js";
-import * as R from "../src/load/requests.js";
-import {measureCeiling} from "./ceiling.js";
-import {measurePointCacheMemory} from "./pointCacheMemory.js";
-import {keystoreBench} from "./keystores.js";
-import {type KeyScaleResult, keyScaleBench} from "./keyScale.js";
-import {printSlashingHistory, slashingHistoryBench} from "./slashingHistory.js";
-import {type LoadResult, burst, dutyCycle, fetchPublicKeys, sustained} from "../src/load/load.js";
-import {type MicroResult, runMicro} from "./micro.js";
+import {burst, dutyCycle, fetchPublicKeys, type LoadResult, sustained} from "../src/load/load.js";
 import {machineIdleSeconds} from "../src/load/procStat.js";
 import {renderReport} from "../src/load/report.js";
-import {SignerProcess} from "./signerProcess.js";
+import * as R from "../src/load/requests.js";
 import {wrkAvailable, wrkBurst, wrkSustained} from "../src/load/wrk.js";
+import {signEngine} from "../src/signing/fastSign.js";
+import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
+import {measureCeiling} from "./ceiling.js";
+import {type KeyScaleResult, keyScaleBench} from "./keyScale.js";
+import {keystoreBench} from "./keystores.js";
+import {type MicroResult, runMicro} from "./micro.js";
+import {measurePointCacheMemory} from "./pointCacheMemory.js";
+import {SignerProcess} from "./signerProcess.js";
+import {printSlashingHistory, slashingHistoryBench} from "./slashingHistory.js";
 
 const {values} = parseArgs({
   options: {
@@ -126,7 +126,12 @@ async function withPointCache(signer: SignerProcess, run: () => Promise<E2E>): P
   const before = await pointCache(signer);
   const result = await run();
   const after = await pointCache(signer);
-  return {...result, cacheHits: after.cacheHits - before.cacheHits, cacheMisses: after.cacheMisses - before.cacheMisses, cacheTables: after.cacheTables - before.cacheTables};
+  return {
+    ...result,
+    cacheHits: after.cacheHits - before.cacheHits,
+    cacheMisses: after.cacheMisses - before.cacheMisses,
+    cacheTables: after.cacheTables - before.cacheTables,
+  };
 }
 
 /** Signatures that did not hash their root (cached point or table), and those signed from a table. */
@@ -136,12 +141,21 @@ const cacheRates = (r: PointCacheCounts) => {
 };
 
 /** Signs `count` requests of a load's kind and checks each signature with blst against the root computed here. */
-async function verifiedSignatures(url: string, pubkeys: string[], roots: R.RootSharing, count = 32): Promise<{verified: number; count: number}> {
+async function verifiedSignatures(
+  url: string,
+  pubkeys: string[],
+  roots: R.RootSharing,
+  count = 32
+): Promise<{verified: number; count: number}> {
   const ctx = createSigningContext(loadNetwork("mainnet"));
   const work = R.attestations(pubkeys, count * 97, 0, roots).filter((_, i) => i % 97 === 0);
   let verified = 0;
   for (const {pubkey, body} of work) {
-    const res = await fetch(`${url}/api/v1/eth2/sign/${pubkey}`, {method: "POST", headers: {"content-type": "application/json", accept: "application/json"}, body: JSON.stringify(body)});
+    const res = await fetch(`${url}/api/v1/eth2/sign/${pubkey}`, {
+      method: "POST",
+      headers: {"content-type": "application/json", accept: "application/json"},
+      body: JSON.stringify(body),
+    });
     if (res.status !== 200) continue;
     const parsed = parseRequestBody(JSON.stringify(body));
     const root = signingRootOf(parsed, requestTypeOf(parsed), ctx);
@@ -166,11 +180,16 @@ async function main(): Promise<void> {
   step("raw blst ceiling (1 thread, then every core at once)");
   const single = await measureCeiling(1, quick ? 1.5 : 3);
   const ceiling = await measureCeiling(cores, quick ? 1.5 : 3);
-  console.log(`  1 thread: ${fmt(single.signaturesPerSecond)}/s; ${cores} threads: ${fmt(ceiling.signaturesPerSecond)}/s, ${fmt(ceiling.signaturesPerCpuSecond)} per CPU-second`);
+  console.log(
+    `  1 thread: ${fmt(single.signaturesPerSecond)}/s; ${cores} threads: ${fmt(ceiling.signaturesPerSecond)}/s, ${fmt(ceiling.signaturesPerCpuSecond)} per CPU-second`
+  );
 
   step("micro benchmarks (tinybench)");
   const micro: MicroResult[] = await runMicro(new URL("../../test/fixtures/signing-roots.json", import.meta.url), quick ? 150 : 400);
-  for (const m of micro) console.log(`  ${m.name.padEnd(46)} ${fmt(m.microseconds, 1).padStart(8)} µs  ${fmt(100 * m.shareOfSignature, 1).padStart(6)}% of a signature`);
+  for (const m of micro)
+    console.log(
+      `  ${m.name.padEnd(46)} ${fmt(m.microseconds, 1).padStart(8)} µs  ${fmt(100 * m.shareOfSignature, 1).padStart(6)}% of a signature`
+    );
 
   step(`end-to-end: signer with ${keyCount} interop keys (mainnet), ${connections} connections`);
   const signer = await SignerProcess.start(["--interop-keys", String(keyCount)]);
@@ -215,7 +234,9 @@ async function main(): Promise<void> {
   const steady = await measureLoad(signer, () =>
     sustained({...at(connections), onTick: (r) => process.stdout.write(`\r  sustained: ${fmt(r.requests)} requests`)}, seconds)
   );
-  console.log(`\n  sustained: ${fmt(steady.requestsPerSecond)}/s = ${fmt(steady.ratioToCeiling, 2)}× ceiling (${ceilingAround(steady)}), CPU efficiency ${fmt(steady.cpuEfficiency, 2)}, p99 ${fmt(steady.latencyMs.p99, 1)} ms, errors ${steady.errors}`);
+  console.log(
+    `\n  sustained: ${fmt(steady.requestsPerSecond)}/s = ${fmt(steady.ratioToCeiling, 2)}× ceiling (${ceilingAround(steady)}), CPU efficiency ${fmt(steady.cpuEfficiency, 2)}, p99 ${fmt(steady.latencyMs.p99, 1)} ms, errors ${steady.errors}`
+  );
   console.log(`    CPU: ${cpuSplit(steady)}`);
   const rssAfterSustained = signer.rssBytes(); // warm by now: heaps and allocator pools have grown
 
@@ -240,7 +261,9 @@ async function main(): Promise<void> {
   let wrk: {sustained: E2E; burst: E2E} | undefined;
   if (wrkAvailable()) {
     const wrkSteady = await measureLoad(signer, () => wrkSustained(signer.url, pubkeys, connections, seconds));
-    console.log(`  wrk sustained: ${fmt(wrkSteady.requestsPerSecond)}/s = ${fmt(wrkSteady.ratioToCeiling, 2)}× ceiling (${ceilingAround(wrkSteady)}), p99 ${fmt(wrkSteady.latencyMs.p99, 1)} ms, errors ${wrkSteady.errors}`);
+    console.log(
+      `  wrk sustained: ${fmt(wrkSteady.requestsPerSecond)}/s = ${fmt(wrkSteady.ratioToCeiling, 2)}× ceiling (${ceilingAround(wrkSteady)}), p99 ${fmt(wrkSteady.latencyMs.p99, 1)} ms, errors ${wrkSteady.errors}`
+    );
     console.log(`    CPU: ${cpuSplit(wrkSteady)}`);
     const wrkBurstResult = await measureLoad(signer, () => wrkBurst(signer.url, pubkeys, 256, burstCount));
     console.log(`  wrk burst: ${describeBurst(wrkBurstResult)} (wrk's start-up included), errors ${wrkBurstResult.errors}`);
@@ -252,7 +275,9 @@ async function main(): Promise<void> {
   // A leak shows as RSS that keeps rising with the requests served (the loads above).
   const served = [burstResult, rootsRuns["shared/signer"], duty, wrk?.sustained, wrk?.burst].reduce((n, r) => n + (r?.requests ?? 0), 0);
   const rssGrowth = {requests: served, beforeBytes: rssAfterSustained, afterBytes: rss1k};
-  console.log(`  RSS ${fmt(rssAfterSustained / 2 ** 20, 1)} MiB after the sustained load, ${fmt(rss1k / 2 ** 20, 1)} MiB after ${fmt(served)} more requests (${fmt((rss1k - rssAfterSustained) / served, 1)} bytes per request)`);
+  console.log(
+    `  RSS ${fmt(rssAfterSustained / 2 ** 20, 1)} MiB after the sustained load, ${fmt(rss1k / 2 ** 20, 1)} MiB after ${fmt(served)} more requests (${fmt((rss1k - rssAfterSustained) / served, 1)} bytes per request)`
+  );
   await signer.stop();
 
   // A devnet's duties with one key per validator, time compressed so the signer is always busy:
@@ -271,20 +296,35 @@ async function main(): Promise<void> {
   const cacheMemory = measurePointCacheMemory();
   if (cacheMemory) {
     const mib = (n: number) => fmt(n / 2 ** 20, 2);
-    console.log(`  point cache at its cap (${fmt(cacheMemory.roots)} roots, one worker): RSS +${mib(cacheMemory.rssBytes)} MiB (points ${mib(cacheMemory.pointBytes)} MiB, map ${mib(cacheMemory.heapBytes)} MiB of heap)`);
-    console.log(`  hot-root tables at their cap (${cacheMemory.tables} tables, one worker): RSS +${mib(cacheMemory.tableRssBytes)} MiB (tables ${mib(cacheMemory.tableBytes)} MiB allocated)`);
+    console.log(
+      `  point cache at its cap (${fmt(cacheMemory.roots)} roots, one worker): RSS +${mib(cacheMemory.rssBytes)} MiB (points ${mib(cacheMemory.pointBytes)} MiB, map ${mib(cacheMemory.heapBytes)} MiB of heap)`
+    );
+    console.log(
+      `  hot-root tables at their cap (${cacheMemory.tables} tables, one worker): RSS +${mib(cacheMemory.tableRssBytes)} MiB (tables ${mib(cacheMemory.tableBytes)} MiB allocated)`
+    );
   }
 
   step("sustained load with slashing protection (SQLite, EIP-3076 checks per attestation)");
   const dbDir = mkdtempSync(join(tmpdir(), "ts3signer-bench-slashing-"));
-  const protectedSigner = await SignerProcess.start(["--interop-keys", String(keyCount), "--slashing-protection", `sqlite:${join(dbDir, "slashing.sqlite")}`]);
+  const protectedSigner = await SignerProcess.start([
+    "--interop-keys",
+    String(keyCount),
+    "--slashing-protection",
+    `sqlite:${join(dbDir, "slashing.sqlite")}`,
+  ]);
   const protectedKeys = await fetchPublicKeys(protectedSigner.url);
-  const guarded = await measureLoad(protectedSigner, () => sustained({target: protectedSigner.url, pubkeys: protectedKeys, connections}, seconds));
+  const guarded = await measureLoad(protectedSigner, () =>
+    sustained({target: protectedSigner.url, pubkeys: protectedKeys, connections}, seconds)
+  );
   await protectedSigner.stop();
   rmSync(dbDir, {recursive: true, force: true});
-  console.log(`  ${fmt(guarded.requestsPerSecond)}/s = ${fmt(guarded.ratioToCeiling, 2)}× ceiling (${fmt(guarded.requestsPerSecond / steady.requestsPerSecond, 2)}× without), p99 ${fmt(guarded.latencyMs.p99, 1)} ms, errors ${guarded.errors}`);
+  console.log(
+    `  ${fmt(guarded.requestsPerSecond)}/s = ${fmt(guarded.ratioToCeiling, 2)}× ceiling (${fmt(guarded.requestsPerSecond / steady.requestsPerSecond, 2)}× without), p99 ${fmt(guarded.latencyMs.p99, 1)} ms, errors ${guarded.errors}`
+  );
 
-  const memory: {keys: number; readySeconds: number; rssBytes: number}[] = [{keys: keyCount, readySeconds: signer.readySeconds, rssBytes: rss1k}];
+  const memory: {keys: number; readySeconds: number; rssBytes: number}[] = [
+    {keys: keyCount, readySeconds: signer.readySeconds, rssBytes: rss1k},
+  ];
   if (!values["skip-memory"]) {
     const bigKeys = quick ? 20_000 : 100_000;
     step(`key loading and memory: ${fmt(bigKeys)} interop keys`);
@@ -292,25 +332,49 @@ async function main(): Promise<void> {
     memory.push({keys: bigKeys, readySeconds: big.readySeconds, rssBytes: big.rssBytes()});
     await big.stop();
     const [small, large] = memory;
-    console.log(`  ready in ${fmt(large.readySeconds, 2)} s; RSS ${fmt(small.rssBytes / 2 ** 20, 1)} MiB with ${fmt(small.keys)} keys, ${fmt(large.rssBytes / 2 ** 20, 1)} MiB with ${fmt(large.keys)} (≈ ${fmt((large.rssBytes - small.rssBytes) / (large.keys - small.keys))} bytes per key)`);
+    console.log(
+      `  ready in ${fmt(large.readySeconds, 2)} s; RSS ${fmt(small.rssBytes / 2 ** 20, 1)} MiB with ${fmt(small.keys)} keys, ${fmt(large.rssBytes / 2 ** 20, 1)} MiB with ${fmt(large.keys)} (≈ ${fmt((large.rssBytes - small.rssBytes) / (large.keys - small.keys))} bytes per key)`
+    );
   }
 
   step("keystore loading (EIP-2335 scrypt, n = 2^18)");
   const keystores = await keystoreBench(quick ? 8 : 16);
-  console.log(`  ${keystores.keystores} keystores: ${fmt(keystores.loadPerSecond, 2)}/s loading vs ${fmt(keystores.rawPerSecond, 2)}/s raw node:crypto scrypt on all cores = ${fmt(keystores.ratio, 2)}×`);
+  console.log(
+    `  ${keystores.keystores} keystores: ${fmt(keystores.loadPerSecond, 2)}/s loading vs ${fmt(keystores.rawPerSecond, 2)}/s raw node:crypto scrypt on all cores = ${fmt(keystores.ratio, 2)}×`
+  );
 
   const {slashingHistory, keyScale} = values.scale ? await scaleSections() : {slashingHistory: [], keyScale: undefined};
 
   step("summary");
   const rows: [string, string, string][] = [
     ["raw blst, all cores", `${fmt(ceiling.signaturesPerSecond)}/s`, "the ceiling, measured again around each load"],
-    ["sustained HTTP", `${fmt(steady.requestsPerSecond)}/s`, `${fmt(steady.ratioToCeiling, 2)}× ceiling around it (${fmt(steady.ceiling.signaturesPerSecond)}/s)`],
-    ["  CPU efficiency", fmt(steady.cpuEfficiency, 2), `signer ${fmt(steady.signerCpuCores, 2)} cores (HTTP thread ${fmt(steady.httpThreadCores, 2)}), load generator ${fmt(steady.generatorCores, 2)}, idle ${fmt(steady.idleCores, 2)}`],
-    ["  latency p50 / p99 / max", `${fmt(steady.latencyMs.p50, 1)} / ${fmt(steady.latencyMs.p99, 1)} / ${fmt(steady.latencyMs.max, 1)} ms`, `errors ${steady.errors}`],
+    [
+      "sustained HTTP",
+      `${fmt(steady.requestsPerSecond)}/s`,
+      `${fmt(steady.ratioToCeiling, 2)}× ceiling around it (${fmt(steady.ceiling.signaturesPerSecond)}/s)`,
+    ],
+    [
+      "  CPU efficiency",
+      fmt(steady.cpuEfficiency, 2),
+      `signer ${fmt(steady.signerCpuCores, 2)} cores (HTTP thread ${fmt(steady.httpThreadCores, 2)}), load generator ${fmt(steady.generatorCores, 2)}, idle ${fmt(steady.idleCores, 2)}`,
+    ],
+    [
+      "  latency p50 / p99 / max",
+      `${fmt(steady.latencyMs.p50, 1)} / ${fmt(steady.latencyMs.p99, 1)} / ${fmt(steady.latencyMs.max, 1)} ms`,
+      `errors ${steady.errors}`,
+    ],
     ...(wrk
       ? ([
-          ["sustained HTTP, wrk", `${fmt(wrk.sustained.requestsPerSecond)}/s`, `${fmt(wrk.sustained.ratioToCeiling, 2)}× ceiling, p99 ${fmt(wrk.sustained.latencyMs.p99, 1)} ms, errors ${wrk.sustained.errors}`],
-          [`burst of ${burstCount}, wrk`, `${fmt(wrk.burst.seconds, 2)} s`, `${fmt(wrk.burst.seconds / idealSeconds(wrk.burst, burstCount), 2)}× ideal, errors ${wrk.burst.errors}`],
+          [
+            "sustained HTTP, wrk",
+            `${fmt(wrk.sustained.requestsPerSecond)}/s`,
+            `${fmt(wrk.sustained.ratioToCeiling, 2)}× ceiling, p99 ${fmt(wrk.sustained.latencyMs.p99, 1)} ms, errors ${wrk.sustained.errors}`,
+          ],
+          [
+            `burst of ${burstCount}, wrk`,
+            `${fmt(wrk.burst.seconds, 2)} s`,
+            `${fmt(wrk.burst.seconds / idealSeconds(wrk.burst, burstCount), 2)}× ideal, errors ${wrk.burst.errors}`,
+          ],
         ] as [string, string, string][])
       : []),
     ...(["shared", "unique"] as const).flatMap((roots) => {
@@ -318,37 +382,116 @@ async function main(): Promise<void> {
       const point = rootsRuns[`${roots}/no-tables`];
       const slow = rootsRuns[`${roots}/sign()`];
       return [
-        [`${roots} roots`, `${fmt(fast.requestsPerSecond)}/s`, `${fmt(fast.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(fast.cpuEfficiency, 2)}, ${fmt(fast.signerCpuMicrosPerSignature)} µs CPU a signature, ${cacheRates(fast)}`],
-        [`  point cache, no tables`, `${fmt(point.requestsPerSecond)}/s`, `${fmt(point.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(point.cpuEfficiency, 2)}, ${fmt(point.signerCpuMicrosPerSignature)} µs CPU a signature`],
-        [`  sign() per request`, `${fmt(slow.requestsPerSecond)}/s`, `${fmt(slow.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(slow.cpuEfficiency, 2)}, ${fmt(slow.signerCpuMicrosPerSignature)} µs CPU a signature`],
+        [
+          `${roots} roots`,
+          `${fmt(fast.requestsPerSecond)}/s`,
+          `${fmt(fast.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(fast.cpuEfficiency, 2)}, ${fmt(fast.signerCpuMicrosPerSignature)} µs CPU a signature, ${cacheRates(fast)}`,
+        ],
+        [
+          `  point cache, no tables`,
+          `${fmt(point.requestsPerSecond)}/s`,
+          `${fmt(point.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(point.cpuEfficiency, 2)}, ${fmt(point.signerCpuMicrosPerSignature)} µs CPU a signature`,
+        ],
+        [
+          `  sign() per request`,
+          `${fmt(slow.requestsPerSecond)}/s`,
+          `${fmt(slow.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(slow.cpuEfficiency, 2)}, ${fmt(slow.signerCpuMicrosPerSignature)} µs CPU a signature`,
+        ],
       ] as [string, string, string][];
     }),
-    [`devnet, ${fmt(validators)} validators`, `${fmt(duties.requestsPerSecond)}/s`, `${fmt(duties.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(duties.cpuEfficiency, 2)}, ${fmt(duties.signerCpuMicrosPerSignature)} µs CPU a signature, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed a slot, ${cacheRates(duties)}`],
-    ["with slashing protection", `${fmt(guarded.requestsPerSecond)}/s`, `${fmt(guarded.ratioToCeiling, 2)}× ceiling, errors ${guarded.errors}`],
-    ["RSS growth under load", `${fmt((rssGrowth.afterBytes - rssGrowth.beforeBytes) / 2 ** 20, 1)} MiB`, `over ${fmt(rssGrowth.requests)} requests after the sustained load`],
+    [
+      `devnet, ${fmt(validators)} validators`,
+      `${fmt(duties.requestsPerSecond)}/s`,
+      `${fmt(duties.ratioToCeiling, 2)}× ceiling, CPU efficiency ${fmt(duties.cpuEfficiency, 2)}, ${fmt(duties.signerCpuMicrosPerSignature)} µs CPU a signature, ${fmt(duties.cacheMisses / dutySlots, 1)} roots hashed a slot, ${cacheRates(duties)}`,
+    ],
+    [
+      "with slashing protection",
+      `${fmt(guarded.requestsPerSecond)}/s`,
+      `${fmt(guarded.ratioToCeiling, 2)}× ceiling, errors ${guarded.errors}`,
+    ],
+    [
+      "RSS growth under load",
+      `${fmt((rssGrowth.afterBytes - rssGrowth.beforeBytes) / 2 ** 20, 1)} MiB`,
+      `over ${fmt(rssGrowth.requests)} requests after the sustained load`,
+    ],
     ["keystores loaded", `${fmt(keystores.loadPerSecond, 2)}/s`, `${fmt(keystores.ratio, 2)}× raw scrypt on all cores`],
-    [`burst of ${burstCount}`, `${fmt(burstResult.seconds, 2)} s`, `${fmt(burstResult.seconds / idealSeconds(burstResult, burstCount), 2)}× ideal, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms`],
+    [
+      `burst of ${burstCount}`,
+      `${fmt(burstResult.seconds, 2)} s`,
+      `${fmt(burstResult.seconds / idealSeconds(burstResult, burstCount), 2)}× ideal, p99 ${fmt(burstResult.latencyMs.p99, 0)} ms`,
+    ],
     ...(keyScale ? keyScaleRows(keyScale) : []),
-    ...slashingHistory.flatMap((r) => [
-      [`${r.store}, ${fmt(r.historyRecords)} votes`, `${fmt(r.long.p50 / r.fresh.p50, 2)}× fresh`, `signing p50 ${fmt(r.long.p50, 2)} ms vs ${fmt(r.fresh.p50, 2)} ms for a fresh key (target ≤ 1.5×)`],
-      [`${r.store}, import`, `${fmt(r.importSeconds, 2)} s`, `${fmt(r.importRecords)} records of one key (target ≤ 10 s), slowest /upcheck ${fmt(r.slowestUpcheckMs, 0)} ms`],
-    ] as [string, string, string][]),
+    ...slashingHistory.flatMap(
+      (r) =>
+        [
+          [
+            `${r.store}, ${fmt(r.historyRecords)} votes`,
+            `${fmt(r.long.p50 / r.fresh.p50, 2)}× fresh`,
+            `signing p50 ${fmt(r.long.p50, 2)} ms vs ${fmt(r.fresh.p50, 2)} ms for a fresh key (target ≤ 1.5×)`,
+          ],
+          [
+            `${r.store}, import`,
+            `${fmt(r.importSeconds, 2)} s`,
+            `${fmt(r.importRecords)} records of one key (target ≤ 10 s), slowest /upcheck ${fmt(r.slowestUpcheckMs, 0)} ms`,
+          ],
+        ] as [string, string, string][]
+    ),
   ];
   for (const [a, b, c] of rows) console.log(`  ${a.padEnd(28)} ${b.padStart(22)}   ${c}`);
 
   const dir = new URL("../../bench/results/", import.meta.url);
   mkdirSync(dir, {recursive: true});
   const file = new URL(`${new Date().toISOString().replace(/[:.]/g, "-")}.json`, dir);
-  writeFileSync(file, JSON.stringify({date: new Date().toISOString(), cores, node: process.version, single, ceiling, micro, sustained: steady, burst: burstResult, rootsRuns, duty, devnet: duties, cacheMemory, wrk, rssGrowth, memory, keystores, slashingProtection: guarded, slashingHistory, keyScale}, null, 2));
+  writeFileSync(
+    file,
+    JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        cores,
+        node: process.version,
+        single,
+        ceiling,
+        micro,
+        sustained: steady,
+        burst: burstResult,
+        rootsRuns,
+        duty,
+        devnet: duties,
+        cacheMemory,
+        wrk,
+        rssGrowth,
+        memory,
+        keystores,
+        slashingProtection: guarded,
+        slashingHistory,
+        keyScale,
+      },
+      null,
+      2
+    )
+  );
   const report = new URL(file.pathname.replace(/\.json$/, ".html"), file);
-  writeFileSync(report, renderReport(`npm run bench, ${new Date().toISOString()}`, [steady, burstResult, {...rootsRuns["shared/signer"], profile: "sustained, shared roots"}, {...rootsRuns["unique/signer"], profile: "sustained, unique roots"}, duty, duties, {...guarded, profile: "sustained, slashing protection on"}]));
+  writeFileSync(
+    report,
+    renderReport(`npm run bench, ${new Date().toISOString()}`, [
+      steady,
+      burstResult,
+      {...rootsRuns["shared/signer"], profile: "sustained, shared roots"},
+      {...rootsRuns["unique/signer"], profile: "sustained, unique roots"},
+      duty,
+      duties,
+      {...guarded, profile: "sustained, slashing protection on"},
+    ])
+  );
   console.log(`\nresults: ${file.pathname}\nreport: ${report.pathname}`);
 }
 
 /** The --scale sections: what grows with the work (minutes each). */
 async function scaleSections(): Promise<{slashingHistory: Awaited<ReturnType<typeof slashingHistoryBench>>; keyScale: KeyScaleResult}> {
   const sizes = quick ? {history: 20_000, imported: 16_000, samples: 100} : {history: 100_000, imported: 82_000, samples: 300};
-  step(`slashing protection with a year of history: ${fmt(sizes.history)} votes of one key vs a fresh key, ${fmt(sizes.imported)} imported`);
+  step(
+    `slashing protection with a year of history: ${fmt(sizes.history)} votes of one key vs a fresh key, ${fmt(sizes.imported)} imported`
+  );
   const slashingHistory = await slashingHistoryBench(sizes);
   printSlashingHistory(slashingHistory);
   const keys = Number(values["scale-keys"]);
@@ -364,9 +507,21 @@ function keyScaleRows(k: KeyScaleResult): [string, string, string][] {
     return runs.reduce((s, t) => s + of(t), 0) / runs.length;
   };
   return [
-    [`${fmt(k.keys)} keys, restart`, `${fmt(k.restart.readySeconds, 1)} s`, `from the key cache (first start ${fmt(k.firstStart.readySeconds, 0)} s); ≈ ${fmt(k.bytesPerKey)} bytes of RSS a key (target: a few hundred)`],
-    [`${fmt(k.keys)} vs 1,024 keys`, `${fmt(mean(k.keys, (t) => t.ratioToCeiling) / mean(1024, (t) => t.ratioToCeiling), 3)}×`, `sustained throughput as a share of the ceiling; signer CPU a signature ${fmt(mean(k.keys, (t) => t.cpuMicrosPerSignature) / mean(1024, (t) => t.cpuMicrosPerSignature), 3)}× (target: within 5%)`],
-    [`${fmt(k.keystores.count)} keystores, restart`, `${fmt(k.keystores.restart.readySeconds, 1)} s`, `from the keystore cache (first start ${fmt(k.keystores.firstStart.readySeconds, 1)} s)`],
+    [
+      `${fmt(k.keys)} keys, restart`,
+      `${fmt(k.restart.readySeconds, 1)} s`,
+      `from the key cache (first start ${fmt(k.firstStart.readySeconds, 0)} s); ≈ ${fmt(k.bytesPerKey)} bytes of RSS a key (target: a few hundred)`,
+    ],
+    [
+      `${fmt(k.keys)} vs 1,024 keys`,
+      `${fmt(mean(k.keys, (t) => t.ratioToCeiling) / mean(1024, (t) => t.ratioToCeiling), 3)}×`,
+      `sustained throughput as a share of the ceiling; signer CPU a signature ${fmt(mean(k.keys, (t) => t.cpuMicrosPerSignature) / mean(1024, (t) => t.cpuMicrosPerSignature), 3)}× (target: within 5%)`,
+    ],
+    [
+      `${fmt(k.keystores.count)} keystores, restart`,
+      `${fmt(k.keystores.restart.readySeconds, 1)} s`,
+      `from the keystore cache (first start ${fmt(k.keystores.firstStart.readySeconds, 1)} s)`,
+    ],
   ];
 }
 

@@ -34,13 +34,16 @@ export class SignerProcess {
     });
     // Logged before the keys are ready.
     const metricsUrl = `http://127.0.0.1:${/metrics on http:\/\/[\d.]+:(\d+)/.exec(output)?.[1]}/metrics`;
-    const loaded = output.split("\n").map((l) => {
-      try {
-        return JSON.parse(l);
-      } catch {
-        return {};
-      }
-    }).find((l) => l.msg === "keys loaded");
+    const loaded = output
+      .split("\n")
+      .map((l) => {
+        try {
+          return JSON.parse(l);
+        } catch {
+          return {};
+        }
+      })
+      .find((l) => l.msg === "keys loaded");
     return new SignerProcess(child, url, metricsUrl, (performance.now() - t0) / 1000, loaded?.seconds ?? NaN);
   }
 

@@ -12,7 +12,7 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {parseArgs} from "node:util";
 import {fetchPublicKeys} from "../src/load/load.js";
-import {BASE_EPOCH, attestation} from "../src/load/requests.js";
+import {attestation, BASE_EPOCH} from "../src/load/requests.js";
 import {startTestPostgres} from "./postgresServer.js";
 import {SignerProcess} from "./signerProcess.js";
 
@@ -24,8 +24,15 @@ const hex32 = (n: number) => "0x" + n.toString(16).padStart(64, "0");
 /** An interchange document: `count` votes (e - 1 → e) of one key, ending below BASE_EPOCH. */
 function history(pubkey: string, count: number): string {
   const first = BASE_EPOCH - count;
-  const signed_attestations = Array.from({length: count}, (_, i) => ({source_epoch: String(first + i - 1), target_epoch: String(first + i), signing_root: hex32(first + i)}));
-  return JSON.stringify({metadata: {interchange_format_version: "5", genesis_validators_root: GVR}, data: [{pubkey, signed_blocks: [], signed_attestations}]});
+  const signed_attestations = Array.from({length: count}, (_, i) => ({
+    source_epoch: String(first + i - 1),
+    target_epoch: String(first + i),
+    signing_root: hex32(first + i),
+  }));
+  return JSON.stringify({
+    metadata: {interchange_format_version: "5", genesis_validators_root: GVR},
+    data: [{pubkey, signed_blocks: [], signed_attestations}],
+  });
 }
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
@@ -50,16 +57,37 @@ export type StoreResult = {
   fresh: {p50: number; p99: number};
 };
 
-async function measureStore(store: string, slashingProtection: string, {history: historySize, imported: importSize, samples}: HistorySizes): Promise<StoreResult> {
+async function measureStore(
+  store: string,
+  slashingProtection: string,
+  {history: historySize, imported: importSize, samples}: HistorySizes
+): Promise<StoreResult> {
   const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-bench-history-"));
-  const signer = await SignerProcess.start(["--network", "mainnet", "--interop-keys", "3", "--workers", "2", "--data-dir", dataDir, "--max-body", String(256 * 1024 ** 2), "--slashing-protection", slashingProtection]);
+  const signer = await SignerProcess.start([
+    "--network",
+    "mainnet",
+    "--interop-keys",
+    "3",
+    "--workers",
+    "2",
+    "--data-dir",
+    dataDir,
+    "--max-body",
+    String(256 * 1024 ** 2),
+    "--slashing-protection",
+    slashingProtection,
+  ]);
   try {
     const [longKey, freshKey, importKey] = await fetchPublicKeys(signer.url);
     const token = readFileSync(join(dataDir, "api-token.txt"), "utf8").trim();
     // The request body is built before timing: stringifying megabytes here would stall the probe below.
     const importRequest = (doc: string) => JSON.stringify({keystores: [], passwords: [], slashing_protection: doc});
     const importHistory = async (body: string) => {
-      const reply = await fetch(`${signer.url}/eth/v1/keystores`, {method: "POST", headers: {authorization: `Bearer ${token}`, "content-type": "application/json"}, body});
+      const reply = await fetch(`${signer.url}/eth/v1/keystores`, {
+        method: "POST",
+        headers: {authorization: `Bearer ${token}`, "content-type": "application/json"},
+        body,
+      });
       if (reply.status !== 200) throw new Error(`import answered ${reply.status}: ${await reply.text()}`);
     };
     const importBody = importRequest(history(importKey, importSize));
@@ -82,10 +110,17 @@ async function measureStore(store: string, slashingProtection: string, {history:
 
     const latencies = {long: [] as number[], fresh: [] as number[]};
     for (let i = 0; i < samples; i++) {
-      for (const [which, pubkey] of [["long", longKey], ["fresh", freshKey]] as const) {
+      for (const [which, pubkey] of [
+        ["long", longKey],
+        ["fresh", freshKey],
+      ] as const) {
         const body = JSON.stringify(attestation(BASE_EPOCH + i, 0, 0));
         const ms = await timed(async () => {
-          const reply = await fetch(`${signer.url}/api/v1/eth2/sign/${pubkey}`, {method: "POST", headers: {"content-type": "application/json"}, body});
+          const reply = await fetch(`${signer.url}/api/v1/eth2/sign/${pubkey}`, {
+            method: "POST",
+            headers: {"content-type": "application/json"},
+            body,
+          });
           if (reply.status !== 200) throw new Error(`signing answered ${reply.status}: ${await reply.text()}`);
         });
         if (i >= 10) latencies[which].push(ms); // the first few warm up connections and statements

@@ -1,8 +1,8 @@
 #!/usr/bin/env node
 import {configFromArgs, help} from "./config/args.js";
 import {createLogger} from "./log.js";
-import {handleSignals} from "./shutdown.js";
 import {exampleCurl} from "./server/example.js";
+import {handleSignals} from "./shutdown.js";
 import {type Signer, startSigner} from "./signer.js";
 import type {SlashingStore as SlashingStoreType} from "./slashing/store.js";
 
@@ -60,18 +60,33 @@ database. See docs/slashing-protection.md, Pruning.
 
 /** `ts3signer prune …`: slashing protection history pruning, run by the operator (e.g. from cron). */
 async function prune(args: string[]): Promise<void> {
-  const [{parseArgs}, {loadNetwork}, {SlashingStore}] = await Promise.all([import("node:util"), import("./config/networks.js"), import("./slashing/store.js")]);
+  const [{parseArgs}, {loadNetwork}, {SlashingStore}] = await Promise.all([
+    import("node:util"),
+    import("./config/networks.js"),
+    import("./slashing/store.js"),
+  ]);
   let store: SlashingStoreType | undefined;
   try {
-    const {values} = parseArgs({args, options: {"slashing-protection": {type: "string"}, "epochs-to-keep": {type: "string"}, network: {type: "string"}, help: {type: "boolean"}}});
+    const {values} = parseArgs({
+      args,
+      options: {
+        "slashing-protection": {type: "string"},
+        "epochs-to-keep": {type: "string"},
+        network: {type: "string"},
+        help: {type: "boolean"},
+      },
+    });
     if (values.help) return void process.stdout.write(pruneHelp);
     const keep = values["epochs-to-keep"] ?? "";
-    if (!/^\d{1,15}$/.test(keep) || Number(keep) < 1) throw new Error(`--epochs-to-keep: expected a positive number of epochs, got "${keep}"`);
+    if (!/^\d{1,15}$/.test(keep) || Number(keep) < 1)
+      throw new Error(`--epochs-to-keep: expected a positive number of epochs, got "${keep}"`);
     if (!values["slashing-protection"]) throw new Error("--slashing-protection URL is required");
     const network = loadNetwork(values.network ?? "mainnet");
     store = await SlashingStore.open(values["slashing-protection"], {setUp: true});
     const {keys, deleted, skipped} = await store.prune(BigInt(keep), BigInt(network.preset.SLOTS_PER_EPOCH));
-    process.stdout.write(`pruned ${deleted} records of ${keys - skipped} keys to their last ${keep} epochs; ${skipped} keys left whole (a surround vote in their history)\n`);
+    process.stdout.write(
+      `pruned ${deleted} records of ${keys - skipped} keys to their last ${keep} epochs; ${skipped} keys left whole (a surround vote in their history)\n`
+    );
   } catch (e) {
     process.stderr.write(`ts3signer prune: ${(e as Error).message}\n${pruneHelp}`);
     process.exitCode = 2;

@@ -22,7 +22,11 @@ export function createLogger(opts: {level?: LogLevel; format?: LogFormat; write?
     if (format === "json") {
       write(JSON.stringify({time, level, msg, ...fields}, (_, v) => (typeof v === "bigint" ? v.toString() : v)));
     } else {
-      const extra = fields ? Object.entries(fields).map(([k, v]) => ` ${k}=${typeof v === "string" ? v : JSON.stringify(v)}`).join("") : "";
+      const extra = fields
+        ? Object.entries(fields)
+            .map(([k, v]) => ` ${k}=${typeof v === "string" ? v : JSON.stringify(v)}`)
+            .join("")
+        : "";
       write(`${time} ${level.toUpperCase().padEnd(5)} ${msg}${extra}`);
     }
   };

@@ -1,30 +1,30 @@
+import type {us_listen_socket} from "uWebSockets.js";
 import type {Server} from "node:http";
 import type {AddressInfo} from "node:net";
-import type {SignerConfig} from "./config/signerConfig.js";
 import {join} from "node:path";
-import type {us_listen_socket} from "uWebSockets.js";
-import {type NetworkConfig, loadNetwork} from "./config/networks.js";
-import {KeyStore} from "./keys/keyStore.js";
+import {loadNetwork, type NetworkConfig} from "./config/networks.js";
+import type {SignerConfig} from "./config/signerConfig.js";
 import {DataDirSync} from "./keys/dataDirSync.js";
 import {KeyManager} from "./keys/keymanager.js";
+import {KeyStore} from "./keys/keyStore.js";
 import {Reloader} from "./keys/reloader.js";
-import {loadOrCreateToken} from "./keys/token.js";
 import {validateKeySources} from "./keys/sources.js";
+import {loadOrCreateToken} from "./keys/token.js";
 import type {Logger} from "./log.js";
-import {type Metrics, createMetrics, pointCacheOutcomes} from "./metrics/metrics.js";
+import {createMetrics, type Metrics, pointCacheOutcomes} from "./metrics/metrics.js";
 import {createMetricsServer} from "./metrics/server.js";
 import {SignerPool} from "./pool/pool.js";
 import {createApp} from "./server/app.js";
+import {closeReasons} from "./server/connection.js";
+import {httpEngine, uWS} from "./server/engine.js";
 import {logFaults} from "./server/faultRoutes.js";
 import {Faults} from "./server/faults.js";
-import {httpEngine, uWS} from "./server/engine.js";
-import {closeReasons} from "./server/connection.js";
 import {Lifecycle} from "./server/lifecycle.js";
-import {watchStalledConnections} from "./server/stalledConnections.js";
 import {RequestTimeouts} from "./server/requestTimeouts.js";
-import {SlashingHealth} from "./slashing/health.js";
-import {SlashingStore, redactUrl} from "./slashing/store.js";
+import {watchStalledConnections} from "./server/stalledConnections.js";
 import {logSignEngine, signEngine, signEngineFallbackReason} from "./signing/fastSign.js";
+import {SlashingHealth} from "./slashing/health.js";
+import {redactUrl, SlashingStore} from "./slashing/store.js";
 
 export type Signer = {
   network: NetworkConfig;
@@ -59,9 +59,12 @@ export async function startSigner(config: SignerConfig, log: Logger): Promise<Si
   } catch (e) {
     throw new Error(`--faults: ${(e as Error).message}`);
   }
-  if (config.keymanagerTokenFile && !config.dataDir) throw new Error("--keymanager-token-file needs --data-dir (the Keymanager API is enabled by it)");
+  if (config.keymanagerTokenFile && !config.dataDir)
+    throw new Error("--keymanager-token-file needs --data-dir (the Keymanager API is enabled by it)");
   // Opened here first: a bad URL fails the start, and the schema exists before workers open it.
-  const slashing = config.slashingProtection ? await SlashingStore.open(config.slashingProtection, {setUp: true, genesisValidatorsRoot: network.genesisValidatorsRoot}) : undefined;
+  const slashing = config.slashingProtection
+    ? await SlashingStore.open(config.slashingProtection, {setUp: true, genesisValidatorsRoot: network.genesisValidatorsRoot})
+    : undefined;
   const metrics = createMetrics();
   const keys = new KeyStore();
   const pool = new SignerPool({
@@ -124,10 +127,25 @@ async function serve(
 
   const tls = config.tlsCert && config.tlsKey ? {cert: config.tlsCert, key: config.tlsKey} : undefined;
   if (!tls && !isLoopback(config.host)) {
-    log.warn(`the signing API listens on ${config.host} WITHOUT TLS and without authentication: anyone who can reach it can sign with every key. Use --tls-cert/--tls-key, or keep it on loopback.`);
+    log.warn(
+      `the signing API listens on ${config.host} WITHOUT TLS and without authentication: anyone who can reach it can sign with every key. Use --tls-cert/--tls-key, or keep it on loopback.`
+    );
   }
   const app = createApp(
-    {keys, pool, metrics, log, lifecycle, reloader, keymanager, timeouts, faults, slashingHealth, maxBodyBytes: config.maxBodyBytes, maxInFlight: config.maxInFlight},
+    {
+      keys,
+      pool,
+      metrics,
+      log,
+      lifecycle,
+      reloader,
+      keymanager,
+      timeouts,
+      faults,
+      slashingHealth,
+      maxBodyBytes: config.maxBodyBytes,
+      maxInFlight: config.maxInFlight,
+    },
     tls
   );
   const listenSocket = await new Promise<us_listen_socket>((resolve, reject) => {
@@ -137,7 +155,10 @@ async function serve(
   });
   const port = uWS.us_socket_local_port(listenSocket as never);
   const stalled = watchStalledConnections(port, !!tls, lifecycle, (count) => metrics.connectionsClosed.inc({reason: "stalled"}, count));
-  if ("unavailable" in stalled) log.warn("requests uWS cannot parse (HTTP/1.0) stay unanswered until its 10 s idle close: native/connwatch is not built", {reason: stalled.unavailable});
+  if ("unavailable" in stalled)
+    log.warn("requests uWS cannot parse (HTTP/1.0) stay unanswered until its 10 s idle close: native/connwatch is not built", {
+      reason: stalled.unavailable,
+    });
 
   const metricsServer = createMetricsServer(metrics, () => {
     metrics.keysLoaded.set(keys.size);
@@ -146,10 +167,19 @@ async function serve(
   await listenHttp(metricsServer, config.metricsHost, config.metricsPort);
   const metricsPort = (metricsServer.address() as AddressInfo).port;
 
-  log.info(`listening on ${tls ? "https" : "http"}://${hostForUrl(config.host)}:${port}`, {network: network.name, engine: httpEngine, sign_engine: signEngine, workers: pool.workers});
+  log.info(`listening on ${tls ? "https" : "http"}://${hostForUrl(config.host)}:${port}`, {
+    network: network.name,
+    engine: httpEngine,
+    sign_engine: signEngine,
+    workers: pool.workers,
+  });
   log.info(`metrics on http://${hostForUrl(config.metricsHost)}:${metricsPort}/metrics`);
-  if (slashing) log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: redactUrl(config.slashingProtection!)});
-  else log.warn("slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH or postgres://…)");
+  if (slashing)
+    log.info("slashing protection on (EIP-3076 rules for blocks and attestations)", {database: redactUrl(config.slashingProtection!)});
+  else
+    log.warn(
+      "slashing protection is off: blocks and attestations are signed without checks (--slashing-protection sqlite:PATH or postgres://…)"
+    );
   logFaults(log, faults, false);
   slashingHealth?.start();
 

@@ -1,7 +1,7 @@
 import {readFileSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {duplicateKeyMessage} from "../src/signing/duplicateKeys.js";
-import {type TestSigner, request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {request, sample, sign, startTestSigner, type TestSigner, vectorsPath} from "./helpers/signer.js";
 
 type Vector = {name: string; request: Record<string, any>; pubkey: string; signature: string};
 const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));
@@ -26,34 +26,198 @@ describe("bad signing requests get a 400 that names the problem", () => {
     ["a JSON array", () => "[1,2]", /must be a JSON object, got an array/],
     ["a JSON string", () => '"ATTESTATION"', /must be a JSON object/],
     ["no type", () => ({...attestation(), type: undefined}), /^type: missing$/],
-    ["an unknown type", () => ({...attestation(), type: "ATTESTATION_V9"}), /^type: unknown request type "ATTESTATION_V9" \(known: AGGREGATION_SLOT/],
+    [
+      "an unknown type",
+      () => ({...attestation(), type: "ATTESTATION_V9"}),
+      /^type: unknown request type "ATTESTATION_V9" \(known: AGGREGATION_SLOT/,
+    ],
     ["a type that is not a string", () => ({...attestation(), type: 7}), /^type: unknown request type number 7/],
     ["no payload", () => ({...attestation(), attestation: undefined}), /^attestation: missing$/],
     ["no fork_info", () => ({...attestation(), fork_info: undefined}), /^fork_info: missing$/],
-    ["a missing nested field", () => { const r = attestation(); delete r.attestation.target.root; return r; }, /^attestation\.target\.root: missing$/],
-    ["a number where hex belongs", () => { const r = attestation(); r.attestation.beacon_block_root = 5; return r; }, /^attestation\.beacon_block_root: expected 0x-prefixed hex, got number 5$/],
-    ["hex without 0x", () => { const r = attestation(); r.attestation.beacon_block_root = r.attestation.beacon_block_root.slice(2); return r; }, /^attestation\.beacon_block_root: expected 0x-prefixed hex of 32 bytes/],
-    ["short hex", () => { const r = attestation(); r.attestation.beacon_block_root = "0x1234"; return r; }, /^attestation\.beacon_block_root: expected 0x-prefixed hex of 32 bytes, got "0x1234"$/],
-    ["odd-length hex", () => { const r = attestation(); r.attestation.beacon_block_root += "0"; return r; }, /^attestation\.beacon_block_root: expected 0x-prefixed hex of 32 bytes/],
-    ["non-hex digits", () => { const r = attestation(); r.attestation.beacon_block_root = "0x" + "zz".repeat(32); return r; }, /^attestation\.beacon_block_root: expected 0x-prefixed hex of 32 bytes/],
-    ["a wrong fork version length", () => { const r = attestation(); r.fork_info.fork.current_version = "0x0000000001"; return r; }, /^fork_info\.fork\.current_version: expected 0x-prefixed hex of 4 bytes/],
-    ["a uint64 overflow", () => { const r = attestation(); r.attestation.slot = "18446744073709551616"; return r; }, /^attestation\.slot: 18446744073709551616 is out of the uint64 range$/],
-    ["a negative uint64", () => { const r = attestation(); r.attestation.index = -1; return r; }, /^attestation\.index: expected a non-negative integer, got -1$/],
-    ["a float uint64", () => { const r = attestation(); r.attestation.index = 0.5; return r; }, /^attestation\.index: expected a non-negative integer, got 0\.5$/],
-    ["an object where a container's field is scalar", () => { const r = attestation(); r.attestation.source = "0"; return r; }, /^attestation\.source: expected an object, got "0"$/],
-    ["a bitlist without its delimiter bit", () => { const r = aggregate(); r.aggregate_and_proof.aggregate.aggregation_bits = "0x00"; return r; }, /^aggregate_and_proof\.aggregate\.aggregation_bits: not a valid bitlist/],
-    ["a bitvector of the wrong size", () => { const r = contribution(); r.contribution_and_proof.contribution.aggregation_bits = "0x0000"; return r; }, /^contribution_and_proof\.contribution\.aggregation_bits: not a valid bitvector of 8 bits/],
-    ["a list over its limit", () => { const r = blockV2(); r.beacon_block.block.body.attester_slashings = [1, 2, 3]; return r; }, /^beacon_block\.block\.body\.attester_slashings: expected at most 2 items, got 3$/],
-    ["a list item of the wrong type", () => { const r = blockV2(); r.beacon_block.block.body.voluntary_exits = [5]; return r; }, /^beacon_block\.block\.body\.voluntary_exits\[0\]: expected an object, got number 5$/],
-    ["a vector of the wrong length", () => { const r = blockV2(); r.beacon_block.block.body.deposits = [{proof: [], data: {}}]; return r; }, /^beacon_block\.block\.body\.deposits\[0\]\.proof: expected exactly 33 items, got 0$/],
-    ["an unknown BLOCK_V2 version", () => { const r = blockV2(); r.beacon_block.version = "ZEPHYR"; return r; }, /^beacon_block\.version: unknown fork "ZEPHYR"/],
-    ["BLOCK_V2 from Bellatrix without block_header", () => { const r = blockV2(); r.beacon_block.version = "DENEB"; return r; }, /^beacon_block\.block_header: missing$/],
+    [
+      "a missing nested field",
+      () => {
+        const r = attestation();
+        delete r.attestation.target.root;
+        return r;
+      },
+      /^attestation\.target\.root: missing$/,
+    ],
+    [
+      "a number where hex belongs",
+      () => {
+        const r = attestation();
+        r.attestation.beacon_block_root = 5;
+        return r;
+      },
+      /^attestation\.beacon_block_root: expected 0x-prefixed hex, got number 5$/,
+    ],
+    [
+      "hex without 0x",
+      () => {
+        const r = attestation();
+        r.attestation.beacon_block_root = r.attestation.beacon_block_root.slice(2);
+        return r;
+      },
+      /^attestation\.beacon_block_root: expected 0x-prefixed hex of 32 bytes/,
+    ],
+    [
+      "short hex",
+      () => {
+        const r = attestation();
+        r.attestation.beacon_block_root = "0x1234";
+        return r;
+      },
+      /^attestation\.beacon_block_root: expected 0x-prefixed hex of 32 bytes, got "0x1234"$/,
+    ],
+    [
+      "odd-length hex",
+      () => {
+        const r = attestation();
+        r.attestation.beacon_block_root += "0";
+        return r;
+      },
+      /^attestation\.beacon_block_root: expected 0x-prefixed hex of 32 bytes/,
+    ],
+    [
+      "non-hex digits",
+      () => {
+        const r = attestation();
+        r.attestation.beacon_block_root = "0x" + "zz".repeat(32);
+        return r;
+      },
+      /^attestation\.beacon_block_root: expected 0x-prefixed hex of 32 bytes/,
+    ],
+    [
+      "a wrong fork version length",
+      () => {
+        const r = attestation();
+        r.fork_info.fork.current_version = "0x0000000001";
+        return r;
+      },
+      /^fork_info\.fork\.current_version: expected 0x-prefixed hex of 4 bytes/,
+    ],
+    [
+      "a uint64 overflow",
+      () => {
+        const r = attestation();
+        r.attestation.slot = "18446744073709551616";
+        return r;
+      },
+      /^attestation\.slot: 18446744073709551616 is out of the uint64 range$/,
+    ],
+    [
+      "a negative uint64",
+      () => {
+        const r = attestation();
+        r.attestation.index = -1;
+        return r;
+      },
+      /^attestation\.index: expected a non-negative integer, got -1$/,
+    ],
+    [
+      "a float uint64",
+      () => {
+        const r = attestation();
+        r.attestation.index = 0.5;
+        return r;
+      },
+      /^attestation\.index: expected a non-negative integer, got 0\.5$/,
+    ],
+    [
+      "an object where a container's field is scalar",
+      () => {
+        const r = attestation();
+        r.attestation.source = "0";
+        return r;
+      },
+      /^attestation\.source: expected an object, got "0"$/,
+    ],
+    [
+      "a bitlist without its delimiter bit",
+      () => {
+        const r = aggregate();
+        r.aggregate_and_proof.aggregate.aggregation_bits = "0x00";
+        return r;
+      },
+      /^aggregate_and_proof\.aggregate\.aggregation_bits: not a valid bitlist/,
+    ],
+    [
+      "a bitvector of the wrong size",
+      () => {
+        const r = contribution();
+        r.contribution_and_proof.contribution.aggregation_bits = "0x0000";
+        return r;
+      },
+      /^contribution_and_proof\.contribution\.aggregation_bits: not a valid bitvector of 8 bits/,
+    ],
+    [
+      "a list over its limit",
+      () => {
+        const r = blockV2();
+        r.beacon_block.block.body.attester_slashings = [1, 2, 3];
+        return r;
+      },
+      /^beacon_block\.block\.body\.attester_slashings: expected at most 2 items, got 3$/,
+    ],
+    [
+      "a list item of the wrong type",
+      () => {
+        const r = blockV2();
+        r.beacon_block.block.body.voluntary_exits = [5];
+        return r;
+      },
+      /^beacon_block\.block\.body\.voluntary_exits\[0\]: expected an object, got number 5$/,
+    ],
+    [
+      "a vector of the wrong length",
+      () => {
+        const r = blockV2();
+        r.beacon_block.block.body.deposits = [{proof: [], data: {}}];
+        return r;
+      },
+      /^beacon_block\.block\.body\.deposits\[0\]\.proof: expected exactly 33 items, got 0$/,
+    ],
+    [
+      "an unknown BLOCK_V2 version",
+      () => {
+        const r = blockV2();
+        r.beacon_block.version = "ZEPHYR";
+        return r;
+      },
+      /^beacon_block\.version: unknown fork "ZEPHYR"/,
+    ],
+    [
+      "BLOCK_V2 from Bellatrix without block_header",
+      () => {
+        const r = blockV2();
+        r.beacon_block.version = "DENEB";
+        return r;
+      },
+      /^beacon_block\.block_header: missing$/,
+    ],
     ["a malformed signing_root", () => ({...attestation(), signing_root: "0x12"}), /^signing_root: expected 0x-prefixed hex of 32 bytes/],
     // Routed by the first "type", parsed as the last: refused, so the lane and the signature agree.
-    ["two type keys", () => `{"type": "RANDAO_REVEAL", ${JSON.stringify(attestation()).slice(1)}`, /^duplicate key "type": each key may appear once in an object$/],
-    ["a duplicate nested key", () => JSON.stringify(attestation()).replace('"slot":', '"slot": "1", "slot":'), /^duplicate key "slot" in attestation: each key may appear once in an object$/],
-    ["a duplicate key deep in a block", () => JSON.stringify(blockV2()).replace(/"proposer_index":/, '"proposer_index": 0, "proposer_index":'), /^duplicate key "proposer_index" in beacon_block\.block: each/],
-    ["a nested type before the request's own", () => `{"extra": {"type": "RANDAO_REVEAL"}, ${JSON.stringify(attestation()).slice(1)}`, /^type: the first "type" in the body \(RANDAO_REVEAL\) is not the request's own \(ATTESTATION\)/],
+    [
+      "two type keys",
+      () => `{"type": "RANDAO_REVEAL", ${JSON.stringify(attestation()).slice(1)}`,
+      /^duplicate key "type": each key may appear once in an object$/,
+    ],
+    [
+      "a duplicate nested key",
+      () => JSON.stringify(attestation()).replace('"slot":', '"slot": "1", "slot":'),
+      /^duplicate key "slot" in attestation: each key may appear once in an object$/,
+    ],
+    [
+      "a duplicate key deep in a block",
+      () => JSON.stringify(blockV2()).replace(/"proposer_index":/, '"proposer_index": 0, "proposer_index":'),
+      /^duplicate key "proposer_index" in beacon_block\.block: each/,
+    ],
+    [
+      "a nested type before the request's own",
+      () => `{"extra": {"type": "RANDAO_REVEAL"}, ${JSON.stringify(attestation()).slice(1)}`,
+      /^type: the first "type" in the body \(RANDAO_REVEAL\) is not the request's own \(ATTESTATION\)/,
+    ],
   ];
 
   it.each(cases)("%s", async (_, body, message) => {

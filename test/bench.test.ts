@@ -56,7 +56,14 @@ describe("signing roots shared between keys", () => {
   });
   it("unique: no two requests share a root; committee: 16 keys a root with 1,024 keys", () => {
     expect(roots("unique")).toBe(256);
-    expect(new Set(R.attestations(Array.from({length: 1024}, (_, i) => `0x${i}`), 1024).map((w) => JSON.stringify(w.body))).size).toBe(64);
+    expect(
+      new Set(
+        R.attestations(
+          Array.from({length: 1024}, (_, i) => `0x${i}`),
+          1024
+        ).map((w) => JSON.stringify(w.body))
+      ).size
+    ).toBe(64);
   });
 });
 

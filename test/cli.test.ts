@@ -64,7 +64,11 @@ describe("ts3signer CLI", () => {
     const {child, url} = await startCli(["--interop-keys", "1"]);
     try {
       const port = new URL(url).port;
-      const out = spawnSync(process.execPath, [cli, "--port", port, "--metrics-port", "0", "--log-format", "pretty"], {encoding: "utf8", timeout: 20_000, killSignal: "SIGKILL"});
+      const out = spawnSync(process.execPath, [cli, "--port", port, "--metrics-port", "0", "--log-format", "pretty"], {
+        encoding: "utf8",
+        timeout: 20_000,
+        killSignal: "SIGKILL",
+      });
       expect(out.status).toBe(1);
       expect(out.stdout).toMatch(new RegExp(`cannot start: cannot listen on 127\\.0\\.0\\.1:${port}`));
     } finally {
@@ -99,13 +103,19 @@ describe("ts3signer CLI", () => {
   it("loads a custom network from a consensus config YAML", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ts3signer-net-"));
     const file = join(dir, "config.yaml");
-    writeFileSync(file, "PRESET_BASE: 'minimal'\nCONFIG_NAME: 'devnet-7'\nGENESIS_FORK_VERSION: 0x10000007\nCAPELLA_FORK_VERSION: 0x40000007\nCAPELLA_FORK_EPOCH: 0\nDENEB_FORK_VERSION: 0x50000007\nDENEB_FORK_EPOCH: 0\n");
+    writeFileSync(
+      file,
+      "PRESET_BASE: 'minimal'\nCONFIG_NAME: 'devnet-7'\nGENESIS_FORK_VERSION: 0x10000007\nCAPELLA_FORK_VERSION: 0x40000007\nCAPELLA_FORK_EPOCH: 0\nDENEB_FORK_VERSION: 0x50000007\nDENEB_FORK_EPOCH: 0\n"
+    );
     const {child, output} = await startCli(["--network", file, "--interop-keys", "1"], "json");
     const exit = exited(child);
     child.kill("SIGINT");
     expect(await exit).toBe(0);
     // JSON log format: every line is one JSON object.
-    const lines = output().trim().split("\n").map((line) => JSON.parse(line));
+    const lines = output()
+      .trim()
+      .split("\n")
+      .map((line) => JSON.parse(line));
     expect(lines.find((l) => l.msg.startsWith("listening on"))).toMatchObject({level: "info", network: "devnet-7"});
     expect(lines.at(-1)).toMatchObject({msg: "stopped"});
   });
@@ -144,8 +154,15 @@ describe("shutdown", () => {
       const hex = (n: number) => randomBytes(n).toString("hex");
       const kdf = {function: "pbkdf2", params: {dklen: 32, c: 2 ** 18, prf: "hmac-sha256", salt: hex(32)}, message: ""};
       return JSON.stringify({
-        version: 4, uuid: "00000000-0000-4000-8000-000000000000", path: "", pubkey: hex(48),
-        crypto: {kdf, checksum: {function: "sha256", params: {}, message: hex(32)}, cipher: {function: "aes-128-ctr", params: {iv: hex(16)}, message: hex(32)}},
+        version: 4,
+        uuid: "00000000-0000-4000-8000-000000000000",
+        path: "",
+        pubkey: hex(48),
+        crypto: {
+          kdf,
+          checksum: {function: "sha256", params: {}, message: hex(32)},
+          cipher: {function: "aes-128-ctr", params: {iv: hex(16)}, message: hex(32)},
+        },
       });
     };
     const token = readFileSync(join(dataDir, "api-token.txt"), "utf8").trim();
@@ -172,7 +189,9 @@ describe("shutdown", () => {
     // A libuv thread blocks opening a FIFO that no one writes to; then the deadline's exit.
     const script = `import("node:fs").then(async (fs) => { const {exitNow} = await import(${JSON.stringify(shutdown)}); fs.readFile(${JSON.stringify(fifo)}, () => {}); setTimeout(() => exitNow(1), 200); });`;
     const child = spawn(process.execPath, ["-e", script], {stdio: "ignore"});
-    const ended = new Promise<{code: number | null; signal: string | null}>((resolve) => child.on("exit", (code, signal) => resolve({code, signal})));
+    const ended = new Promise<{code: number | null; signal: string | null}>((resolve) =>
+      child.on("exit", (code, signal) => resolve({code, signal}))
+    );
     const timer = setTimeout(() => child.kill("SIGTERM"), 30_000);
     const result = await ended;
     clearTimeout(timer);

@@ -2,7 +2,7 @@ import {existsSync, readFileSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {parse as parseYaml} from "yaml";
 import {configFromArgs} from "../src/config/args.js";
-import {type TestSigner, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {sign, startTestSigner, type TestSigner, vectorsPath} from "./helpers/signer.js";
 
 const file = (path: string) => readFileSync(new URL(`../${path}`, import.meta.url), "utf8");
 const compose = parseYaml(file("docker-compose.yml"));
@@ -16,7 +16,9 @@ const parseCommand = (args: string[]) => {
   return parsed.config;
 };
 const inProfile = (profile: string | undefined) =>
-  Object.keys(compose.services).filter((name) => compose.services[name].profiles?.[0] === profile).sort();
+  Object.keys(compose.services)
+    .filter((name) => compose.services[name].profiles?.[0] === profile)
+    .sort();
 
 describe("docker compose: signer + Prometheus + Grafana", () => {
   it("runs the three services, and the replicas with --profile scale", () => {
@@ -26,7 +28,12 @@ describe("docker compose: signer + Prometheus + Grafana", () => {
   });
 
   it("starts the signer with flags the CLI accepts, listening beyond the container", () => {
-    expect(parseCommand(compose.services.signer.command)).toMatchObject({host: "0.0.0.0", metricsHost: "0.0.0.0", port: 9000, metricsPort: 9001});
+    expect(parseCommand(compose.services.signer.command)).toMatchObject({
+      host: "0.0.0.0",
+      metricsHost: "0.0.0.0",
+      port: 9000,
+      metricsPort: 9001,
+    });
     expect(compose.services.signer.ports).toEqual(["127.0.0.1:9000:9000", "127.0.0.1:9001:9001"]);
   });
 
@@ -34,7 +41,8 @@ describe("docker compose: signer + Prometheus + Grafana", () => {
     const [signers, haproxy] = prometheus.scrape_configs;
     expect(signers.metrics_path).toBe("/metrics");
     expect(signers.dns_sd_configs[0].names).toEqual(["signer", ...inProfile("scale").filter((n) => n.startsWith("signer"))]);
-    for (const name of signers.dns_sd_configs[0].names) expect(signers.dns_sd_configs[0].port).toBe(parseCommand(compose.services[name].command).metricsPort);
+    for (const name of signers.dns_sd_configs[0].names)
+      expect(signers.dns_sd_configs[0].port).toBe(parseCommand(compose.services[name].command).metricsPort);
     expect(haproxy.dns_sd_configs[0]).toMatchObject({names: ["haproxy"], port: 8405});
     expect(compose.services.prometheus.volumes).toContain("./grafana/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
   });
@@ -74,9 +82,15 @@ describe("docker compose: signer + Prometheus + Grafana", () => {
   it("ships every build of the signing addon, so the image picks the one the CPU it runs on can run", () => {
     const targets = [...file("native/fastsign/binding.gyp").matchAll(/"target_name": "(\w+)"/g)].map((m) => m[1]);
     expect(targets.sort()).toEqual(["fastsign", "fastsign_adx"]);
-    const copied = [...file("Dockerfile").matchAll(/^COPY --from=build \/app\/native\/fastsign\/build\/Release\/(\S+) /gm)].map((m) => m[1]);
+    const copied = [...file("Dockerfile").matchAll(/^COPY --from=build \/app\/native\/fastsign\/build\/Release\/(\S+) /gm)].map(
+      (m) => m[1]
+    );
     const glob = (pattern: string) => new RegExp(`^${pattern.replace(/\./g, "\\.").replace(/\*/g, "[^/]*")}$`);
-    for (const target of targets) expect(copied.some((pattern) => glob(pattern).test(`${target}.node`)), target).toBe(true);
+    for (const target of targets)
+      expect(
+        copied.some((pattern) => glob(pattern).test(`${target}.node`)),
+        target
+      ).toBe(true);
   });
 });
 
@@ -93,7 +107,19 @@ describe("Grafana dashboard", () => {
 
   it("has the panels operators look for", () => {
     const titles = dashboard.panels.map((p: {title: string}) => p.title).join("\n");
-    for (const t of [/by type/, /by status/, /latency p50 \/ p99/i, /Keys loaded/, /queue depth/i, /workers/i, /CPU/, /Memory/, /Event-loop lag/, /Signing engine/, /H\(root\) cache hits/]) {
+    for (const t of [
+      /by type/,
+      /by status/,
+      /latency p50 \/ p99/i,
+      /Keys loaded/,
+      /queue depth/i,
+      /workers/i,
+      /CPU/,
+      /Memory/,
+      /Event-loop lag/,
+      /Signing engine/,
+      /H\(root\) cache hits/,
+    ]) {
       expect(titles).toMatch(t);
     }
   });
@@ -106,7 +132,12 @@ describe("Grafana dashboard", () => {
   it("queries only metrics a live signer exports", () => {
     const names = new Set(exprs.flatMap((e) => e.match(/\b(?:ts3signer|process|nodejs)_[a-z0-9_]+/g) ?? []));
     expect(names.size).toBeGreaterThan(10);
-    const exported = new Set(metricsText.split("\n").filter((l) => l && !l.startsWith("#")).map((l) => l.split(/[{ ]/)[0]));
+    const exported = new Set(
+      metricsText
+        .split("\n")
+        .filter((l) => l && !l.startsWith("#"))
+        .map((l) => l.split(/[{ ]/)[0])
+    );
     for (const name of names) expect(exported, name).toContain(name);
   });
 });

@@ -1,13 +1,18 @@
 // README is the front door and docs/ holds the depth: every link between them must land on a page and
 // a heading that exist, and README's code map ("How it is built") must name files that exist.
-import {existsSync, readFileSync, readdirSync} from "node:fs";
+import {existsSync, readdirSync, readFileSync} from "node:fs";
 import {dirname, join, normalize} from "node:path";
 import {fileURLToPath} from "node:url";
 import {describe, expect, it} from "vitest";
 import {flags} from "../src/config/args.js";
 
 const root = fileURLToPath(new URL("..", import.meta.url));
-const pages = ["README.md", ...readdirSync(join(root, "docs")).filter((f) => f.endsWith(".md")).map((f) => `docs/${f}`)];
+const pages = [
+  "README.md",
+  ...readdirSync(join(root, "docs"))
+    .filter((f) => f.endsWith(".md"))
+    .map((f) => `docs/${f}`),
+];
 const text = (page: string) => readFileSync(join(root, page), "utf8");
 
 /** GitHub's anchor for a heading: lower case, punctuation dropped, spaces to hyphens. */
@@ -43,7 +48,8 @@ describe("README and docs/", () => {
         const [file, anchor] = target.split("#");
         const linked = file === "" ? page : normalize(join(dirname(page), file));
         if (!existsSync(join(root, linked))) broken.push(`${page}: ${target} (no file)`);
-        else if (anchor !== undefined && linked.endsWith(".md") && !anchors(linked).has(anchor)) broken.push(`${page}: ${target} (no heading)`);
+        else if (anchor !== undefined && linked.endsWith(".md") && !anchors(linked).has(anchor))
+          broken.push(`${page}: ${target} (no heading)`);
       }
     }
     expect(broken).toEqual([]);
@@ -65,7 +71,8 @@ describe("README and docs/", () => {
       const names = [...named.matchAll(/--([a-z-]+)/g)].map((m) => m[1]);
       const values = defaults.replaceAll("`", "").split(" / ");
       // "a / b" pairs with two flags in order; otherwise the one default holds for every flag in the row.
-      for (const [i, name] of names.entries()) documented.set(name, values.length === names.length ? values[i] : defaults.replaceAll("`", ""));
+      for (const [i, name] of names.entries())
+        documented.set(name, values.length === names.length ? values[i] : defaults.replaceAll("`", ""));
     }
     const expected = new Map(flags.filter((f) => f.name !== "help").map((f) => [f.name, f.default ?? f.defaultText ?? "none"]));
     const normalised = new Map([...documented].map(([name, d]) => [name, d === "off" ? "none" : d]));

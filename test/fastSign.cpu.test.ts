@@ -23,14 +23,23 @@ const child = `
 `;
 
 describe("native/fastsign on a CPU without ADX", () => {
-  it.runIf(runs)("the ADX build refuses to load, says why, and the portable build signs the published answer", () => {
-    const run = spawnSync("valgrind", ["-q", process.execPath, "--input-type=module", "-e", child], {encoding: "utf8", timeout: 170_000});
-    expect(run.status, run.stderr).toBe(0);
-    const lines = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
-    const result = lines.at(-1);
-    expect(result).toEqual({signEngine: "native-point-cache", nativeBuild: "portable", signature: signCase.signature});
-    const logged = lines.find((l) => l.build === "portable");
-    expect(logged?.level).toBe("info");
-    expect(logged?.reason).toMatch(/^native\/fastsign fastsign_adx: this build needs a CPU with BMI2 and ADX \(MULX, ADCX\/ADOX\), which this one lacks$/);
-  }, 180_000);
+  it.runIf(runs)(
+    "the ADX build refuses to load, says why, and the portable build signs the published answer",
+    () => {
+      const run = spawnSync("valgrind", ["-q", process.execPath, "--input-type=module", "-e", child], {encoding: "utf8", timeout: 170_000});
+      expect(run.status, run.stderr).toBe(0);
+      const lines = run.stdout
+        .trim()
+        .split("\n")
+        .map((l) => JSON.parse(l));
+      const result = lines.at(-1);
+      expect(result).toEqual({signEngine: "native-point-cache", nativeBuild: "portable", signature: signCase.signature});
+      const logged = lines.find((l) => l.build === "portable");
+      expect(logged?.level).toBe("info");
+      expect(logged?.reason).toMatch(
+        /^native\/fastsign fastsign_adx: this build needs a CPU with BMI2 and ADX \(MULX, ADCX\/ADOX\), which this one lacks$/
+      );
+    },
+    180_000
+  );
 });

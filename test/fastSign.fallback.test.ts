@@ -36,6 +36,8 @@ describe("the fallback engine (@chainsafe/blst sign() per request)", () => {
     expect(refused.status).toBe(1);
     const line = JSON.parse(refused.stdout.trim().split("\n").at(-1)!);
     expect(line.level).toBe("error");
-    expect(line.msg).toBe("cannot start: --require-native-signing: the native signing addon did not load (running blst-sign: TS3SIGNER_SIGN_ENGINE=blst-sign)");
+    expect(line.msg).toBe(
+      "cannot start: --require-native-signing: the native signing addon did not load (running blst-sign: TS3SIGNER_SIGN_ENGINE=blst-sign)"
+    );
   });
 });

@@ -10,7 +10,7 @@ import {createSigner, nativeBuild, signEngine, signingKey} from "../dist/src/sig
 import {loadNetwork} from "../src/config/networks.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 import {bytes, rng} from "./helpers/reference.js";
-import {type TestSigner, sample, sign, startTestSigner} from "./helpers/signer.js";
+import {sample, sign, startTestSigner, type TestSigner} from "./helpers/signer.js";
 
 // The group order r: r − 1 is the largest secret key.
 const R = "0x73eda753299d7d483339d80809a1d80553bda402fffe5bfeffffffff00000001";
@@ -29,7 +29,10 @@ const signCases = knownAnswers.sign.filter((c) => c.signature !== null);
 const compilerPresent = spawnSync("cc", ["--version"]).status === 0;
 const blstSourcesPresent = existsSync(new URL("../node_modules/@chainsafe/blst-swig/blst/src/server.c", import.meta.url));
 const addonExpected = process.env.TS3SIGNER_TESTS_REQUIRE_NATIVE_SIGNING === "1" || (compilerPresent && blstSourcesPresent);
-const cpuHasAdx = process.arch === "x64" && /^flags\b.*\badx\b.*$/m.test(readFileSync("/proc/cpuinfo", "utf8")) && /^flags\b.*\bbmi2\b/m.test(readFileSync("/proc/cpuinfo", "utf8"));
+const cpuHasAdx =
+  process.arch === "x64" &&
+  /^flags\b.*\badx\b.*$/m.test(readFileSync("/proc/cpuinfo", "utf8")) &&
+  /^flags\b.*\bbmi2\b/m.test(readFileSync("/proc/cpuinfo", "utf8"));
 const builds = process.arch === "x64" ? ["fastsign_adx", "fastsign"] : ["fastsign"];
 const buildPath = (build: string) => new URL(`../native/fastsign/build/Release/${build}.node`, import.meta.url);
 
@@ -70,7 +73,9 @@ describe("the native addon (native/fastsign)", () => {
       const out = new Uint8Array(96);
       const zero = knownAnswers.sign.find((c) => c.signature === null)!; // the suite's zero key
       for (const secret of [zero.privkey, R, "0x" + "ff".repeat(32)]) {
-        expect(() => addon.signWithPoint(point, bytes(secret), out)).toThrow(new RangeError("signWithPoint: the secret key is not in [1, r)"));
+        expect(() => addon.signWithPoint(point, bytes(secret), out)).toThrow(
+          new RangeError("signWithPoint: the secret key is not in [1, r)")
+        );
         expect(out.every((b) => b === 0)).toBe(true); // nothing written
       }
       addon.signWithPoint(point, bytes(R_MINUS_1), out);
@@ -109,7 +114,9 @@ describe("the native addon (native/fastsign)", () => {
       const zero = knownAnswers.sign.find((c) => c.signature === null)!;
       for (const secret of [zero.privkey, R, "0x" + "ff".repeat(32)]) {
         out.fill(0);
-        expect(() => addon.signWithTable(table, bytes(secret), out)).toThrow(new RangeError("signWithTable: the secret key is not in [1, r)"));
+        expect(() => addon.signWithTable(table, bytes(secret), out)).toThrow(
+          new RangeError("signWithTable: the secret key is not in [1, r)")
+        );
         expect(out.every((b) => b === 0)).toBe(true);
       }
     });
@@ -199,24 +206,44 @@ describe("signing with a cache of H(root)", () => {
 
   // The table path recodes the scalar (k or r − k by parity, odd digits per window); its edges.
   const edgeKeys = [
-    1n, 2n, 3n, 4n, 0xffn, 0x100n, 2n ** 64n - 1n, 2n ** 64n, 2n ** 128n + 1n,
-    2n ** 254n, 2n ** 254n + 1n, 2n ** 254n - 1n, ORDER - 1n, ORDER - 2n, ORDER - 3n, ORDER - 2n ** 64n, ORDER - 2n ** 128n,
-    (ORDER - 1n) / 2n, (ORDER + 1n) / 2n, 0x7000000000000000000000000000000000000000000000000000000000000000n,
+    1n,
+    2n,
+    3n,
+    4n,
+    0xffn,
+    0x100n,
+    2n ** 64n - 1n,
+    2n ** 64n,
+    2n ** 128n + 1n,
+    2n ** 254n,
+    2n ** 254n + 1n,
+    2n ** 254n - 1n,
+    ORDER - 1n,
+    ORDER - 2n,
+    ORDER - 3n,
+    ORDER - 2n ** 64n,
+    ORDER - 2n ** 128n,
+    (ORDER - 1n) / 2n,
+    (ORDER + 1n) / 2n,
+    0x7000000000000000000000000000000000000000000000000000000000000000n,
   ];
-  it.runIf(signEngine === "native-point-cache").each([2, 3, 4, 5, 6, 7, 8])("signs from a table with %i-bit windows as SecretKey.sign() does, for edge-case and random keys", (tableWindow) => {
-    const random = rng(100 + tableWindow);
-    const keys = [...edgeKeys];
-    for (let i = 0; i < 24; i++) keys.push(BigInt("0x" + Buffer.from(random.bytes(32)).toString("hex")) % ORDER || 1n);
-    const signer = createSigner({tableAfter: 1, tableWindow});
-    for (const root of [random.bytes(32), random.bytes(32)]) {
-      for (const k of keys) {
-        const secret = keyBytes(k);
-        const signed = signer(signingKey(secret.slice()), root);
-        expect(signed.pointCache).toBe("table");
-        expect(signed.signature, `key ${k.toString(16)}`).toBe(SecretKey.fromBytes(secret).sign(root).toHex());
+  it.runIf(signEngine === "native-point-cache").each([2, 3, 4, 5, 6, 7, 8])(
+    "signs from a table with %i-bit windows as SecretKey.sign() does, for edge-case and random keys",
+    (tableWindow) => {
+      const random = rng(100 + tableWindow);
+      const keys = [...edgeKeys];
+      for (let i = 0; i < 24; i++) keys.push(BigInt("0x" + Buffer.from(random.bytes(32)).toString("hex")) % ORDER || 1n);
+      const signer = createSigner({tableAfter: 1, tableWindow});
+      for (const root of [random.bytes(32), random.bytes(32)]) {
+        for (const k of keys) {
+          const secret = keyBytes(k);
+          const signed = signer(signingKey(secret.slice()), root);
+          expect(signed.pointCache).toBe("table");
+          expect(signed.signature, `key ${k.toString(16)}`).toBe(SecretKey.fromBytes(secret).sign(root).toHex());
+        }
       }
     }
-  });
+  );
 });
 
 describe("over HTTP: the published sign cases' keys", () => {
@@ -243,7 +270,10 @@ describe("over HTTP: the published sign cases' keys", () => {
     expect(served.sort()).toEqual(keys.map(([, pubkey]) => pubkey).sort());
     const body = {
       type: "RANDAO_REVEAL",
-      fork_info: {fork: {previous_version: "0x00000001", current_version: "0x00000001", epoch: "0"}, genesis_validators_root: "0x" + "42".repeat(32)},
+      fork_info: {
+        fork: {previous_version: "0x00000001", current_version: "0x00000001", epoch: "0"},
+        genesis_validators_root: "0x" + "42".repeat(32),
+      },
       randao_reveal: {epoch: "7"},
     };
     const parsed = parseRequestBody(JSON.stringify(body));

@@ -7,7 +7,7 @@ import {afterAll, beforeAll, describe, expect, it, vi} from "vitest";
 import {Faults} from "../dist/src/server/faults.js";
 import {inKeyFraction, parseFaultSpec, planFaults} from "../src/server/faults.js";
 import {rng} from "./helpers/reference.js";
-import {type TestSigner, request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {request, sample, sign, startTestSigner, type TestSigner, vectorsPath} from "./helpers/signer.js";
 
 type Vector = {name: string; request: object; pubkey: string; signing_root: string; signature: string};
 const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));
@@ -21,9 +21,11 @@ const quantile = (sorted: number[], q: number) => sorted[Math.min(sorted.length 
 async function inParallel<T>(count: number, concurrency: number, fn: (i: number) => Promise<T>): Promise<T[]> {
   const out: T[] = new Array(count);
   let next = 0;
-  await Promise.all(Array.from({length: concurrency}, async () => {
-    for (let i = next++; i < count; i = next++) out[i] = await fn(i);
-  }));
+  await Promise.all(
+    Array.from({length: concurrency}, async () => {
+      for (let i = next++; i < count; i = next++) out[i] = await fn(i);
+    })
+  );
   return out;
 }
 
@@ -41,7 +43,11 @@ async function outcome(url: string, pubkey: string, body: object): Promise<{stat
 describe("fault SPEC", () => {
   it("parses every fault and scope", () => {
     const key = "0x" + "AB".repeat(48);
-    expect(parseFaultSpec(`delay=50ms..400ms,types=ATTESTATION,BLOCK_V2; error=0.05:503;drop=0.01,keys=${key},${key.toLowerCase()};timeout=1,keys=0.25;delay=1.5s`)).toEqual([
+    expect(
+      parseFaultSpec(
+        `delay=50ms..400ms,types=ATTESTATION,BLOCK_V2; error=0.05:503;drop=0.01,keys=${key},${key.toLowerCase()};timeout=1,keys=0.25;delay=1.5s`
+      )
+    ).toEqual([
       {delayMs: {min: 50, max: 400}, types: ["ATTESTATION", "BLOCK_V2"]},
       {error: {rate: 0.05, status: 503}},
       {drop: 0.01, keys: [key.toLowerCase(), key.toLowerCase()]},
@@ -105,7 +111,10 @@ describe("fault SPEC", () => {
     expect(planFaults(rules, "BLOCK_V2", k2).outcome).toBe("pass");
     expect(planFaults(rules, "ATTESTATION", k1).outcome).toBe("pass");
     // Random-looking keys: about a quarter fall in, and the same ones on every call.
-    const keys = Array.from({length: 4000}, (_, i) => "0x" + (BigInt(i + 1) * 0x9e3779b97f4a7c15f39cc0605cedc834n).toString(16).padStart(96, "0").slice(-96));
+    const keys = Array.from(
+      {length: 4000},
+      (_, i) => "0x" + (BigInt(i + 1) * 0x9e3779b97f4a7c15f39cc0605cedc834n).toString(16).padStart(96, "0").slice(-96)
+    );
     const inside = keys.filter((k) => inKeyFraction(k, 0.25));
     expect(inside.length / keys.length).toBeCloseTo(0.25, 1);
     expect(keys.filter((k) => inKeyFraction(k, 0.25))).toEqual(inside);
@@ -158,12 +167,23 @@ describe("a signer with faults", () => {
   let auth: {authorization: string};
   let keys: string[];
   const setFaults = (spec: unknown, headers: Record<string, string> = auth) =>
-    request(`${s.url}/ts3signer/v1/faults`, {method: "PUT", headers: {"content-type": "application/json", ...headers}, body: JSON.stringify({faults: spec})});
-  const faultCount = async (kind: string, type: string) => sample(await (await fetch(s.metricsUrl)).text(), "ts3signer_faults_injected_total", {kind, type});
+    request(`${s.url}/ts3signer/v1/faults`, {
+      method: "PUT",
+      headers: {"content-type": "application/json", ...headers},
+      body: JSON.stringify({faults: spec}),
+    });
+  const faultCount = async (kind: string, type: string) =>
+    sample(await (await fetch(s.metricsUrl)).text(), "ts3signer_faults_injected_total", {kind, type});
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), "ts3signer-faults-"));
-    s = await startTestSigner({network: "minimal", interopKeys: "4", dataDir, requestTimeoutMs: 1000, faults: "error=1:429,types=VOLUNTARY_EXIT"});
+    s = await startTestSigner({
+      network: "minimal",
+      interopKeys: "4",
+      dataDir,
+      requestTimeoutMs: 1000,
+      faults: "error=1:429,types=VOLUNTARY_EXIT",
+    });
     auth = {authorization: `Bearer ${readFileSync(join(dataDir, "api-token.txt"), "utf8").trim()}`};
     keys = (await request(`${s.url}/api/v1/eth2/publicKeys`)).json();
   });
@@ -177,7 +197,10 @@ describe("a signer with faults", () => {
     expect(warning).toMatchObject({level: "warn", faults: "error=1:429,types=VOLUNTARY_EXIT"});
     const got = await request(`${s.url}/ts3signer/v1/faults`, {headers: auth});
     expect(got.status).toBe(200);
-    expect(got.json()).toEqual({faults: "error=1:429,types=VOLUNTARY_EXIT", rules: [{error: {rate: 1, status: 429}, types: ["VOLUNTARY_EXIT"]}]});
+    expect(got.json()).toEqual({
+      faults: "error=1:429,types=VOLUNTARY_EXIT",
+      rules: [{error: {rate: 1, status: 429}, types: ["VOLUNTARY_EXIT"]}],
+    });
   });
 
   it("guards the API with the Keymanager token and refuses a bad SPEC with a 400 naming the part", async () => {
@@ -204,14 +227,26 @@ describe("a signer with faults", () => {
     // Quartiles of uniform 100–300 ms (150, 200, 250), plus what answering costs on a busy shared
     // machine, which the undelayed requests sent alongside measure; the spread between the
     // quartiles does not depend on that cost.
-    const answering = quantile(plain.map((r) => r.ms).sort((a, b) => a - b), 0.9);
-    for (const [q, want] of [[0.25, 150], [0.5, 200], [0.75, 250]]) {
+    const answering = quantile(
+      plain.map((r) => r.ms).sort((a, b) => a - b),
+      0.9
+    );
+    for (const [q, want] of [
+      [0.25, 150],
+      [0.5, 200],
+      [0.75, 250],
+    ]) {
       expect(quantile(ms, q)).toBeGreaterThan(want - 20);
       expect(quantile(ms, q)).toBeLessThan(want + 120 + answering);
     }
     expect(quantile(ms, 0.75) - quantile(ms, 0.25)).toBeGreaterThan(100 - 40);
     expect(quantile(ms, 0.75) - quantile(ms, 0.25)).toBeLessThan(100 + 40);
-    expect(quantile(plain.map((r) => r.ms).sort((a, b) => a - b), 0.5)).toBeLessThan(99); // below the least delay
+    expect(
+      quantile(
+        plain.map((r) => r.ms).sort((a, b) => a - b),
+        0.5
+      )
+    ).toBeLessThan(99); // below the least delay
     expect(await faultCount("delay", "RANDAO_REVEAL")).toBe(before + 300);
     expect(await faultCount("delay", "ATTESTATION")).toBe(0);
   });
@@ -247,7 +282,10 @@ describe("a signer with faults", () => {
       const replies = await Promise.all(keys.map((k) => sign(s.url, k, attestation.request)));
       expect(replies.map((r) => r.status)).toEqual(keys.map((k) => (inKeyFraction(k, 0.5) ? 503 : 200)));
       for (const [i, r] of replies.entries()) {
-        if (r.status === 200) expect(verify(Buffer.from(attestation.signing_root.slice(2), "hex"), PublicKey.fromHex(keys[i]), Signature.fromHex(r.json().signature))).toBe(true);
+        if (r.status === 200)
+          expect(
+            verify(Buffer.from(attestation.signing_root.slice(2), "hex"), PublicKey.fromHex(keys[i]), Signature.fromHex(r.json().signature))
+          ).toBe(true);
       }
     }
   });
@@ -286,7 +324,10 @@ describe("a signer with faults", () => {
 
   it("leaves a request hanging until --request-timeout, and changes at run time", async () => {
     const changed = await setFaults("timeout=1,types=SYNC_COMMITTEE_MESSAGE");
-    expect(changed.json()).toEqual({faults: "timeout=1,types=SYNC_COMMITTEE_MESSAGE", rules: [{timeout: 1, types: ["SYNC_COMMITTEE_MESSAGE"]}]});
+    expect(changed.json()).toEqual({
+      faults: "timeout=1,types=SYNC_COMMITTEE_MESSAGE",
+      rules: [{timeout: 1, types: ["SYNC_COMMITTEE_MESSAGE"]}],
+    });
     const sync = byName("web3signer: SYNC_COMMITTEE_MESSAGE");
     const [hung, other] = await Promise.all([outcome(s.url, sync.pubkey, sync.request), outcome(s.url, randao.pubkey, randao.request)]);
     expect(hung.status).toBe("closed");
@@ -345,7 +386,10 @@ describe("a signer without faults", () => {
 function sendAndHold(port: number, pubkey: string, body: string): Promise<Socket> {
   return new Promise((resolve, reject) => {
     const socket = connect(port, "127.0.0.1", () => {
-      socket.write(`POST /api/v1/eth2/sign/${pubkey} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => resolve(socket));
+      socket.write(
+        `POST /api/v1/eth2/sign/${pubkey} HTTP/1.1\r\nhost: x\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`,
+        () => resolve(socket)
+      );
     });
     socket.on("error", reject);
   });
@@ -365,7 +409,13 @@ describe("what a fault holds", () => {
 
   it("lets go of an aborted request's body and timer at once, and clearing the faults releases the rest", async () => {
     const plan = vi.spyOn(Faults.prototype, "plan");
-    const s = await startTestSigner({network: "minimal", interopKeys: "1", faults: "delay=60s", requestTimeoutMs: 120_000, maxInFlight: 50});
+    const s = await startTestSigner({
+      network: "minimal",
+      interopKeys: "1",
+      faults: "delay=60s",
+      requestTimeoutMs: 120_000,
+      maxInFlight: 50,
+    });
     try {
       const port = s.signer.port;
       const sockets = await Promise.all(Array.from({length: 40}, () => sendAndHold(port, randao.pubkey, padded)));

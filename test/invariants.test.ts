@@ -4,17 +4,18 @@ import {readFileSync} from "node:fs";
 import {SecretKey} from "@chainsafe/blst";
 import {afterEach, describe, expect, it, vi} from "vitest";
 import {loadNetwork} from "../dist/src/config/networks.js";
+import {normalizePubkey} from "../dist/src/hex.js";
 import {interopSecretKey} from "../dist/src/keys/interop.js";
 import {KeyStore} from "../dist/src/keys/keyStore.js";
 import {KeyTable} from "../dist/src/keys/keyTable.js";
-import {normalizePubkey} from "../dist/src/hex.js";
 import type {SignResult, SignTask} from "../dist/src/pool/protocol.js";
 import {createSigner, signEngine, signingKey} from "../dist/src/signing/fastSign.js";
 import {rng} from "./helpers/reference.js";
 import {vectorsPath} from "./helpers/signer.js";
 
 /** Where `needle` occurs in `haystack`, or -1. */
-const indexOf = (haystack: Uint8Array, needle: Uint8Array) => Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).indexOf(needle);
+const indexOf = (haystack: Uint8Array, needle: Uint8Array) =>
+  Buffer.from(haystack.buffer, haystack.byteOffset, haystack.byteLength).indexOf(needle);
 
 describe.runIf(signEngine === "native-point-cache")("the worker's H(root) cache", () => {
   it("evicts the least recently used root, not the oldest one", () => {
@@ -62,14 +63,22 @@ describe("a signing worker", () => {
     // The worker module, loaded on this thread with the pool's workerData; every secret it hands
     // to the signing engine is kept here to look at afterwards.
     const handed: Uint8Array[] = [];
-    vi.doMock("node:worker_threads", async (original) => ({...(await original<object>()), workerData: {network: loadNetwork("minimal"), keyTable: table.buffer}}));
+    vi.doMock("node:worker_threads", async (original) => ({
+      ...(await original<object>()),
+      workerData: {network: loadNetwork("minimal"), keyTable: table.buffer},
+    }));
     vi.doMock("../dist/src/signing/fastSign.js", async (original) => {
       const engine = await original<typeof import("../dist/src/signing/fastSign.js")>();
       return {...engine, signingKey: (s: Uint8Array) => (handed.push(s), engine.signingKey(s))};
     });
     const worker = await import("../dist/src/pool/worker.js");
     const body = Buffer.from(JSON.stringify(vector.request));
-    const task = (): SignTask => ({refs: Int32Array.of(ref.slot, ref.state), bodies: new Uint8Array(body), ends: Uint32Array.of(body.length), deadline: Date.now() + 5000});
+    const task = (): SignTask => ({
+      refs: Int32Array.of(ref.slot, ref.state),
+      bodies: new Uint8Array(body),
+      ends: Uint32Array.of(body.length),
+      deadline: Date.now() + 5000,
+    });
     const signature = (r: SignResult[]) => ("signature" in r[0] ? r[0].signature : r[0].code);
 
     const wiped = () => handed.every((h) => h.every((b) => b === 0));

@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {encryptKeystore} from "../src/keys/eip2335.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {deriveSecretKey, signingKeyPath} from "../src/keys/mnemonic.js";
-import {type TestSigner, request, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {request, sign, startTestSigner, type TestSigner, vectorsPath} from "./helpers/signer.js";
 
 const attestation = (JSON.parse(readFileSync(vectorsPath, "utf8")) as {name: string; request: object; signing_root: string}[]).find(
   (v) => v.name === "web3signer: ATTESTATION"
@@ -47,7 +47,7 @@ describe("start-up key sources", () => {
     writeFileSync(join(dir, "wrong-password.json"), (await keystoreOf(3, "three")).json);
     writeFileSync(join(passwords, "wrong-password.txt"), "not three");
     writeFileSync(join(dir, "no-password.json"), (await keystoreOf(4, "four")).json);
-    writeFileSync(join(dir, "corrupt.json"), "{\"crypto\": ");
+    writeFileSync(join(dir, "corrupt.json"), '{"crypto": ');
     writeFileSync(join(dir, "notes.txt"), "not a keystore");
 
     const s = await startTestSigner({network: "minimal", keystoresPath: dir, keystoresPasswordsPath: passwords});
@@ -101,7 +101,11 @@ describe("start-up key sources", () => {
     try {
       const {mnemonicToSeed} = await import("../src/keys/mnemonic.js");
       const seed = mnemonicToSeed(mnemonic);
-      const expected = [2, 3, 4].map((i) => SecretKey.fromBytes(deriveSecretKey(seed, signingKeyPath(i))).toPublicKey().toHex());
+      const expected = [2, 3, 4].map((i) =>
+        SecretKey.fromBytes(deriveSecretKey(seed, signingKeyPath(i)))
+          .toPublicKey()
+          .toHex()
+      );
       expect((await request(`${s.url}/api/v1/eth2/publicKeys`)).json().sort()).toEqual(expected.sort());
       for (const pk of expected) expect(await signsWith(s, pk)).toBe(true);
     } finally {
@@ -192,7 +196,9 @@ describe("Keymanager API", () => {
     const history = {metadata: {interchange_format_version: "5", genesis_validators_root: "0x" + "00".repeat(32)}, data: []};
     const reply = await keymanager("POST", {keystores: [k.json], passwords: ["p24"], slashing_protection: JSON.stringify(history)});
     expect(reply.status).toBe(200);
-    expect(reply.json().data).toEqual([{status: "imported", message: expect.stringMatching(/history was not kept: this signer runs without slashing protection/)}]);
+    expect(reply.json().data).toEqual([
+      {status: "imported", message: expect.stringMatching(/history was not kept: this signer runs without slashing protection/)},
+    ]);
     expect(s.lines.some((l) => l.includes("slashing_protection sent with an import was not kept"))).toBe(true);
     // A document that is not an interchange is still refused, and nothing is imported.
     const other = await keystoreOf(25, "p25");
@@ -210,7 +216,11 @@ describe("Keymanager API", () => {
     const bad = await request(`${s.url}/eth/v1/keystores`, {method: "POST", headers: auth(), body: "{"});
     expect([bad.status, bad.json().message]).toEqual([400, expect.stringMatching(/malformed JSON/)]);
     // SPEC: a request object with a duplicate key is a 400 (JSON.parse would keep the last one quietly).
-    const twice = await request(`${s.url}/eth/v1/keystores`, {method: "DELETE", headers: auth(), body: '{"pubkeys": [], "pubkeys": ["0x00"]}'});
+    const twice = await request(`${s.url}/eth/v1/keystores`, {
+      method: "DELETE",
+      headers: auth(),
+      body: '{"pubkeys": [], "pubkeys": ["0x00"]}',
+    });
     expect([twice.status, twice.json().message]).toEqual([400, 'duplicate key "pubkeys": each key may appear once in an object']);
   });
 
@@ -245,7 +255,12 @@ describe("Keymanager API", () => {
   it("never logs a token, password or secret key", () => {
     const log = [...earlierLogs, ...s.lines].join("\n");
     expect(log).not.toContain(token);
-    for (const secret of ["p21", "p22", Buffer.from(interopSecretKey(21)).toString("hex"), Buffer.from(interopSecretKey(0)).toString("hex")]) {
+    for (const secret of [
+      "p21",
+      "p22",
+      Buffer.from(interopSecretKey(21)).toString("hex"),
+      Buffer.from(interopSecretKey(0)).toString("hex"),
+    ]) {
       expect(log).not.toContain(secret);
     }
     expect(log).toMatch(/key imported/);

@@ -1,12 +1,13 @@
 import {Keystore as ChainsafeKeystore} from "@chainsafe/bls-keystore";
 import {SecretKey} from "@chainsafe/blst";
 import {describe, expect, it} from "vitest";
-import {KdfCache, KeystoreError, checkCrypto, decryptKeystore, parseKeystore} from "../src/keys/eip2335.js";
+import {checkCrypto, decryptKeystore, KdfCache, KeystoreError, parseKeystore} from "../src/keys/eip2335.js";
 import {interopSecretKey, parseInteropRange} from "../src/keys/interop.js";
 import {deriveChildSk, deriveMasterSk, deriveSecretKey, mnemonicToSeed, signingKeyPath} from "../src/keys/mnemonic.js";
 
 // EIP-2335 test vectors: the password is "𝔱𝔢𝔰𝔱𝔭𝔞𝔰𝔰𝔴𝔬𝔯𝔡🔑", which NFKD turns into "testpassword🔑".
-const EIP2335_PASSWORD = "\u{1d531}\u{1d522}\u{1d530}\u{1d531}\u{1d52d}\u{1d51e}\u{1d530}\u{1d530}\u{1d534}\u{1d52c}\u{1d52f}\u{1d521}\u{1f511}";
+const EIP2335_PASSWORD =
+  "\u{1d531}\u{1d522}\u{1d530}\u{1d531}\u{1d52d}\u{1d51e}\u{1d530}\u{1d530}\u{1d534}\u{1d52c}\u{1d52f}\u{1d521}\u{1f511}";
 const EIP2335_SECRET = "000000000019d6689c085ae165831e934ff763ae46a2a6c172b3f1b60a8ce26f";
 const EIP2335_PUBKEY = "9612d7a727c9d0a22e185a1c768478dfe919cada9266988cb32359c11f2b7b27f4ae4040902382ae2910c15e2b420d07";
 const vector = (kdf: object, checksum: string, cipher: string) =>
@@ -71,7 +72,7 @@ describe("EIP-2335 keystores", () => {
   });
 
   it("never quotes the text in a parse error (JSON.parse's message would: a password file's beginning)", () => {
-    for (const text of ["correct horse battery staple", "{\"crypto\": correct horse"]) {
+    for (const text of ["correct horse battery staple", '{"crypto": correct horse']) {
       expect(() => parseKeystore(text)).toThrow(/^not JSON: a syntax error/);
       try {
         parseKeystore(text);
@@ -129,7 +130,8 @@ describe("EIP-2335 keystores", () => {
 
 describe("EIP-2333 / EIP-2334 key derivation", () => {
   // EIP-2333 test case 0: the seed is BIP-39's "abandon … about" with passphrase "TREZOR".
-  const seedHex = "c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e53495531f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04";
+  const seedHex =
+    "c55257c360c07c72029aebc1b53c05ed0362ada38ead3e3e9efa3708e53495531f09a6987599d18264c1e1c92f2cf141630c7a3c4ab7c81b2f001698e7463b04";
   const seed = Buffer.from(seedHex, "hex");
 
   it("derives the master and child keys of EIP-2333 test case 0", () => {
@@ -152,7 +154,9 @@ describe("EIP-2333 / EIP-2334 key derivation", () => {
   it("follows the EIP-2334 signing key path", () => {
     expect(signingKeyPath(7)).toBe("m/12381/3600/7/0/0");
     const viaPath = deriveSecretKey(seed, "m/0");
-    expect(BigInt("0x" + Buffer.from(viaPath).toString("hex"))).toBe(20397789859736650942317412262472558107875392172444076792671091975210932703118n);
+    expect(BigInt("0x" + Buffer.from(viaPath).toString("hex"))).toBe(
+      20397789859736650942317412262472558107875392172444076792671091975210932703118n
+    );
     expect(() => deriveSecretKey(seed, "x/1")).toThrow(/starts with m/);
   });
 });

@@ -6,7 +6,7 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import type {LoadResult} from "../dist/src/load/load.js";
 import {liveProgress} from "../dist/src/load/progress.js";
 import {Recorder} from "../dist/src/load/recorder.js";
-import {type TestSigner, sample, startTestSigner} from "./helpers/signer.js";
+import {sample, startTestSigner, type TestSigner} from "./helpers/signer.js";
 
 const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), "ts3signer-load-"));
@@ -24,13 +24,26 @@ function load(args: string[]): Promise<{code: number | null; stdout: string; std
   });
 }
 
-const metric = async (s: TestSigner, name: string, labels: Record<string, string> = {}) => sample(await (await fetch(s.metricsUrl)).text(), name, labels);
+const metric = async (s: TestSigner, name: string, labels: Record<string, string> = {}) =>
+  sample(await (await fetch(s.metricsUrl)).text(), name, labels);
 
 describe("ts3signer load", () => {
   it("documents itself with --help and refuses bad flags with a message", () => {
     const help = spawnSync(process.execPath, [cli, "load", "--help"], {encoding: "utf8"});
     expect(help.status).toBe(0);
-    for (const flag of ["--target", "--profile", "devnet", "--validators", "--slots", "--connections", "--seconds", "--report", "--json", "--timeout"]) expect(help.stdout).toContain(flag);
+    for (const flag of [
+      "--target",
+      "--profile",
+      "devnet",
+      "--validators",
+      "--slots",
+      "--connections",
+      "--seconds",
+      "--report",
+      "--json",
+      "--timeout",
+    ])
+      expect(help.stdout).toContain(flag);
     expect(spawnSync(process.execPath, [cli, "--help"], {encoding: "utf8"}).stdout).toContain("ts3signer load");
     const bad = spawnSync(process.execPath, [cli, "load", "--profile", "chaos"], {encoding: "utf8"});
     expect(bad.status).toBe(2);
@@ -81,7 +94,22 @@ describe("ts3signer load", () => {
 
     it("devnet: replays 64 validators' duties slot by slot, every one signed on time by a signer without faults", async () => {
       const json = join(dir, "devnet.json");
-      const run = await load(["--target", clean.url, "--profile", "devnet", "--slots", "2", "--slot-seconds", "3", "--connections", "16", "--json", json, "--report", join(dir, "devnet.html")]);
+      const run = await load([
+        "--target",
+        clean.url,
+        "--profile",
+        "devnet",
+        "--slots",
+        "2",
+        "--slot-seconds",
+        "3",
+        "--connections",
+        "16",
+        "--json",
+        json,
+        "--report",
+        join(dir, "devnet.html"),
+      ]);
       expect(run.code, run.stderr).toBe(0);
       const r: LoadResult = JSON.parse(readFileSync(json, "utf8"));
       // Per slot: 1 proposer; 64/32 = 2 attesters, both aggregators; 64 sync members in 4
@@ -111,7 +139,20 @@ describe("ts3signer load", () => {
 
     it("sustained: keeps the load up through injected errors, drops and hangs, and counts them as the signer does", async () => {
       const json = join(dir, "faults.json");
-      const run = await load(["--target", faulty.url, "--seconds", "2", "--connections", "16", "--timeout", "0.5", "--json", json, "--report", join(dir, "faults.html")]);
+      const run = await load([
+        "--target",
+        faulty.url,
+        "--seconds",
+        "2",
+        "--connections",
+        "16",
+        "--timeout",
+        "0.5",
+        "--json",
+        json,
+        "--report",
+        join(dir, "faults.html"),
+      ]);
       expect(run.code, run.stderr).toBe(0);
       const r: LoadResult = JSON.parse(readFileSync(json, "utf8"));
       const o = r.outcomes!;
@@ -160,7 +201,12 @@ addEventListener("load", () => {
       writeFileSync(page, reports[0].replace("</body>", `${body(reports[1])}${probe}</body>`));
       const flags = ["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--enable-logging=stderr", "--v=0"];
       const dom = spawnSync(chromium!, [...flags, "--dump-dom", `file://${page}`], {encoding: "utf8", timeout: 60_000});
-      const check = JSON.parse(/<pre id="render-check">(.*?)<\/pre>/s.exec(dom.stdout)![1].replace(/&quot;/g, '"').replace(/&amp;/g, "&"));
+      const check = JSON.parse(
+        /<pre id="render-check">(.*?)<\/pre>/s
+          .exec(dom.stdout)![1]
+          .replace(/&quot;/g, '"')
+          .replace(/&amp;/g, "&")
+      );
       expect(check.errors).toEqual([]);
       expect(dom.stderr).not.toMatch(/:CONSOLE/);
       expect(check.charts.map((c: {title: string}) => c.title)).toEqual([
@@ -179,7 +225,9 @@ addEventListener("load", () => {
       }
       // A screenshot to look at (kept in the temp folder until the test ends, never committed).
       const png = join(dir, "report.png");
-      spawnSync(chromium!, [...flags, "--window-size=1100,1800", `--screenshot=${png}`, `file://${join(dir, "faults.html")}`], {timeout: 60_000});
+      spawnSync(chromium!, [...flags, "--window-size=1100,1800", `--screenshot=${png}`, `file://${join(dir, "faults.html")}`], {
+        timeout: 60_000,
+      });
       expect(readFileSync(png).subarray(1, 4).toString()).toBe("PNG");
       expect(statSync(png).size).toBeGreaterThan(20_000); // a blank page is a few KB
     });

@@ -1,6 +1,6 @@
 import {readFileSync} from "node:fs";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {type TestSigner, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {sample, sign, startTestSigner, type TestSigner, vectorsPath} from "./helpers/signer.js";
 
 type Vector = {name: string; request: Record<string, any>; pubkey: string};
 const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));

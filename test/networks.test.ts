@@ -2,7 +2,7 @@ import {mkdtempSync, writeFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {describe, expect, it} from "vitest";
-import {FAR_FUTURE_EPOCH, builtinNetworks, loadNetwork} from "../src/config/networks.js";
+import {builtinNetworks, FAR_FUTURE_EPOCH, loadNetwork} from "../src/config/networks.js";
 import {hex} from "./helpers/reference.js";
 
 const yaml = (text: string) => {
@@ -42,7 +42,9 @@ describe("networks", () => {
 
   it("reads a config YAML, keeping fork versions as hex (not numbers) and epochs exact", () => {
     const n = loadNetwork(
-      yaml("PRESET_BASE: minimal\nCONFIG_NAME: kurtosis\nGENESIS_FORK_VERSION: 0x10000038\nALTAIR_FORK_VERSION: 0x20000038\nALTAIR_FORK_EPOCH: 0\nDENEB_FORK_VERSION: 0x50000038\nDENEB_FORK_EPOCH: 18446744073709551615\n")
+      yaml(
+        "PRESET_BASE: minimal\nCONFIG_NAME: kurtosis\nGENESIS_FORK_VERSION: 0x10000038\nALTAIR_FORK_VERSION: 0x20000038\nALTAIR_FORK_EPOCH: 0\nDENEB_FORK_VERSION: 0x50000038\nDENEB_FORK_EPOCH: 18446744073709551615\n"
+      )
     );
     expect(n.name).toBe("kurtosis");
     expect(n.presetBase).toBe("minimal");
@@ -56,7 +58,10 @@ describe("networks", () => {
     ["PRESET_BASE: mainnet\nGENESIS_FORK_VERSION: 0x1\n", /GENESIS_FORK_VERSION: expected a 4-byte fork version/],
     ["PRESET_BASE: huge\nGENESIS_FORK_VERSION: 0x00000001\n", /PRESET_BASE: unknown preset "huge"/],
     ["PRESET_BASE: mainnet\nGENESIS_FORK_VERSION: 0x00000001\nALTAIR_FORK_EPOCH: soon\n", /ALTAIR_FORK_EPOCH: expected an epoch/],
-    ["PRESET_BASE: mainnet\nGENESIS_FORK_VERSION: 0x00000001\nALTAIR_FORK_EPOCH: 5\n", /ALTAIR_FORK_VERSION: expected a 4-byte fork version/],
+    [
+      "PRESET_BASE: mainnet\nGENESIS_FORK_VERSION: 0x00000001\nALTAIR_FORK_EPOCH: 5\n",
+      /ALTAIR_FORK_VERSION: expected a 4-byte fork version/,
+    ],
     ["- a\n- b\n", /not a YAML mapping|GENESIS_FORK_VERSION/],
   ])("rejects a bad config YAML (%#)", (text, message) => {
     expect(() => loadNetwork(yaml(text))).toThrow(message);

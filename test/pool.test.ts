@@ -23,7 +23,12 @@ afterEach(async () => {
   pool = undefined;
 });
 
-function poolWithKey(opts: {workers: number; onBatch?: (n: number) => void; onWorkerFailure?: (e: Error) => void; slashingProtection?: string}) {
+function poolWithKey(opts: {
+  workers: number;
+  onBatch?: (n: number) => void;
+  onWorkerFailure?: (e: Error) => void;
+  slashingProtection?: string;
+}) {
   const table = KeyTable.create();
   const secret = interopSecretKey(0);
   const pubkey = SecretKey.fromBytes(secret).toPublicKey();
@@ -98,8 +103,15 @@ describe("signing pool", () => {
     holder.exec("CREATE TABLE held (x); BEGIN EXCLUSIVE; INSERT INTO held VALUES (1);");
     try {
       const failures: string[] = [];
-      const {pool, ref, pubkey} = poolWithKey({workers: 1, slashingProtection: `sqlite:${path}`, onWorkerFailure: (e) => failures.push(e.message)});
-      const firstFailure = await vi.waitFor(() => failures[0] ?? Promise.reject(new Error("no failure yet")), {timeout: 20_000, interval: 100});
+      const {pool, ref, pubkey} = poolWithKey({
+        workers: 1,
+        slashingProtection: `sqlite:${path}`,
+        onWorkerFailure: (e) => failures.push(e.message),
+      });
+      const firstFailure = await vi.waitFor(() => failures[0] ?? Promise.reject(new Error("no failure yet")), {
+        timeout: 20_000,
+        interval: 100,
+      });
       expect(firstFailure).toMatch(/SQLITE_BUSY/); // before the fix: an uncaught error, the process gone
       holder.exec("COMMIT");
       holder.close();
@@ -129,7 +141,13 @@ describe("signing pool", () => {
     const {pool, ref} = poolWithKey({workers: 1});
     (pool as unknown as {piscina: {run: () => Promise<unknown[]>}}).piscina.run = async () => [];
     const results = await Promise.all([pool.sign(ref, body), pool.sign(ref, body)]);
-    expect(results).toEqual([0, 1].map(() => ({type: "unknown", code: "INTERNAL", message: expect.stringMatching(/^internal error: the worker answered 0 of [12] requests$/)})));
+    expect(results).toEqual(
+      [0, 1].map(() => ({
+        type: "unknown",
+        code: "INTERNAL",
+        message: expect.stringMatching(/^internal error: the worker answered 0 of [12] requests$/),
+      }))
+    );
   });
 
   it("generates interop keys in a worker, secrets and public keys matching", async () => {
@@ -137,7 +155,11 @@ describe("signing pool", () => {
     const {secretKeys, publicKeys} = await pool.generateKeys({kind: "interop", start: 5, count: 3});
     for (let i = 0; i < 3; i++) {
       expect(Buffer.from(secretKeys.subarray(i * 32, i * 32 + 32))).toEqual(Buffer.from(interopSecretKey(5 + i)));
-      expect(PublicKey.fromBytes(publicKeys.subarray(i * 48, i * 48 + 48)).toHex()).toBe(SecretKey.fromBytes(interopSecretKey(5 + i)).toPublicKey().toHex());
+      expect(PublicKey.fromBytes(publicKeys.subarray(i * 48, i * 48 + 48)).toHex()).toBe(
+        SecretKey.fromBytes(interopSecretKey(5 + i))
+          .toPublicKey()
+          .toHex()
+      );
     }
   });
 });

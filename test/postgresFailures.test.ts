@@ -7,7 +7,11 @@ import net from "node:net";
 import {afterEach, describe, expect, it} from "vitest";
 import {SlashingStore} from "../src/slashing/store.js";
 
-const item = {pubkey: "0x" + "a1".repeat(48), check: {kind: "block" as const, genesisValidatorsRoot: "0x" + "42".repeat(32), slot: 1n}, signingRoot: "0x" + "01".repeat(32)};
+const item = {
+  pubkey: "0x" + "a1".repeat(48),
+  check: {kind: "block" as const, genesisValidatorsRoot: "0x" + "42".repeat(32), slot: 1n},
+  signingRoot: "0x" + "01".repeat(32),
+};
 
 /** A TCP server on loopback that counts connections and treats each with `handle`. */
 async function fakeServer(handle: (socket: net.Socket) => void) {

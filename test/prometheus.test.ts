@@ -5,7 +5,7 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {parse as parseYaml, stringify as stringifyYaml} from "yaml";
-import {type TestSigner, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {sign, startTestSigner, type TestSigner, vectorsPath} from "./helpers/signer.js";
 
 // Runs only where Debian's `prometheus` package is installed (apt-get install prometheus); the
 // static checks of the same files are in deploy.test.ts.
@@ -27,7 +27,8 @@ describe.runIf(hasPrometheus)("a real Prometheus scraping a live signer", () => 
   let dir: string;
   /** Prometheus's instant-query answer: each series' value is [time, "number"]. */
   type QueryAnswer = {status: string; data: {result: {value: [number, string]}[]}};
-  const query = async (expr: string) => (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)).json() as Promise<QueryAnswer>;
+  const query = async (expr: string) =>
+    (await fetch(`${api}/api/v1/query?query=${encodeURIComponent(expr)}`)).json() as Promise<QueryAnswer>;
 
   beforeAll(async () => {
     s = await startTestSigner({network: "minimal", interopKeys: "4"});
@@ -46,7 +47,15 @@ describe.runIf(hasPrometheus)("a real Prometheus scraping a live signer", () => 
     writeFileSync(join(dir, "prometheus.yml"), stringifyYaml(config));
     const port = await freePort();
     api = `http://127.0.0.1:${port}`;
-    prometheus = spawn("prometheus", [`--config.file=${join(dir, "prometheus.yml")}`, `--storage.tsdb.path=${join(dir, "data")}`, `--web.listen-address=127.0.0.1:${port}`], {stdio: "ignore"});
+    prometheus = spawn(
+      "prometheus",
+      [
+        `--config.file=${join(dir, "prometheus.yml")}`,
+        `--storage.tsdb.path=${join(dir, "data")}`,
+        `--web.listen-address=127.0.0.1:${port}`,
+      ],
+      {stdio: "ignore"}
+    );
     for (let i = 0; i < 200; i++) {
       try {
         const r = await query("ts3signer_keys_loaded");
@@ -65,7 +74,9 @@ describe.runIf(hasPrometheus)("a real Prometheus scraping a live signer", () => 
   });
 
   it("accepts the compose file's Prometheus config (promtool)", () => {
-    const out = spawnSync("promtool", ["check", "config", new URL("../grafana/prometheus.yml", import.meta.url).pathname], {encoding: "utf8"});
+    const out = spawnSync("promtool", ["check", "config", new URL("../grafana/prometheus.yml", import.meta.url).pathname], {
+      encoding: "utf8",
+    });
     expect(out.status, out.stdout + out.stderr).toBe(0);
   });
 

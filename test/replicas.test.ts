@@ -8,20 +8,21 @@ import {mkdtempSync, readFileSync, rmSync} from "node:fs";
 import net from "node:net";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
-import {PublicKey, Signature, SecretKey, verify} from "@chainsafe/blst";
+import {PublicKey, SecretKey, Signature, verify} from "@chainsafe/blst";
 import pg from "pg";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {encryptKeystore} from "../src/keys/eip2335.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {startTestPostgres} from "./helpers/postgres.js";
 import {type Reply, request, sign, vectorsPath} from "./helpers/signer.js";
-import {type TcpProxy, startTcpProxy} from "./helpers/tcpProxy.js";
+import {startTcpProxy, type TcpProxy} from "./helpers/tcpProxy.js";
 
 const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
 const haproxyConfig = new URL("../deploy/haproxy.cfg", import.meta.url).pathname;
 const haproxy = spawnSync("sh", ["-c", "command -v haproxy || command -v /usr/sbin/haproxy"], {encoding: "utf8"}).stdout.trim();
 const postgres = startTestPostgres();
-const unavailable = "unavailable" in postgres ? postgres.unavailable : !haproxy ? "no haproxy binary (Debian: apt-get install haproxy)" : undefined;
+const unavailable =
+  "unavailable" in postgres ? postgres.unavailable : !haproxy ? "no haproxy binary (Debian: apt-get install haproxy)" : undefined;
 if (unavailable) console.warn(`replica tests skipped: ${unavailable}`);
 
 type Vector = {name: string; request: Record<string, any>; signing_root: string};
@@ -29,7 +30,11 @@ const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));
 const randao = vectors.find((v) => v.name === "web3signer: RANDAO_REVEAL")!;
 const attestation = (source: number, target: number, blockRoot = "0x" + "11".repeat(32)) => {
   const r = structuredClone(vectors.find((v) => v.name === "web3signer: ATTESTATION")!.request);
-  Object.assign(r.attestation, {beacon_block_root: blockRoot, source: {epoch: String(source), root: r.attestation.source.root}, target: {epoch: String(target), root: r.attestation.target.root}});
+  Object.assign(r.attestation, {
+    beacon_block_root: blockRoot,
+    source: {epoch: String(source), root: r.attestation.source.root},
+    target: {epoch: String(target), root: r.attestation.target.root},
+  });
   return r;
 };
 const vote = (target: number) => attestation(target - 1, target);
@@ -41,7 +46,9 @@ type Replica = {child: ChildProcess; url: string; port: number; output: () => st
 
 async function startReplica(pgUrl: string, dataDir: string): Promise<Replica> {
   const args = ["--port", "0", "--metrics-port", "0", "--network", "minimal", "--interop-keys", "0:16", "--workers", "1"];
-  const child = spawn(process.execPath, [cli, ...args, "--data-dir", dataDir, "--slashing-protection", pgUrl, "--log-format", "json"], {stdio: ["ignore", "pipe", "pipe"]});
+  const child = spawn(process.execPath, [cli, ...args, "--data-dir", dataDir, "--slashing-protection", pgUrl, "--log-format", "json"], {
+    stdio: ["ignore", "pipe", "pipe"],
+  });
   let out = "";
   child.stdout!.on("data", (d) => (out += d));
   child.stderr!.on("data", (d) => (out += d));
@@ -76,7 +83,12 @@ function hammer(url: string, pubkey: string, body: (n: number) => object, concur
     while (running) {
       const i = n++;
       const t0 = performance.now();
-      const reply = await sign(url, pubkey, body(i)).catch((e: Error) => ({status: 0, text: e.message, contentType: null, json: () => ({})}));
+      const reply = await sign(url, pubkey, body(i)).catch((e: Error) => ({
+        status: 0,
+        text: e.message,
+        contentType: null,
+        json: () => ({}),
+      }));
       results.push({n: i, status: reply.status, ms: performance.now() - t0, reply});
     }
   });
@@ -102,14 +114,23 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
   let dataDir: string;
   let token: string;
   const keymanager = (url: string, method: string, body?: object) =>
-    request(`${url}/eth/v1/keystores`, {method, headers: {authorization: `Bearer ${token}`, "content-type": "application/json"}, body: body && JSON.stringify(body)});
+    request(`${url}/eth/v1/keystores`, {
+      method,
+      headers: {authorization: `Bearer ${token}`, "content-type": "application/json"},
+      body: body && JSON.stringify(body),
+    });
 
   /** A column of HAProxy's statistics for each replica: `status` (UP, DOWN, …), `stot` (requests sent), … */
   async function serverStats(column = "status"): Promise<Record<string, string>> {
     const csv = await (await fetch(`${statsUrl};csv`)).text();
-    const [header, ...rows] = csv.trim().split("\n").map((l) => l.split(","));
+    const [header, ...rows] = csv
+      .trim()
+      .split("\n")
+      .map((l) => l.split(","));
     const col = (name: string) => header.indexOf(name === "pxname" ? "# pxname" : name);
-    return Object.fromEntries(rows.filter((r) => r[col("pxname")] === "signers" && r[col("svname")] !== "BACKEND").map((r) => [r[col("svname")], r[col(column)]]));
+    return Object.fromEntries(
+      rows.filter((r) => r[col("pxname")] === "signers" && r[col("svname")] !== "BACKEND").map((r) => [r[col("svname")], r[col(column)]])
+    );
   }
   const serverStates = () => serverStats("status");
 
@@ -123,7 +144,11 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     dataDir = mkdtempSync(join(tmpdir(), "ts3signer-replicas-"));
     for (let i = 0; i < 3; i++) proxies.push(await startTcpProxy({path: socket}));
     // Started together on an empty data dir: they race to create the Keymanager token.
-    replicas.push(...(await Promise.all(proxies.map((p) => startReplica(`postgres://postgres:pg-secret@127.0.0.1:${p.port}${parsed.pathname}`, dataDir)))));
+    replicas.push(
+      ...(await Promise.all(
+        proxies.map((p) => startReplica(`postgres://postgres:pg-secret@127.0.0.1:${p.port}${parsed.pathname}`, dataDir))
+      ))
+    );
     token = readFileSync(join(dataDir, "api-token.txt"), "utf8").trim();
 
     const [bind, stats] = [await freePort(), await freePort()];
@@ -160,7 +185,9 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
 
   it("signs exactly one of 30 conflicting votes sent at once through the balancer", async () => {
     const pubkey = pubkeyOf(6);
-    const replies = await Promise.all(Array.from({length: 30}, (_, i) => sign(balancer, pubkey, attestation(4, 5, "0x" + (i + 1).toString(16).padStart(64, "0")))));
+    const replies = await Promise.all(
+      Array.from({length: 30}, (_, i) => sign(balancer, pubkey, attestation(4, 5, "0x" + (i + 1).toString(16).padStart(64, "0"))))
+    );
     expect(replies.filter((r) => r.status === 200)).toHaveLength(1);
     expect(replies.filter((r) => r.status === 412)).toHaveLength(29);
     const {rows} = await admin.query("SELECT count(*)::int AS n FROM signed_attestations WHERE pubkey = $1", [pubkey]);
@@ -174,7 +201,9 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     const kdf = {function: "pbkdf2", params: {dklen: 32, c: 1024, prf: "hmac-sha256", salt: "00".repeat(32)}, message: ""};
     const keystore = JSON.stringify(await encryptKeystore(secret, pubkeyBytes, "pw", kdf as never, Buffer.alloc(16, 1)));
 
-    expect((await keymanager(replicas[0].url, "POST", {keystores: [keystore], passwords: ["pw"]})).json().data).toEqual([{status: "imported"}]);
+    expect((await keymanager(replicas[0].url, "POST", {keystores: [keystore], passwords: ["pw"]})).json().data).toEqual([
+      {status: "imported"},
+    ]);
     const imported = performance.now();
     const seenAfter: number[] = [];
     for (const r of replicas) {
@@ -192,7 +221,9 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     while (load.results.filter((x) => x.status === 200).length < 20) await sleep(10);
     const deleted = (await keymanager(replicas[0].url, "DELETE", {pubkeys: [pubkey]})).json();
     expect(deleted.data).toEqual([{status: "deleted"}]);
-    const exported = new Set(JSON.parse(deleted.slashing_protection).data[0].signed_attestations.map((a: {target_epoch: string}) => Number(a.target_epoch)));
+    const exported = new Set(
+      JSON.parse(deleted.slashing_protection).data[0].signed_attestations.map((a: {target_epoch: string}) => Number(a.target_epoch))
+    );
     // From the DELETE's answer on, no replica signs an attestation with it.
     for (const r of replicas) expect([404, 412]).toContain((await sign(r.url, pubkey, vote(100_000))).status);
     const results = await load.stop();
@@ -212,7 +243,9 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
         await sleep(20);
       }
     }
-    expect((await keymanager(replicas[2].url, "POST", {keystores: [keystore], passwords: ["pw"]})).json().data).toEqual([{status: "imported"}]);
+    expect((await keymanager(replicas[2].url, "POST", {keystores: [keystore], passwords: ["pw"]})).json().data).toEqual([
+      {status: "imported"},
+    ]);
     expect((await sign(replicas[2].url, pubkey, vote(200_000))).status).toBe(200);
     expect(replicas[1].output()).toMatch(/"key removed: its file left the data dir/);
   });
@@ -244,7 +277,11 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
 
     // Every replica says so on /healthcheck (503, its database check DOWN), and HAProxy keeps them
     // all in rotation (deploy/haproxy.cfg checks the keys only): what needs no database still signs.
-    const healthOf = async (r: Replica) => (await request(`${r.url}/healthcheck`)).json().checks.map((c: {status: string}) => c.status).join();
+    const healthOf = async (r: Replica) =>
+      (await request(`${r.url}/healthcheck`))
+        .json()
+        .checks.map((c: {status: string}) => c.status)
+        .join();
     for (const r of replicas) {
       while ((await healthOf(r)) !== "UP,DOWN") await sleep(100);
     }
@@ -255,12 +292,17 @@ describe.runIf(!unavailable)("three replicas behind HAProxy, one PostgreSQL, one
     for (const p of proxies) p.heal();
     const healed = performance.now();
     let status = 0;
-    for (let target = 40; status !== 200 && performance.now() - healed < 5000; target++) status = (await sign(replicas[0].url, pubkeyOf(8), vote(target))).status;
+    for (let target = 40; status !== 200 && performance.now() - healed < 5000; target++)
+      status = (await sign(replicas[0].url, pubkeyOf(8), vote(target))).status;
     expect(status).toBe(200);
     // Each replica logged the outage once, going and coming back.
     for (const r of replicas) {
       while ((await healthOf(r)) !== "UP,UP") await sleep(100);
-      const lines = r.output().split("\n").filter((l) => l.startsWith("{")).map((l) => JSON.parse(l).msg as string);
+      const lines = r
+        .output()
+        .split("\n")
+        .filter((l) => l.startsWith("{"))
+        .map((l) => JSON.parse(l).msg as string);
       expect(lines.filter((m) => /database unreachable/.test(m))).toHaveLength(1);
       expect(lines.filter((m) => /database reachable again/.test(m))).toHaveLength(1);
     }

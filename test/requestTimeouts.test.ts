@@ -1,6 +1,6 @@
 import {afterEach, beforeEach, describe, expect, it, vi} from "vitest";
 import {Lifecycle} from "../dist/src/server/lifecycle.js";
-import {exchange, type Exchange} from "../dist/src/server/reply.js";
+import {type Exchange, exchange} from "../dist/src/server/reply.js";
 import {RequestTimeouts} from "../dist/src/server/requestTimeouts.js";
 
 /** An exchange over a stand-in for uWS's response that records whether it was answered with a close. */

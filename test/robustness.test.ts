@@ -6,7 +6,7 @@ import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {describe, expect, it} from "vitest";
-import {Connection, buildRequest} from "../dist/src/load/httpClient.js";
+import {buildRequest, Connection} from "../dist/src/load/httpClient.js";
 import {rng} from "./helpers/reference.js";
 import {request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
 
@@ -34,7 +34,9 @@ describe("slow and stalled clients", () => {
     try {
       const socket = connect(s.signer.port, "127.0.0.1");
       await new Promise((r) => socket.once("connect", r));
-      socket.write(`POST /api/v1/eth2/sign/${att.pubkey} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"type":`);
+      socket.write(
+        `POST /api/v1/eth2/sign/${att.pubkey} HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 500\r\n\r\n{"type":`
+      );
       let stalledOpen = true;
       const closed = closedWithin(socket, 5000).finally(() => (stalledOpen = false));
       // Everyone else is served while the stalled client still holds its connection.
@@ -92,7 +94,10 @@ describe("worker failure", () => {
       // Every request answered; a retry on the other worker signs it.
       expect(replies.map((r) => r.status).filter((st) => st !== 200)).toEqual([]);
       for (const [i, r] of replies.entries()) {
-        if (i % 50 === 0) expect(verify(Buffer.from(att.signing_root.slice(2), "hex"), PublicKey.fromHex(keys[i % 8]), Signature.fromHex(r.json().signature))).toBe(true);
+        if (i % 50 === 0)
+          expect(
+            verify(Buffer.from(att.signing_root.slice(2), "hex"), PublicKey.fromHex(keys[i % 8]), Signature.fromHex(r.json().signature))
+          ).toBe(true);
       }
       const metrics = await (await fetch(s.metricsUrl)).text();
       expect(sample(metrics, "ts3signer_worker_failures_total")).toBeGreaterThanOrEqual(1);
@@ -108,7 +113,11 @@ describe("worker failure", () => {
 
 describe("graceful shutdown", () => {
   it("answers every request already received on SIGTERM, then exits 0", async () => {
-    const child = spawn(process.execPath, [cli, "--port", "0", "--metrics-port", "0", "--network", "minimal", "--interop-keys", "4", "--log-format", "json"], {stdio: ["ignore", "pipe", "pipe"]});
+    const child = spawn(
+      process.execPath,
+      [cli, "--port", "0", "--metrics-port", "0", "--network", "minimal", "--interop-keys", "4", "--log-format", "json"],
+      {stdio: ["ignore", "pipe", "pipe"]}
+    );
     let out = "";
     child.stdout.on("data", (d) => (out += d));
     const exit = new Promise<number | null>((r) => child.on("exit", r));
@@ -146,7 +155,11 @@ describe("hostile input", () => {
     try {
       const deep = await sign(s.url, att.pubkey, "[".repeat(200_000) + "]".repeat(200_000));
       expect([deep.status, deep.json().message]).toEqual([400, "the request body must be a JSON object, got an array"]);
-      const nested = await sign(s.url, att.pubkey, '{"type":"ATTESTATION","attestation":' + "[".repeat(100_000) + "]".repeat(100_000) + "}");
+      const nested = await sign(
+        s.url,
+        att.pubkey,
+        '{"type":"ATTESTATION","attestation":' + "[".repeat(100_000) + "]".repeat(100_000) + "}"
+      );
       expect(nested.status).toBe(400);
       const bigArray = structuredClone(vectors.find((v) => v.name === "web3signer: BLOCK_V2 (ALTAIR)")!.request);
       bigArray.beacon_block.block.body.attestations = Array.from({length: 2000}, () => ({}));
@@ -161,7 +174,8 @@ describe("hostile input", () => {
   it("survives thousands of seeded mutated requests: no 5xx, every 4xx explained, signing goes on", async () => {
     const s = await startTestSigner({network: "minimal", interopKeys: "1"});
     const r = rng(20261130);
-    const junk = () => [null, true, -1, 1.5, 2 ** 64, "", "0x", "0xzz", "x".repeat(r.int(3000)), [], {}, "18446744073709551616", "-0"][r.int(13)];
+    const junk = () =>
+      [null, true, -1, 1.5, 2 ** 64, "", "0x", "0xzz", "x".repeat(r.int(3000)), [], {}, "18446744073709551616", "-0"][r.int(13)];
     /** Changes one random spot of a JSON value. */
     const mutate = (value: any, depth = 0): any => {
       if (value === null || typeof value !== "object" || depth > 6 || r.next() < 0.25) return junk();
@@ -180,7 +194,10 @@ describe("hostile input", () => {
       (t: string) => t.replace(/[0-9a-f]/, "g"),
       (t: string) => t.replace(/"(\d+)"/, "$1$1$1$1$1$1"),
       (t: string) => t + "}",
-      (t: string) => Buffer.from(t).map((b) => (r.next() < 0.01 ? r.int(256) : b)).toString(),
+      (t: string) =>
+        Buffer.from(t)
+          .map((b) => (r.next() < 0.01 ? r.int(256) : b))
+          .toString(),
     ];
     try {
       const statuses = new Map<number, number>();
@@ -212,13 +229,42 @@ describe("transport options", () => {
   it("serves the signing API over TLS with --tls-cert/--tls-key", async () => {
     const dir = mkdtempSync(join(tmpdir(), "ts3signer-tls-"));
     const [cert, key] = [join(dir, "cert.pem"), join(dir, "key.pem")];
-    execFileSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", cert], {stdio: "ignore"});
+    execFileSync(
+      "openssl",
+      [
+        "req",
+        "-x509",
+        "-newkey",
+        "ec",
+        "-pkeyopt",
+        "ec_paramgen_curve:P-256",
+        "-nodes",
+        "-days",
+        "1",
+        "-subj",
+        "/CN=localhost",
+        "-addext",
+        "subjectAltName=IP:127.0.0.1",
+        "-keyout",
+        key,
+        "-out",
+        cert,
+      ],
+      {stdio: "ignore"}
+    );
     const s = await startTestSigner({network: "minimal", interopKeys: "1", tlsCert: cert, tlsKey: key});
     try {
       expect(s.lines.some((l) => l.includes(`listening on https://127.0.0.1:${s.signer.port}`))).toBe(true);
       const body = await new Promise<string>((resolve, reject) => {
         const req = httpsRequest(
-          {host: "127.0.0.1", port: s.signer.port, path: `/api/v1/eth2/sign/${att.pubkey}`, method: "POST", ca: readFileSync(cert), headers: {accept: "application/json", "content-type": "application/json"}},
+          {
+            host: "127.0.0.1",
+            port: s.signer.port,
+            path: `/api/v1/eth2/sign/${att.pubkey}`,
+            method: "POST",
+            ca: readFileSync(cert),
+            headers: {accept: "application/json", "content-type": "application/json"},
+          },
           (res) => {
             let data = "";
             res.on("data", (d) => (data += d));
@@ -245,7 +291,11 @@ describe("transport options", () => {
 
   it("reports the JavaScript fallback engine, and --require-native-http refuses it", () => {
     const env = {...process.env, UWS_USE_FALLBACK: "1"};
-    const refused = spawnSync(process.execPath, [cli, "--port", "0", "--metrics-port", "0", "--require-native-http", "--log-format", "json"], {env, encoding: "utf8", timeout: 20_000});
+    const refused = spawnSync(
+      process.execPath,
+      [cli, "--port", "0", "--metrics-port", "0", "--require-native-http", "--log-format", "json"],
+      {env, encoding: "utf8", timeout: 20_000}
+    );
     expect(refused.status).toBe(1);
     expect(refused.stdout).toMatch(/--require-native-http: the uWebSockets.js native engine did not load \(running uws-js-fallback\)/);
   });

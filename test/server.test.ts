@@ -1,7 +1,7 @@
 import {readFileSync} from "node:fs";
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {type TestSigner, rawHttp, request, sample, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {rawHttp, request, sample, sign, startTestSigner, type TestSigner, vectorsPath} from "./helpers/signer.js";
 
 type Vector = {name: string; request: Record<string, any>; signing_root: string; pubkey: string; signature: string};
 const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));
@@ -43,7 +43,14 @@ describe("signing server", () => {
   });
 
   it("answers JSON when Accept lists application/json or */*, as Web3Signer does; text/plain otherwise", async () => {
-    const jsonAccepts = ["*/*", "application/json", "APPLICATION/JSON; charset=utf-8", "text/html, application/json;q=0.9", "application/json;q=0.9, */*", "text/plain, */*;q=0.1"];
+    const jsonAccepts = [
+      "*/*",
+      "application/json",
+      "APPLICATION/JSON; charset=utf-8",
+      "text/html, application/json;q=0.9",
+      "application/json;q=0.9, */*",
+      "text/plain, */*;q=0.1",
+    ];
     for (const accept of jsonAccepts) {
       const reply = await sign(s.url, attestation.pubkey, attestation.request, accept);
       expect([accept, reply.status, reply.contentType]).toEqual([accept, 200, "application/json"]);
@@ -79,7 +86,10 @@ describe("signing server", () => {
     ];
     for (const [path, status, contentType] of cases) {
       // HEAD, then a GET on the same connection: a body after the HEAD answer would corrupt the second answer.
-      const raw = await rawHttp(s.signer.port, `HEAD ${path} HTTP/1.1\r\nHost: signer\r\n\r\nGET /upcheck HTTP/1.1\r\nHost: signer\r\nConnection: close\r\n\r\n`);
+      const raw = await rawHttp(
+        s.signer.port,
+        `HEAD ${path} HTTP/1.1\r\nHost: signer\r\n\r\nGET /upcheck HTTP/1.1\r\nHost: signer\r\nConnection: close\r\n\r\n`
+      );
       const headEnd = raw.indexOf("\r\n\r\n") + 4;
       const headAnswer = raw.slice(0, headEnd).toLowerCase();
       expect(headAnswer.split("\r\n")[0], path).toMatch(new RegExp(`^http/1\\.1 ${status} `));

@@ -3,7 +3,7 @@ import {ssz} from "@lodestar/types";
 import {describe, expect, it} from "vitest";
 import {loadNetwork} from "../src/config/networks.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
-import {DOMAIN, bytes, computeDomain, computeSigningRoot, hex, merkleize, uint64Chunk} from "./helpers/reference.js";
+import {bytes, computeDomain, computeSigningRoot, DOMAIN, hex, merkleize, uint64Chunk} from "./helpers/reference.js";
 
 const MAX = 2n ** 64n - 1n;
 const gvr = "0x" + "42".repeat(32);
@@ -117,7 +117,10 @@ describe("VALIDATOR_REGISTRATION (builder domain)", () => {
     })(),
     uint64Chunk(30000000n),
     uint64Chunk(1700000000n),
-    merkleize([bytes(registration.pubkey).subarray(0, 32), new Uint8Array([...bytes(registration.pubkey).subarray(32), ...new Uint8Array(16)])]),
+    merkleize([
+      bytes(registration.pubkey).subarray(0, 32),
+      new Uint8Array([...bytes(registration.pubkey).subarray(32), ...new Uint8Array(16)]),
+    ]),
   ]);
 
   it.each([
@@ -126,7 +129,11 @@ describe("VALIDATOR_REGISTRATION (builder domain)", () => {
     ["hoodi", "0x10000910"],
     ["gnosis", "0x00000064"],
   ])("on %s: GENESIS_FORK_VERSION %s and a zero genesis root, whatever fork_info says", (network, version) => {
-    const body = {type: "VALIDATOR_REGISTRATION", fork_info: forkInfo("0x11111111", "0x22222222", "0"), validator_registration: registration};
+    const body = {
+      type: "VALIDATOR_REGISTRATION",
+      fork_info: forkInfo("0x11111111", "0x22222222", "0"),
+      validator_registration: registration,
+    };
     const domain = computeDomain(DOMAIN.APPLICATION_BUILDER, bytes(version), new Uint8Array(32));
     expect(rootOf(network, JSON.stringify(body))).toBe(hex(computeSigningRoot(messageRoot, domain)));
   });
@@ -155,8 +162,20 @@ describe("fork version selection", () => {
 });
 
 describe("BLOCK_V2", () => {
-  const header = {slot: "40", proposer_index: "3", parent_root: "0x" + "11".repeat(32), state_root: "0x" + "22".repeat(32), body_root: "0x" + "33".repeat(32)};
-  const headerRoot = merkleize([uint64Chunk(40n), uint64Chunk(3n), bytes(header.parent_root), bytes(header.state_root), bytes(header.body_root)]);
+  const header = {
+    slot: "40",
+    proposer_index: "3",
+    parent_root: "0x" + "11".repeat(32),
+    state_root: "0x" + "22".repeat(32),
+    body_root: "0x" + "33".repeat(32),
+  };
+  const headerRoot = merkleize([
+    uint64Chunk(40n),
+    uint64Chunk(3n),
+    bytes(header.parent_root),
+    bytes(header.state_root),
+    bytes(header.body_root),
+  ]);
   const expected = hex(computeSigningRoot(headerRoot, computeDomain(DOMAIN.BEACON_PROPOSER, bytes("0x00000001"), bytes(gvr))));
 
   // A block's root is its header's root, so the header alone is enough for any version; Nimbus sends
@@ -180,7 +199,10 @@ describe("AGGREGATE_AND_PROOF and AGGREGATE_AND_PROOF_V2", () => {
   electra.aggregatorIndex = 77;
   const electraJson = ssz.electra.AggregateAndProof.toJson(electra);
   const electraRoot = hex(
-    computeSigningRoot(ssz.electra.AggregateAndProof.hashTreeRoot(electra), computeDomain(DOMAIN.AGGREGATE_AND_PROOF, bytes("0x05000000"), bytes(gvr)))
+    computeSigningRoot(
+      ssz.electra.AggregateAndProof.hashTreeRoot(electra),
+      computeDomain(DOMAIN.AGGREGATE_AND_PROOF, bytes("0x05000000"), bytes(gvr))
+    )
   );
   const body = (type: string, payload: unknown) =>
     JSON.stringify({type, fork_info: forkInfo("0x04000000", "0x05000000", "364032"), aggregate_and_proof: payload});
@@ -201,6 +223,8 @@ describe("AGGREGATE_AND_PROOF and AGGREGATE_AND_PROOF_V2", () => {
   it("names what a versioned form lacks", () => {
     expect(() => rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {version: "ELECTRA"}))).toThrow(/aggregate_and_proof\.data: missing/);
     expect(() => rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {data: electraJson}))).toThrow(/aggregate_and_proof\.version: missing/);
-    expect(() => rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {version: "DENEB", data: electraJson}))).toThrow(/aggregate_and_proof\.data\.aggregate\.aggregation_bits/);
+    expect(() => rootOf("mainnet", body("AGGREGATE_AND_PROOF_V2", {version: "DENEB", data: electraJson}))).toThrow(
+      /aggregate_and_proof\.data\.aggregate\.aggregation_bits/
+    );
   });
 });

@@ -2,15 +2,15 @@ import {spawn} from "node:child_process";
 import {existsSync, mkdtempSync, readFileSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
+import {SecretKey} from "@chainsafe/blst";
+import Database from "better-sqlite3";
+import pg from "pg";
 import {afterAll, describe, expect, it} from "vitest";
 import {encryptKeystore} from "../src/keys/eip2335.js";
 import {interopSecretKey} from "../src/keys/interop.js";
 import {parseInterchange} from "../src/slashing/interchange.js";
 import {SCHEMA} from "../src/slashing/rules.js";
-import {SlashingStore, parseSlashingUrl, redactUrl} from "../src/slashing/store.js";
-import Database from "better-sqlite3";
-import {SecretKey} from "@chainsafe/blst";
-import pg from "pg";
+import {parseSlashingUrl, redactUrl, SlashingStore} from "../src/slashing/store.js";
 import {startTestPostgres} from "./helpers/postgres.js";
 import {request, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
 
@@ -28,11 +28,16 @@ afterAll(() => ("stop" in postgres ? postgres.stop() : undefined));
 if ("unavailable" in postgres) console.warn(`PostgreSQL slashing protection tests skipped: ${postgres.unavailable}`);
 const backends = [
   {name: "SQLite", available: true, url: async () => `sqlite:${dbFile()}`},
-  {name: "PostgreSQL", available: "createDatabase" in postgres, url: () => (postgres as {createDatabase(): Promise<string>}).createDatabase()},
+  {
+    name: "PostgreSQL",
+    available: "createDatabase" in postgres,
+    url: () => (postgres as {createDatabase(): Promise<string>}).createDatabase(),
+  },
 ];
 /** check() of one request, as the workers call it (a batch of one). */
-const checker = (store: SlashingStore) => async (pubkey: string, check: Parameters<SlashingStore["checkBatch"]>[0][0]["check"], signingRoot: string) =>
-  (await store.checkBatch([{pubkey, check, signingRoot}]))[0];
+const checker =
+  (store: SlashingStore) => async (pubkey: string, check: Parameters<SlashingStore["checkBatch"]>[0][0]["check"], signingRoot: string) =>
+    (await store.checkBatch([{pubkey, check, signingRoot}]))[0];
 
 describe.each(backends)("slashing protection rules (EIP-3076), $name", ({available, url}) => {
   it.runIf(available)("blocks: refuses a second block at a slot and anything at or below the lowest slot; allows a repeat", async () => {
@@ -72,7 +77,10 @@ describe.each(backends)("slashing protection rules (EIP-3076), $name", ({availab
         {pubkey: PK, check: vote(30n, 40n), signingRoot: root(10)},
         {pubkey: PK, check: vote(31n, 40n), signingRoot: root(11)},
       ];
-      expect(await store.checkBatch(batch)).toEqual([null, expect.stringMatching(/different attestation was already signed for target epoch 40/)]);
+      expect(await store.checkBatch(batch)).toEqual([
+        null,
+        expect.stringMatching(/different attestation was already signed for target epoch 40/),
+      ]);
     } finally {
       await store.close();
     }
@@ -84,7 +92,13 @@ describe.each(backends)("slashing protection rules (EIP-3076), $name", ({availab
     const doc = parseInterchange(
       JSON.stringify({
         metadata: {interchange_format_version: "5", genesis_validators_root: GVR},
-        data: [{pubkey: PK, signed_blocks: [{slot: "500"}], signed_attestations: [{source_epoch: "40", target_epoch: "41", signing_root: root(7)}]}],
+        data: [
+          {
+            pubkey: PK,
+            signed_blocks: [{slot: "500"}],
+            signed_attestations: [{source_epoch: "40", target_epoch: "41", signing_root: root(7)}],
+          },
+        ],
       })
     );
     try {
@@ -95,7 +109,13 @@ describe.each(backends)("slashing protection rules (EIP-3076), $name", ({availab
       expect(await check(PK, vote(39n, 45n), root(8))).toMatch(/surround/);
       expect(await store.exportInterchange([PK], GVR)).toEqual({
         metadata: {interchange_format_version: "5", genesis_validators_root: GVR},
-        data: [{pubkey: PK, signed_blocks: [{slot: "500"}], signed_attestations: [{source_epoch: "40", target_epoch: "41", signing_root: root(7)}]}],
+        data: [
+          {
+            pubkey: PK,
+            signed_blocks: [{slot: "500"}],
+            signed_attestations: [{source_epoch: "40", target_epoch: "41", signing_root: root(7)}],
+          },
+        ],
       });
       expect(await store.hasHistory(PK)).toBe(true);
       expect(await store.hasHistory("0x" + "c3".repeat(48))).toBe(false);
@@ -107,7 +127,14 @@ describe.each(backends)("slashing protection rules (EIP-3076), $name", ({availab
 
   it.runIf(available)("merges imports: the same document twice stores each record once", async () => {
     const store = await SlashingStore.open(await url(), {setUp: true});
-    const doc = interchange([PK, [{slot: "5"}, {slot: "6", signing_root: root(6)}], [{source_epoch: "1", target_epoch: "2"}, {source_epoch: "2", target_epoch: "3", signing_root: root(3)}]]);
+    const doc = interchange([
+      PK,
+      [{slot: "5"}, {slot: "6", signing_root: root(6)}],
+      [
+        {source_epoch: "1", target_epoch: "2"},
+        {source_epoch: "2", target_epoch: "3", signing_root: root(3)},
+      ],
+    ]);
     try {
       expect(await store.importInterchange(doc)).toEqual(new Map());
       expect(await store.importInterchange(doc)).toEqual(new Map()); // nothing new, nothing slashable
@@ -117,74 +144,95 @@ describe.each(backends)("slashing protection rules (EIP-3076), $name", ({availab
     }
   });
 
-  it.runIf(available)("keeps every record of a slashable document, reports it per key, and signs nothing that conflicts with it", async () => {
-    const store = await SlashingStore.open(await url(), {setUp: true});
-    const check = checker(store);
-    const [PK2, PK3] = ["0x" + "b2".repeat(48), "0x" + "c3".repeat(48)];
-    try {
-      await store.importInterchange(interchange([PK, [{slot: "10", signing_root: root(1)}], [{source_epoch: "3", target_epoch: "4", signing_root: root(2)}]]));
-      const report = await store.importInterchange(
-        interchange(
-          [PK, [{slot: "10", signing_root: root(9)}], [{source_epoch: "2", target_epoch: "5"}]], // a second block at 10; 2 → 5 surrounds 3 → 4
-          [PK2, [], [{source_epoch: "12", target_epoch: "11"}, {source_epoch: "1", target_epoch: "9", signing_root: root(1)}, {source_epoch: "2", target_epoch: "9", signing_root: root(2)}]],
-          [PK3, [{slot: "1"}], [{source_epoch: "1", target_epoch: "2"}]] // clean
-        )
-      );
-      expect(report).toEqual(
-        new Map([
-          [PK, ["two blocks at slot 10", "attestation 2 → 5 surrounds or is surrounded by 3 → 4"]],
-          [PK2, ["an attestation with source epoch 12 after its target epoch 11", "two attestations for target epoch 9"]],
-        ])
-      );
-      // Both blocks at slot 10 were kept: neither signs again there, not even as a repeat.
-      expect(await check(PK, block(10n), root(1))).toMatch(/a different block was already signed at slot 10/);
-      expect(await check(PK, block(10n), root(9))).toMatch(/a different block was already signed at slot 10/);
-      expect(await check(PK2, vote(1n, 9n), root(1))).toMatch(/different attestation was already signed for target epoch 9/);
-      expect(await check(PK2, vote(8n, 10n), root(3))).toBeNull();
-      expect((await store.exportInterchange([PK], GVR)).data[0].signed_blocks).toEqual([
-        {slot: "10", signing_root: root(1)},
-        {slot: "10", signing_root: root(9)},
-      ]);
-    } finally {
-      await store.close();
+  it.runIf(available)(
+    "keeps every record of a slashable document, reports it per key, and signs nothing that conflicts with it",
+    async () => {
+      const store = await SlashingStore.open(await url(), {setUp: true});
+      const check = checker(store);
+      const [PK2, PK3] = ["0x" + "b2".repeat(48), "0x" + "c3".repeat(48)];
+      try {
+        await store.importInterchange(
+          interchange([PK, [{slot: "10", signing_root: root(1)}], [{source_epoch: "3", target_epoch: "4", signing_root: root(2)}]])
+        );
+        const report = await store.importInterchange(
+          interchange(
+            [PK, [{slot: "10", signing_root: root(9)}], [{source_epoch: "2", target_epoch: "5"}]], // a second block at 10; 2 → 5 surrounds 3 → 4
+            [
+              PK2,
+              [],
+              [
+                {source_epoch: "12", target_epoch: "11"},
+                {source_epoch: "1", target_epoch: "9", signing_root: root(1)},
+                {source_epoch: "2", target_epoch: "9", signing_root: root(2)},
+              ],
+            ],
+            [PK3, [{slot: "1"}], [{source_epoch: "1", target_epoch: "2"}]] // clean
+          )
+        );
+        expect(report).toEqual(
+          new Map([
+            [PK, ["two blocks at slot 10", "attestation 2 → 5 surrounds or is surrounded by 3 → 4"]],
+            [PK2, ["an attestation with source epoch 12 after its target epoch 11", "two attestations for target epoch 9"]],
+          ])
+        );
+        // Both blocks at slot 10 were kept: neither signs again there, not even as a repeat.
+        expect(await check(PK, block(10n), root(1))).toMatch(/a different block was already signed at slot 10/);
+        expect(await check(PK, block(10n), root(9))).toMatch(/a different block was already signed at slot 10/);
+        expect(await check(PK2, vote(1n, 9n), root(1))).toMatch(/different attestation was already signed for target epoch 9/);
+        expect(await check(PK2, vote(8n, 10n), root(3))).toBeNull();
+        expect((await store.exportInterchange([PK], GVR)).data[0].signed_blocks).toEqual([
+          {slot: "10", signing_root: root(1)},
+          {slot: "10", signing_root: root(9)},
+        ]);
+      } finally {
+        await store.close();
+      }
     }
-  });
+  );
 
-  it.runIf(available)("is bound to one chain: the network's root, else the first one seen; others are refused, naming both roots", async () => {
-    const OTHER = "0x" + "00".repeat(32);
-    const db = await url();
-    let store = await SlashingStore.open(db, {setUp: true});
-    try {
-      expect(await store.genesisValidatorsRoot()).toBeNull();
-      expect(await checker(store)(PK, block(1n), root(1))).toBeNull(); // the first request binds it
-      expect(await store.genesisValidatorsRoot()).toBe(GVR);
-      expect(await checker(store)(PK, {...block(2n), genesisValidatorsRoot: OTHER}, root(2))).toBe(
-        `genesis validators root ${OTHER} is not ${GVR}, the chain this database protects`
-      );
-      const foreign = {...interchange([PK, [{slot: "7"}], []]), metadata: {interchange_format_version: "5" as const, genesis_validators_root: OTHER}};
-      await expect(store.importInterchange(foreign)).rejects.toThrow(
-        `slashing_protection: genesis_validators_root ${OTHER} is not ${GVR}, the chain this signer's slashing protection database belongs to`
-      );
-      expect((await store.exportInterchange([PK], GVR)).data[0].signed_blocks).toEqual([{slot: "1", signing_root: root(1)}]); // nothing of it went in
-      await store.close();
-      // A signer of another network does not start on it; one of this network does.
-      await expect(SlashingStore.open(db, {setUp: true, genesisValidatorsRoot: OTHER})).rejects.toThrow(
-        `--slashing-protection: the database belongs to the chain with genesis validators root ${GVR}, not this network's ${OTHER}`
-      );
-      store = await SlashingStore.open(db, {setUp: true, genesisValidatorsRoot: GVR});
-      // An unbound database takes the network's root at start, before anything is seen.
-      const fresh = await SlashingStore.open(await url(), {setUp: true, genesisValidatorsRoot: OTHER});
-      expect(await fresh.genesisValidatorsRoot()).toBe(OTHER);
-      await expect(fresh.importInterchange(interchange([PK, [], []]))).rejects.toThrow(/genesis_validators_root 0x4242.* is not 0x0000/);
-      await fresh.close();
-    } finally {
-      await store.close();
+  it.runIf(available)(
+    "is bound to one chain: the network's root, else the first one seen; others are refused, naming both roots",
+    async () => {
+      const OTHER = "0x" + "00".repeat(32);
+      const db = await url();
+      let store = await SlashingStore.open(db, {setUp: true});
+      try {
+        expect(await store.genesisValidatorsRoot()).toBeNull();
+        expect(await checker(store)(PK, block(1n), root(1))).toBeNull(); // the first request binds it
+        expect(await store.genesisValidatorsRoot()).toBe(GVR);
+        expect(await checker(store)(PK, {...block(2n), genesisValidatorsRoot: OTHER}, root(2))).toBe(
+          `genesis validators root ${OTHER} is not ${GVR}, the chain this database protects`
+        );
+        const foreign = {
+          ...interchange([PK, [{slot: "7"}], []]),
+          metadata: {interchange_format_version: "5" as const, genesis_validators_root: OTHER},
+        };
+        await expect(store.importInterchange(foreign)).rejects.toThrow(
+          `slashing_protection: genesis_validators_root ${OTHER} is not ${GVR}, the chain this signer's slashing protection database belongs to`
+        );
+        expect((await store.exportInterchange([PK], GVR)).data[0].signed_blocks).toEqual([{slot: "1", signing_root: root(1)}]); // nothing of it went in
+        await store.close();
+        // A signer of another network does not start on it; one of this network does.
+        await expect(SlashingStore.open(db, {setUp: true, genesisValidatorsRoot: OTHER})).rejects.toThrow(
+          `--slashing-protection: the database belongs to the chain with genesis validators root ${GVR}, not this network's ${OTHER}`
+        );
+        store = await SlashingStore.open(db, {setUp: true, genesisValidatorsRoot: GVR});
+        // An unbound database takes the network's root at start, before anything is seen.
+        const fresh = await SlashingStore.open(await url(), {setUp: true, genesisValidatorsRoot: OTHER});
+        expect(await fresh.genesisValidatorsRoot()).toBe(OTHER);
+        await expect(fresh.importInterchange(interchange([PK, [], []]))).rejects.toThrow(/genesis_validators_root 0x4242.* is not 0x0000/);
+        await fresh.close();
+      } finally {
+        await store.close();
+      }
     }
-  });
+  );
 });
 
 /** An interchange document of GVR: per key, its blocks and attestations. */
-function interchange(...keys: [string, {slot: string; signing_root?: string}[], {source_epoch: string; target_epoch: string; signing_root?: string}[]][]) {
+function interchange(
+  ...keys: [string, {slot: string; signing_root?: string}[], {source_epoch: string; target_epoch: string; signing_root?: string}[]][]
+) {
   return parseInterchange(
     JSON.stringify({
       metadata: {interchange_format_version: "5", genesis_validators_root: GVR},
@@ -196,12 +244,24 @@ function interchange(...keys: [string, {slot: string; signing_root?: string}[], 
 describe("slashing protection documents and URLs", () => {
   it("refuses malformed interchange documents and unsupported URLs", () => {
     expect(() => parseInterchange("{")).toThrow(/not JSON/);
-    expect(() => parseInterchange(JSON.stringify({metadata: {interchange_format_version: "4", genesis_validators_root: GVR}, data: []}))).toThrow(/"5"/);
     expect(() =>
-      parseInterchange(JSON.stringify({metadata: {interchange_format_version: "5", genesis_validators_root: GVR}, data: [{pubkey: PK, signed_blocks: [{slot: 5}]}]}))
+      parseInterchange(JSON.stringify({metadata: {interchange_format_version: "4", genesis_validators_root: GVR}, data: []}))
+    ).toThrow(/"5"/);
+    expect(() =>
+      parseInterchange(
+        JSON.stringify({
+          metadata: {interchange_format_version: "5", genesis_validators_root: GVR},
+          data: [{pubkey: PK, signed_blocks: [{slot: 5}]}],
+        })
+      )
     ).toThrow(/signed_blocks\[0\]\.slot must be a decimal uint64 string/);
     expect(() =>
-      parseInterchange(JSON.stringify({metadata: {interchange_format_version: "5", genesis_validators_root: GVR}, data: [{pubkey: PK, signed_blocks: [{slot: "18446744073709551616"}]}]}))
+      parseInterchange(
+        JSON.stringify({
+          metadata: {interchange_format_version: "5", genesis_validators_root: GVR},
+          data: [{pubkey: PK, signed_blocks: [{slot: "18446744073709551616"}]}],
+        })
+      )
     ).toThrow(/slot must be a decimal uint64 string/);
     expect(parseSlashingUrl("sqlite:/tmp/x.db")).toEqual({kind: "sqlite", path: "/tmp/x.db"});
     expect(parseSlashingUrl("postgres://u:pw@db/x")).toEqual({kind: "postgres", url: "postgres://u:pw@db/x"});
@@ -225,7 +285,11 @@ type Vector = {name: string; request: Record<string, any>; pubkey: string};
 const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));
 const attestation = (source: number, target: number, blockRoot = "0x" + "11".repeat(32)) => {
   const r = structuredClone(vectors.find((v) => v.name === "web3signer: ATTESTATION")!.request);
-  Object.assign(r.attestation, {beacon_block_root: blockRoot, source: {epoch: String(source), root: r.attestation.source.root}, target: {epoch: String(target), root: r.attestation.target.root}});
+  Object.assign(r.attestation, {
+    beacon_block_root: blockRoot,
+    source: {epoch: String(source), root: r.attestation.source.root},
+    target: {epoch: String(target), root: r.attestation.target.root},
+  });
   return r;
 };
 const blockAt = (slot: number, bodyRoot: string) => {
@@ -246,7 +310,10 @@ describe.each(backends)("a signer with --slashing-protection, $name", ({availabl
       expect((await sign(s.url, pk, attestation(1, 2))).status).toBe(200);
       expect((await sign(s.url, pk, attestation(1, 2))).status).toBe(200); // the same vote again
       const double = await sign(s.url, pk, attestation(1, 2, "0x" + "22".repeat(32)));
-      expect([double.status, double.json().message]).toEqual([412, expect.stringMatching(/^refused by slashing protection: a different attestation/)]);
+      expect([double.status, double.json().message]).toEqual([
+        412,
+        expect.stringMatching(/^refused by slashing protection: a different attestation/),
+      ]);
       expect((await sign(s.url, pk, blockAt(100, "0x" + "aa".repeat(32)))).status).toBe(200);
       expect((await sign(s.url, pk, blockAt(100, "0x" + "bb".repeat(32)))).status).toBe(412);
       // Types slashing protection does not cover still sign.
@@ -285,7 +352,11 @@ describe.each(backends)("a signer with --slashing-protection, $name", ({availabl
       const loser = roots.find((r) => r !== winner)!;
       for (const {gvr, reply} of replies) {
         if (gvr === winner) expect(reply.status).toBe(200);
-        else expect([reply.status, reply.json().message]).toEqual([412, `refused by slashing protection: genesis validators root ${loser} is not ${winner}, the chain this database protects`]);
+        else
+          expect([reply.status, reply.json().message]).toEqual([
+            412,
+            `refused by slashing protection: genesis validators root ${loser} is not ${winner}, the chain this database protects`,
+          ]);
       }
     } finally {
       await s.close();
@@ -308,8 +379,15 @@ describe.each(backends)("a signer with --slashing-protection, $name", ({availabl
         metadata: {interchange_format_version: "5", genesis_validators_root: gvr},
         data: [{pubkey, signed_blocks: [], signed_attestations: [{source_epoch: "50", target_epoch: "60"}]}],
       };
-      const bad = await request(`${s.url}/eth/v1/keystores`, {method: "POST", headers, body: JSON.stringify({keystores: [keystore], passwords: ["pw"], slashing_protection: "{}"})});
-      expect([bad.status, bad.json().message]).toEqual([400, expect.stringMatching(/^slashing_protection: metadata.interchange_format_version/)]);
+      const bad = await request(`${s.url}/eth/v1/keystores`, {
+        method: "POST",
+        headers,
+        body: JSON.stringify({keystores: [keystore], passwords: ["pw"], slashing_protection: "{}"}),
+      });
+      expect([bad.status, bad.json().message]).toEqual([
+        400,
+        expect.stringMatching(/^slashing_protection: metadata.interchange_format_version/),
+      ]);
       expect((await sign(s.url, pubkey, attestation(1, 2))).status).toBe(404); // nothing was imported
 
       const ok = await request(`${s.url}/eth/v1/keystores`, {
@@ -321,13 +399,17 @@ describe.each(backends)("a signer with --slashing-protection, $name", ({availabl
       expect((await sign(s.url, pubkey, attestation(40, 59))).status).toBe(412); // below the imported history
       expect((await sign(s.url, pubkey, attestation(60, 61))).status).toBe(200);
 
-      const deleted = (await request(`${s.url}/eth/v1/keystores`, {method: "DELETE", headers, body: JSON.stringify({pubkeys: [pubkey]})})).json();
+      const deleted = (
+        await request(`${s.url}/eth/v1/keystores`, {method: "DELETE", headers, body: JSON.stringify({pubkeys: [pubkey]})})
+      ).json();
       expect(deleted.data).toEqual([{status: "deleted"}]);
       const exported = JSON.parse(deleted.slashing_protection);
       expect(exported.metadata.genesis_validators_root).toBe(gvr);
       expect(exported.data[0].signed_attestations.map((a: {target_epoch: string}) => a.target_epoch)).toEqual(["60", "61"]);
       // Deleted but remembered: a second delete reports its history as not active.
-      const again = (await request(`${s.url}/eth/v1/keystores`, {method: "DELETE", headers, body: JSON.stringify({pubkeys: [pubkey]})})).json();
+      const again = (
+        await request(`${s.url}/eth/v1/keystores`, {method: "DELETE", headers, body: JSON.stringify({pubkeys: [pubkey]})})
+      ).json();
       expect(again.data).toEqual([{status: "not_active"}]);
       expect(JSON.parse(again.slashing_protection).data[0].signed_attestations).toHaveLength(2);
     } finally {
@@ -337,40 +419,49 @@ describe.each(backends)("a signer with --slashing-protection, $name", ({availabl
 });
 
 describe("a Keymanager DELETE that fails deletes nothing", () => {
-  it.runIf("createDatabase" in postgres)("PostgreSQL: the history export times out behind another connection's lock, and the key is as it was", async () => {
-    const url = await (postgres as {createDatabase(): Promise<string>}).createDatabase();
-    const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-km-delete-"));
-    const s = await startTestSigner({network: "minimal", dataDir, slashingProtection: url});
-    const locker = new pg.Client({connectionString: url});
-    await locker.connect();
-    try {
-      const headers = {authorization: `Bearer ${readFileSync(join(dataDir, "api-token.txt"), "utf8").trim()}`, "content-type": "application/json"};
-      const keystores = (method: string, body?: object) => request(`${s.url}/eth/v1/keystores`, {method, headers, body: body && JSON.stringify(body)});
-      const {pubkey, keystore} = await keystoreOf(32, "pw");
-      expect((await keystores("POST", {keystores: [keystore], passwords: ["pw"]})).json().data).toEqual([{status: "imported"}]);
-      expect((await sign(s.url, pubkey, attestation(1, 2))).status).toBe(200);
+  it.runIf("createDatabase" in postgres)(
+    "PostgreSQL: the history export times out behind another connection's lock, and the key is as it was",
+    async () => {
+      const url = await (postgres as {createDatabase(): Promise<string>}).createDatabase();
+      const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-km-delete-"));
+      const s = await startTestSigner({network: "minimal", dataDir, slashingProtection: url});
+      const locker = new pg.Client({connectionString: url});
+      await locker.connect();
+      try {
+        const headers = {
+          authorization: `Bearer ${readFileSync(join(dataDir, "api-token.txt"), "utf8").trim()}`,
+          "content-type": "application/json",
+        };
+        const keystores = (method: string, body?: object) =>
+          request(`${s.url}/eth/v1/keystores`, {method, headers, body: body && JSON.stringify(body)});
+        const {pubkey, keystore} = await keystoreOf(32, "pw");
+        expect((await keystores("POST", {keystores: [keystore], passwords: ["pw"]})).json().data).toEqual([{status: "imported"}]);
+        expect((await sign(s.url, pubkey, attestation(1, 2))).status).toBe(200);
 
-      // Marking the key inactive succeeds; exporting its history then waits for the lock and times out.
-      await locker.query("BEGIN");
-      await locker.query("LOCK TABLE signed_blocks IN ACCESS EXCLUSIVE MODE");
-      const failed = await keystores("DELETE", {pubkeys: [pubkey]});
-      expect([failed.status, failed.json().message]).toEqual([503, expect.stringMatching(/^slashing protection database unavailable/)]);
-      await locker.query("ROLLBACK");
+        // Marking the key inactive succeeds; exporting its history then waits for the lock and times out.
+        await locker.query("BEGIN");
+        await locker.query("LOCK TABLE signed_blocks IN ACCESS EXCLUSIVE MODE");
+        const failed = await keystores("DELETE", {pubkeys: [pubkey]});
+        expect([failed.status, failed.json().message]).toEqual([503, expect.stringMatching(/^slashing protection database unavailable/)]);
+        await locker.query("ROLLBACK");
 
-      // Nothing was deleted: listed, its files in the data dir, and it still signs attestations.
-      expect((await keystores("GET")).json().data.map((k: {validating_pubkey: string}) => k.validating_pubkey)).toContain(pubkey);
-      expect(existsSync(join(dataDir, "keystores", `${pubkey}.json`))).toBe(true);
-      const vote = await sign(s.url, pubkey, attestation(2, 3));
-      expect(vote.status, vote.text).toBe(200);
+        // Nothing was deleted: listed, its files in the data dir, and it still signs attestations.
+        expect((await keystores("GET")).json().data.map((k: {validating_pubkey: string}) => k.validating_pubkey)).toContain(pubkey);
+        expect(existsSync(join(dataDir, "keystores", `${pubkey}.json`))).toBe(true);
+        const vote = await sign(s.url, pubkey, attestation(2, 3));
+        expect(vote.status, vote.text).toBe(200);
 
-      const deleted = (await keystores("DELETE", {pubkeys: [pubkey]})).json();
-      expect(deleted.data).toEqual([{status: "deleted"}]);
-      expect(JSON.parse(deleted.slashing_protection).data[0].signed_attestations.map((a: {target_epoch: string}) => a.target_epoch)).toEqual(["2", "3"]);
-    } finally {
-      await locker.end();
-      await s.close();
+        const deleted = (await keystores("DELETE", {pubkeys: [pubkey]})).json();
+        expect(deleted.data).toEqual([{status: "deleted"}]);
+        expect(
+          JSON.parse(deleted.slashing_protection).data[0].signed_attestations.map((a: {target_epoch: string}) => a.target_epoch)
+        ).toEqual(["2", "3"]);
+      } finally {
+        await locker.end();
+        await s.close();
+      }
     }
-  });
+  );
 });
 
 /** An EIP-2335 keystore of interop key `index` (cheap pbkdf2) and its public key. */
@@ -378,53 +469,93 @@ async function keystoreOf(index: number, password: string) {
   const secret = interopSecretKey(index);
   const pubkeyBytes = SecretKey.fromBytes(secret).toPublicKey().toBytes();
   const kdf = {function: "pbkdf2", params: {dklen: 32, c: 1024, prf: "hmac-sha256", salt: "00".repeat(32)}, message: ""};
-  return {pubkey: "0x" + Buffer.from(pubkeyBytes).toString("hex"), keystore: JSON.stringify(await encryptKeystore(secret, pubkeyBytes, password, kdf as never, Buffer.alloc(16, 1)))};
+  return {
+    pubkey: "0x" + Buffer.from(pubkeyBytes).toString("hex"),
+    keystore: JSON.stringify(await encryptKeystore(secret, pubkeyBytes, password, kdf as never, Buffer.alloc(16, 1))),
+  };
 }
 
 const MAINNET_GVR = "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";
 const onMainnet = (r: Record<string, any>) => ({...r, fork_info: {...r.fork_info, genesis_validators_root: MAINNET_GVR}});
 
 describe.each(backends)("Keymanager imports of slashing protection history, $name", ({available, url}) => {
-  it.runIf(available)("refuses another chain's history; keeps and reports a slashable one; a keystore that fails still leaves its history binding", async () => {
-    const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-km-chain-"));
-    const s = await startTestSigner({network: "mainnet", dataDir, slashingProtection: await url()});
-    const headers = {authorization: `Bearer ${readFileSync(join(dataDir, "api-token.txt"), "utf8").trim()}`, "content-type": "application/json"};
-    const post = (body: object) => request(`${s.url}/eth/v1/keystores`, {method: "POST", headers, body: JSON.stringify(body)});
-    const history = (gvr: string, pubkey: string, signed_blocks: object[], signed_attestations: object[]) =>
-      JSON.stringify({metadata: {interchange_format_version: "5", genesis_validators_root: gvr}, data: [{pubkey, signed_blocks, signed_attestations}]});
-    const [x, y] = [await keystoreOf(31, "pw"), await keystoreOf(32, "pw")];
-    try {
-      // Another network's history: refused whole, naming both roots; the key is not imported.
-      const otherGvr = attestation(0, 0).fork_info.genesis_validators_root;
-      const foreign = await post({keystores: [x.keystore], passwords: ["pw"], slashing_protection: history(otherGvr, x.pubkey, [], [{source_epoch: "1", target_epoch: "2"}])});
-      expect([foreign.status, foreign.json().message]).toEqual([400, `slashing_protection: genesis_validators_root ${otherGvr} is not ${MAINNET_GVR}, the chain this signer's slashing protection database belongs to`]);
-      expect((await sign(s.url, x.pubkey, onMainnet(attestation(1, 2)))).status).toBe(404);
+  it.runIf(available)(
+    "refuses another chain's history; keeps and reports a slashable one; a keystore that fails still leaves its history binding",
+    async () => {
+      const dataDir = mkdtempSync(join(tmpdir(), "ts3signer-km-chain-"));
+      const s = await startTestSigner({network: "mainnet", dataDir, slashingProtection: await url()});
+      const headers = {
+        authorization: `Bearer ${readFileSync(join(dataDir, "api-token.txt"), "utf8").trim()}`,
+        "content-type": "application/json",
+      };
+      const post = (body: object) => request(`${s.url}/eth/v1/keystores`, {method: "POST", headers, body: JSON.stringify(body)});
+      const history = (gvr: string, pubkey: string, signed_blocks: object[], signed_attestations: object[]) =>
+        JSON.stringify({
+          metadata: {interchange_format_version: "5", genesis_validators_root: gvr},
+          data: [{pubkey, signed_blocks, signed_attestations}],
+        });
+      const [x, y] = [await keystoreOf(31, "pw"), await keystoreOf(32, "pw")];
+      try {
+        // Another network's history: refused whole, naming both roots; the key is not imported.
+        const otherGvr = attestation(0, 0).fork_info.genesis_validators_root;
+        const foreign = await post({
+          keystores: [x.keystore],
+          passwords: ["pw"],
+          slashing_protection: history(otherGvr, x.pubkey, [], [{source_epoch: "1", target_epoch: "2"}]),
+        });
+        expect([foreign.status, foreign.json().message]).toEqual([
+          400,
+          `slashing_protection: genesis_validators_root ${otherGvr} is not ${MAINNET_GVR}, the chain this signer's slashing protection database belongs to`,
+        ]);
+        expect((await sign(s.url, x.pubkey, onMainnet(attestation(1, 2)))).status).toBe(404);
 
-      // A wrong password: the key is not imported, but its history is, and binds it when it comes.
-      const failed = await post({keystores: [x.keystore], passwords: ["wrong"], slashing_protection: history(MAINNET_GVR, x.pubkey, [], [{source_epoch: "50", target_epoch: "60"}])});
-      expect(failed.json().data).toEqual([{status: "error", message: expect.stringMatching(/wrong password/)}]);
-      expect((await post({keystores: [x.keystore], passwords: ["pw"]})).json().data).toEqual([{status: "imported"}]);
-      const below = await sign(s.url, x.pubkey, onMainnet(attestation(40, 59)));
-      expect([below.status, below.json().message]).toEqual([412, expect.stringMatching(/^refused by slashing protection: source epoch 40 is below the lowest signed source 50/)]);
-      expect((await sign(s.url, x.pubkey, onMainnet(attestation(60, 61)))).status).toBe(200);
-      // A request of another chain is refused for the same reason, naming both roots.
-      const otherChain = await sign(s.url, x.pubkey, attestation(61, 62));
-      expect([otherChain.status, otherChain.json().message]).toEqual([412, `refused by slashing protection: genesis validators root ${otherGvr} is not ${MAINNET_GVR}, the chain this database protects`]);
+        // A wrong password: the key is not imported, but its history is, and binds it when it comes.
+        const failed = await post({
+          keystores: [x.keystore],
+          passwords: ["wrong"],
+          slashing_protection: history(MAINNET_GVR, x.pubkey, [], [{source_epoch: "50", target_epoch: "60"}]),
+        });
+        expect(failed.json().data).toEqual([{status: "error", message: expect.stringMatching(/wrong password/)}]);
+        expect((await post({keystores: [x.keystore], passwords: ["pw"]})).json().data).toEqual([{status: "imported"}]);
+        const below = await sign(s.url, x.pubkey, onMainnet(attestation(40, 59)));
+        expect([below.status, below.json().message]).toEqual([
+          412,
+          expect.stringMatching(/^refused by slashing protection: source epoch 40 is below the lowest signed source 50/),
+        ]);
+        expect((await sign(s.url, x.pubkey, onMainnet(attestation(60, 61)))).status).toBe(200);
+        // A request of another chain is refused for the same reason, naming both roots.
+        const otherChain = await sign(s.url, x.pubkey, attestation(61, 62));
+        expect([otherChain.status, otherChain.json().message]).toEqual([
+          412,
+          `refused by slashing protection: genesis validators root ${otherGvr} is not ${MAINNET_GVR}, the chain this database protects`,
+        ]);
 
-      // A slashable history is imported whole; the answer and a warning name what is wrong.
-      const twoBlocks = [{slot: "10", signing_root: root(1)}, {slot: "10", signing_root: root(2)}];
-      const slashable = await post({keystores: [y.keystore], passwords: ["pw"], slashing_protection: history(MAINNET_GVR, y.pubkey, twoBlocks, [])});
-      expect(slashable.json().data).toEqual([
-        {status: "imported", message: "its slashing protection history is slashable (two blocks at slot 10); all of it was kept, so nothing conflicting with it will be signed"},
-      ]);
-      const warning = s.lines.map((l) => JSON.parse(l)).find((l) => /history is slashable/.test(l.msg));
-      expect(warning).toMatchObject({level: "warn", pubkey: y.pubkey, findings: ["two blocks at slot 10"]});
-      expect((await sign(s.url, y.pubkey, onMainnet(blockAt(10, "0x" + "aa".repeat(32))))).status).toBe(412);
-      expect((await sign(s.url, y.pubkey, onMainnet(blockAt(11, "0x" + "aa".repeat(32))))).status).toBe(200);
-    } finally {
-      await s.close();
+        // A slashable history is imported whole; the answer and a warning name what is wrong.
+        const twoBlocks = [
+          {slot: "10", signing_root: root(1)},
+          {slot: "10", signing_root: root(2)},
+        ];
+        const slashable = await post({
+          keystores: [y.keystore],
+          passwords: ["pw"],
+          slashing_protection: history(MAINNET_GVR, y.pubkey, twoBlocks, []),
+        });
+        expect(slashable.json().data).toEqual([
+          {
+            status: "imported",
+            message:
+              "its slashing protection history is slashable (two blocks at slot 10); all of it was kept, so nothing conflicting with it will be signed",
+          },
+        ]);
+        const warning = s.lines.map((l) => JSON.parse(l)).find((l) => /history is slashable/.test(l.msg));
+        expect(warning).toMatchObject({level: "warn", pubkey: y.pubkey, findings: ["two blocks at slot 10"]});
+        expect((await sign(s.url, y.pubkey, onMainnet(blockAt(10, "0x" + "aa".repeat(32))))).status).toBe(412);
+        expect((await sign(s.url, y.pubkey, onMainnet(blockAt(11, "0x" + "aa".repeat(32))))).status).toBe(200);
+      } finally {
+        await s.close();
+      }
     }
-  });
+  );
 
   it.runIf(available)("never records a request under a key that took the slot of its deleted key while it waited", async () => {
     const s = await startTestSigner({network: "minimal", interopKeys: "1", slashingProtection: await url()});
@@ -457,8 +588,26 @@ describe("SQLite slashing protection failures", () => {
     db.exec(SCHEMA);
     db.close();
     const cli = new URL("../dist/src/cli.js", import.meta.url).pathname;
-    const args = [cli, "--network", "minimal", "--interop-keys", "1", "--workers", "1", "--port", "0", "--metrics-port", "0", "--log-format", "json", "--slashing-protection", `sqlite:${path}`];
-    const child = spawn("bash", ["-c", 'trap "" XFSZ; ulimit -f 64; exec "$0" "$@"', process.execPath, ...args], {stdio: ["ignore", "pipe", "pipe"]});
+    const args = [
+      cli,
+      "--network",
+      "minimal",
+      "--interop-keys",
+      "1",
+      "--workers",
+      "1",
+      "--port",
+      "0",
+      "--metrics-port",
+      "0",
+      "--log-format",
+      "json",
+      "--slashing-protection",
+      `sqlite:${path}`,
+    ];
+    const child = spawn("bash", ["-c", 'trap "" XFSZ; ulimit -f 64; exec "$0" "$@"', process.execPath, ...args], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
     let output = "";
     child.stdout.on("data", (d) => (output += d));
     child.stderr.on("data", (d) => (output += d));
@@ -486,7 +635,8 @@ describe("SQLite slashing protection failures", () => {
       await exited;
       // Exactly the votes that were signed are in the database.
       const store = await SlashingStore.open(`sqlite:${path}`);
-      const recorded = (await store.exportInterchange([pk], attestation(0, 0).fork_info.genesis_validators_root)).data[0].signed_attestations;
+      const recorded = (await store.exportInterchange([pk], attestation(0, 0).fork_info.genesis_validators_root)).data[0]
+        .signed_attestations;
       await store.close();
       expect(recorded.map((a) => Number(a.target_epoch))).toEqual([...answers].filter(([, st]) => st === 200).map(([target]) => target));
     } finally {
@@ -504,7 +654,9 @@ describe.runIf("createDatabase" in postgres)("PostgreSQL slashing protection", (
     await admin.connect();
     try {
       expect((await sign(s.url, pk, attestation(1, 2))).status).toBe(200);
-      const {rowCount} = await admin.query("SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()");
+      const {rowCount} = await admin.query(
+        "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid()"
+      );
       expect(rowCount).toBeGreaterThanOrEqual(2); // the main thread's and the workers' connections
       const statuses: number[] = [];
       for (let target = 3; target < 9; target++) statuses.push((await sign(s.url, pk, attestation(target - 1, target))).status);

@@ -1,6 +1,6 @@
 // The architecture, read from the code's own imports: no cycles, and every arrow between parts of the
 // code runs down the list of layers below (a part imports only parts listed before it).
-import {readFileSync, readdirSync} from "node:fs";
+import {readdirSync, readFileSync} from "node:fs";
 import {dirname, join, normalize, relative} from "node:path";
 import {fileURLToPath} from "node:url";
 import {describe, expect, it} from "vitest";
@@ -89,6 +89,9 @@ describe("code structure", () => {
     const injected = new Map(imports);
     injected.set("src/config/networks.ts", [...(imports.get("src/config/networks.ts") ?? []), "src/signing/json.ts"]);
     injected.set("src/slashing/rules.ts", [...(imports.get("src/slashing/rules.ts") ?? []), "src/server/reply.ts"]);
-    expect(upwardImports(injected).sort()).toEqual(["src/config/networks.ts → src/signing/json.ts", "src/slashing/rules.ts → src/server/reply.ts"]);
+    expect(upwardImports(injected).sort()).toEqual([
+      "src/config/networks.ts → src/signing/json.ts",
+      "src/slashing/rules.ts → src/server/reply.ts",
+    ]);
   });
 });

@@ -1,5 +1,5 @@
 import {execFile} from "node:child_process";
-import {mkdtempSync, readFileSync, readdirSync, statSync} from "node:fs";
+import {mkdtempSync, readdirSync, readFileSync, statSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {promisify} from "node:util";

@@ -3,7 +3,7 @@ import {afterAll, beforeAll, describe, expect, it} from "vitest";
 import {loadNetwork} from "../src/config/networks.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../src/signing/signingRoot.js";
 import {hex} from "./helpers/reference.js";
-import {type TestSigner, sign, startTestSigner, vectorsPath} from "./helpers/signer.js";
+import {sign, startTestSigner, type TestSigner, vectorsPath} from "./helpers/signer.js";
 
 type Vector = {name: string; request: Record<string, unknown>; signing_root: string; pubkey: string; signature: string};
 const vectors: Vector[] = JSON.parse(readFileSync(vectorsPath, "utf8"));

@@ -1,6 +1,6 @@
 import {availableParallelism} from "node:os";
 import {parseArgs} from "node:util";
-import {type LogFormat, type LogLevel, isLogLevel} from "../log.js";
+import {isLogLevel, type LogFormat, type LogLevel} from "../log.js";
 import type {SignerConfig} from "./signerConfig.js";
 
 /** What a flag's text becomes: text as given, a bounded integer, seconds (→ ms), one of a few words, or a switch. */
@@ -30,8 +30,22 @@ type Flag = {
 /** Every flag of the signer: the parser, --help, the defaults and README's flag table all come from here. */
 export const flags: readonly Flag[] = [
   {name: "host", placeholder: "ADDR", value: {kind: "text"}, target: "host", default: "127.0.0.1", help: "signing API address"},
-  {name: "port", placeholder: "N", value: {kind: "integer", min: 0, max: 65535}, target: "port", default: "9000", help: "signing API port, 0 picks a free one"},
-  {name: "metrics-host", placeholder: "ADDR", value: {kind: "text"}, target: "metricsHost", default: "127.0.0.1", help: "Prometheus endpoint address"},
+  {
+    name: "port",
+    placeholder: "N",
+    value: {kind: "integer", min: 0, max: 65535},
+    target: "port",
+    default: "9000",
+    help: "signing API port, 0 picks a free one",
+  },
+  {
+    name: "metrics-host",
+    placeholder: "ADDR",
+    value: {kind: "text"},
+    target: "metricsHost",
+    default: "127.0.0.1",
+    help: "Prometheus endpoint address",
+  },
   {
     name: "metrics-port",
     placeholder: "N",
@@ -55,10 +69,34 @@ export const flags: readonly Flag[] = [
     target: "genesisValidatorsRoot",
     help: "the chain's genesis validators root where the network does not give it\n(a config YAML alone); must agree with it where it does",
   },
-  {name: "interop-keys", placeholder: "N|START:COUNT", value: {kind: "text"}, target: "interopKeys", help: "insecure interop keys (public secrets: devnets and tests only)"},
-  {name: "keystores-path", placeholder: "DIR", value: {kind: "text"}, target: "keystoresPath", help: "EIP-2335 keystores (*.json) to load at start and on reload"},
-  {name: "keystores-passwords-path", placeholder: "DIR", value: {kind: "text"}, target: "keystoresPasswordsPath", help: "one password file per keystore: same base name, .txt"},
-  {name: "keystores-password-file", placeholder: "FILE", value: {kind: "text"}, target: "keystoresPasswordFile", help: "one password for every keystore"},
+  {
+    name: "interop-keys",
+    placeholder: "N|START:COUNT",
+    value: {kind: "text"},
+    target: "interopKeys",
+    help: "insecure interop keys (public secrets: devnets and tests only)",
+  },
+  {
+    name: "keystores-path",
+    placeholder: "DIR",
+    value: {kind: "text"},
+    target: "keystoresPath",
+    help: "EIP-2335 keystores (*.json) to load at start and on reload",
+  },
+  {
+    name: "keystores-passwords-path",
+    placeholder: "DIR",
+    value: {kind: "text"},
+    target: "keystoresPasswordsPath",
+    help: "one password file per keystore: same base name, .txt",
+  },
+  {
+    name: "keystores-password-file",
+    placeholder: "FILE",
+    value: {kind: "text"},
+    target: "keystoresPasswordFile",
+    help: "one password for every keystore",
+  },
   {
     name: "mnemonic-file",
     placeholder: "FILE",
@@ -66,9 +104,27 @@ export const flags: readonly Flag[] = [
     target: "mnemonicFile",
     help: "BIP-39 mnemonic; with --mnemonic-count N [--mnemonic-start I]\nloads the EIP-2334 keys m/12381/3600/i/0/0",
   },
-  {name: "mnemonic-count", placeholder: "N", value: {kind: "integer", min: 0, max: 10_000_000}, target: "mnemonicCount", help: "how many mnemonic keys"},
-  {name: "mnemonic-start", placeholder: "I", value: {kind: "integer", min: 0, max: 2 ** 32 - 1}, target: "mnemonicStart", help: "the first mnemonic key's index i (0 when left out)"},
-  {name: "data-dir", placeholder: "DIR", value: {kind: "text"}, target: "dataDir", help: "enables the Keymanager API; imported keys persist here"},
+  {
+    name: "mnemonic-count",
+    placeholder: "N",
+    value: {kind: "integer", min: 0, max: 10_000_000},
+    target: "mnemonicCount",
+    help: "how many mnemonic keys",
+  },
+  {
+    name: "mnemonic-start",
+    placeholder: "I",
+    value: {kind: "integer", min: 0, max: 2 ** 32 - 1},
+    target: "mnemonicStart",
+    help: "the first mnemonic key's index i (0 when left out)",
+  },
+  {
+    name: "data-dir",
+    placeholder: "DIR",
+    value: {kind: "text"},
+    target: "dataDir",
+    help: "enables the Keymanager API; imported keys persist here",
+  },
   {
     name: "keymanager-token-file",
     placeholder: "FILE",
@@ -85,7 +141,12 @@ export const flags: readonly Flag[] = [
     defaultText: "DIR/cache with --data-dir, else none",
     help: "restart caches of derived and decrypted keys (files 0600); nothing cached without one",
   },
-  {name: "no-keystore-cache", value: {kind: "switch"}, target: "noKeystoreCache", help: "decrypt every keystore from its file at each start (no keystore cache)"},
+  {
+    name: "no-keystore-cache",
+    value: {kind: "switch"},
+    target: "noKeystoreCache",
+    help: "decrypt every keystore from its file at each start (no keystore cache)",
+  },
   {
     name: "workers",
     placeholder: "N",
@@ -94,7 +155,14 @@ export const flags: readonly Flag[] = [
     defaultText: "cores",
     help: `signing threads; ${availableParallelism()} cores here`,
   },
-  {name: "max-body", placeholder: "BYTES", value: {kind: "integer", min: 1024, max: 1024 ** 3}, target: "maxBodyBytes", default: "1048576", help: "request body limit"},
+  {
+    name: "max-body",
+    placeholder: "BYTES",
+    value: {kind: "integer", min: 1024, max: 1024 ** 3},
+    target: "maxBodyBytes",
+    default: "1048576",
+    help: "request body limit",
+  },
   {
     name: "request-timeout",
     placeholder: "SECONDS",
@@ -111,9 +179,20 @@ export const flags: readonly Flag[] = [
     default: "16384",
     help: "requests in flight past which new sign requests get 503",
   },
-  {name: "tls-cert", placeholder: "FILE", value: {kind: "text"}, target: "tlsCert", help: "serve the signing API over HTTPS: the certificate (PEM)"},
+  {
+    name: "tls-cert",
+    placeholder: "FILE",
+    value: {kind: "text"},
+    target: "tlsCert",
+    help: "serve the signing API over HTTPS: the certificate (PEM)",
+  },
   {name: "tls-key", placeholder: "FILE", value: {kind: "text"}, target: "tlsKey", help: "and its private key (PEM)"},
-  {name: "require-native-http", value: {kind: "switch"}, target: "requireNativeHttp", help: "refuse to start on uWebSockets.js's slow JavaScript fallback"},
+  {
+    name: "require-native-http",
+    value: {kind: "switch"},
+    target: "requireNativeHttp",
+    help: "refuse to start on uWebSockets.js's slow JavaScript fallback",
+  },
   {
     name: "require-native-signing",
     value: {kind: "switch"},

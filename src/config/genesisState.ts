@@ -113,7 +113,9 @@ export function readGenesisState(path: string, network: StateNetwork): GenesisSt
     const version = bytesToHex(new Uint8Array(head.buffer, 52, 4));
     const expected = bytesToHex(network.forks[fork].version);
     if (version !== expected) {
-      fail(`its fork version ${version} at slot ${slot} is not ${expected}, the ${fork} fork's version in the network's config: a state of another network?`);
+      fail(
+        `its fork version ${version} at slot ${slot} is not ${expected}, the ${fork} fork's version in the network's config: a state of another network?`
+      );
     }
     const fields = beaconStateFields(fork, network.preset);
     const fixedSize = beaconStateFixedSize(fork, network.preset);
@@ -125,7 +127,8 @@ export function readGenesisState(path: string, network: StateNetwork): GenesisSt
     for (const [name, size] of fields) {
       if (size === "variable") {
         const offset = fixed.getUint32(position, true);
-        if (name === "historical_roots" && offset !== fixedSize) notThisState(`the offset of ${name} is ${offset}, not ${fixedSize}, the end of the fixed part`);
+        if (name === "historical_roots" && offset !== fixedSize)
+          notThisState(`the offset of ${name} is ${offset}, not ${fixedSize}, the end of the fixed part`);
         if (offset < previous || offset > fileSize) notThisState(`the offset of ${name} is ${offset}, outside ${previous}…${fileSize}`);
         previous = offset;
       }

@@ -5,7 +5,7 @@ import {parse as parseYaml} from "yaml";
 import {bytesToHex, hexToBytes} from "../hex.js";
 import {type ForkName, forkNames} from "./forks.js";
 import {readGenesisState} from "./genesisState.js";
-import {type Preset, type PresetName, isPresetName, presets} from "./presets.js";
+import {isPresetName, type Preset, type PresetName, presets} from "./presets.js";
 
 export {type ForkName, forkNames};
 
@@ -56,7 +56,11 @@ function toVersion(value: unknown, key: string): Uint8Array {
 }
 
 /** Builds a NetworkConfig from consensus-spec config keys (`GENESIS_FORK_VERSION`, `ALTAIR_FORK_EPOCH`, …). */
-export function networkFromConfig(name: string, raw: RawConfig, genesis: {genesisValidatorsRoot?: string; genesisTime?: bigint} = {}): NetworkConfig {
+export function networkFromConfig(
+  name: string,
+  raw: RawConfig,
+  genesis: {genesisValidatorsRoot?: string; genesisTime?: bigint} = {}
+): NetworkConfig {
   const presetBase = String(raw.PRESET_BASE ?? "mainnet").trim();
   if (!isPresetName(presetBase)) {
     throw new Error(`PRESET_BASE: unknown preset "${presetBase}" (known: ${Object.keys(presets).join(", ")})`);
@@ -67,9 +71,7 @@ export function networkFromConfig(name: string, raw: RawConfig, genesis: {genesi
     const epoch = fork === "phase0" ? 0n : toEpoch(raw[configKey(fork, "EPOCH")], configKey(fork, "EPOCH"));
     // A fork that is not scheduled may leave its version out; nothing is ever signed with it.
     const version =
-      raw[versionKey] === undefined && epoch === FAR_FUTURE_EPOCH
-        ? new Uint8Array(4)
-        : toVersion(raw[versionKey], versionKey);
+      raw[versionKey] === undefined && epoch === FAR_FUTURE_EPOCH ? new Uint8Array(4) : toVersion(raw[versionKey], versionKey);
     forks[fork] = {version, epoch};
   }
   return {name, presetBase, preset: presets[presetBase], forks, ...genesis};
@@ -138,13 +140,17 @@ function resolveNetwork(nameOrPath: string): NetworkConfig {
       });
   }
   if (!/[./\\]/.test(nameOrPath)) {
-    throw new Error(`unknown network "${nameOrPath}" (known: ${builtinNetworks.join(", ")}, or a path to a config YAML or a testnet directory)`);
+    throw new Error(
+      `unknown network "${nameOrPath}" (known: ${builtinNetworks.join(", ")}, or a path to a config YAML or a testnet directory)`
+    );
   }
   if (isDirectory(nameOrPath)) {
     const network = configFile(join(nameOrPath, "config.yaml"));
     const genesisSsz = join(nameOrPath, "genesis.ssz");
     if (!existsSync(genesisSsz)) {
-      throw new Error(`${nameOrPath}: no genesis.ssz (a testnet directory has config.yaml and genesis.ssz; for the config alone, pass its path and --genesis-validators-root)`);
+      throw new Error(
+        `${nameOrPath}: no genesis.ssz (a testnet directory has config.yaml and genesis.ssz; for the config alone, pass its path and --genesis-validators-root)`
+      );
     }
     return {...network, ...readGenesisState(genesisSsz, network)};
   }

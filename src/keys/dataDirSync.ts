@@ -1,9 +1,9 @@
-import {type FSWatcher, existsSync, readdirSync, watch} from "node:fs";
+import {existsSync, type FSWatcher, readdirSync, watch} from "node:fs";
 import {join} from "node:path";
+import {bytesToHex} from "../hex.js";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";
 import type {KeyDeriver} from "../pool/deriver.js";
-import {bytesToHex} from "../hex.js";
 import {fileVersion, readSecretFile} from "./files.js";
 import type {KeyStore} from "./keyStore.js";
 import {loadKeystores} from "./sources.js";

@@ -1,9 +1,9 @@
 import {createCipheriv, createDecipheriv, createHash, pbkdf2, scrypt} from "node:crypto";
-import {jsonSyntaxError} from "../errors.js";
-import {secretBuffer} from "./scalar.js";
 import {type IKeystore, validateKeystore} from "@chainsafe/bls-keystore";
 // EIP-2335 password rules (NFKD, control characters removed); not re-exported by the package index.
 import {normalizePassword} from "@chainsafe/bls-keystore/lib/password.js";
+import {jsonSyntaxError} from "../errors.js";
+import {secretBuffer} from "./scalar.js";
 
 /**
  * EIP-2335 keystores. The schema and password normalization come from @chainsafe/bls-keystore;
@@ -84,7 +84,10 @@ export class KdfCache {
 
   derive(kdf: Keystore["crypto"]["kdf"], password: Uint8Array): Promise<Buffer> {
     // The password enters the key only through a hash; the cache lives for one load.
-    const key = createHash("sha256").update(JSON.stringify([kdf.function, kdf.params])).update(password).digest("base64");
+    const key = createHash("sha256")
+      .update(JSON.stringify([kdf.function, kdf.params]))
+      .update(password)
+      .digest("base64");
     let derived = this.cache.get(key);
     if (!derived) {
       derived = deriveKey(kdf, password);
@@ -141,7 +144,8 @@ function deriveKey(kdf: Keystore["crypto"]["kdf"], password: Uint8Array): Promis
   return inKdfSlot(
     () =>
       new Promise<Buffer>((resolve, reject) => {
-        const done = (err: Error | null, key: Buffer) => (err ? reject(new KeystoreError(`key derivation failed: ${err.message}`)) : resolve(key));
+        const done = (err: Error | null, key: Buffer) =>
+          err ? reject(new KeystoreError(`key derivation failed: ${err.message}`)) : resolve(key);
         if (kdf.function === "scrypt") {
           const {n, r, p, dklen} = kdf.params;
           // node:crypto refuses more than 32 MiB by default; n = 2^18 (the EIP-2335 default) needs 256 MiB.

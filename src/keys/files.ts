@@ -1,6 +1,5 @@
 import {randomBytes} from "node:crypto";
 import {
-  type Stats,
   closeSync,
   constants,
   fstatSync,
@@ -11,6 +10,7 @@ import {
   readSync,
   realpathSync,
   renameSync,
+  type Stats,
   unlinkSync,
   writeSync,
 } from "node:fs";
@@ -40,7 +40,8 @@ export class FileRefused extends Error {
  */
 export function readRegularFile(path: string, maxBytes: number, within?: string): Buffer {
   const real = realpathSync.native(path);
-  if (within !== undefined && !real.startsWith(realpathSync.native(within) + sep)) throw new FileRefused(path, `a symlink to a file outside ${within}`);
+  if (within !== undefined && !real.startsWith(realpathSync.native(within) + sep))
+    throw new FileRefused(path, `a symlink to a file outside ${within}`);
   checkRegular(path, lstatSync(real), maxBytes);
   const fd = openSync(real, constants.O_RDONLY | constants.O_NONBLOCK | constants.O_NOFOLLOW);
   try {

@@ -1,13 +1,13 @@
 import {mkdirSync, unlinkSync} from "node:fs";
 import {join} from "node:path";
+import {bytesToHex} from "../hex.js";
 import type {Logger} from "../log.js";
 import type {KeyDeriver} from "../pool/deriver.js";
-import {bytesToHex} from "../hex.js";
+import {type Interchange, parseInterchange} from "../slashing/interchange.js";
+import type {SlashingStore} from "../slashing/store.js";
 import {writeKeyPair} from "./keyPair.js";
 import type {KeyStore} from "./keyStore.js";
 import {openKeystore} from "./sources.js";
-import {type Interchange, parseInterchange} from "../slashing/interchange.js";
-import type {SlashingStore} from "../slashing/store.js";
 
 export type ImportStatus = {status: "imported" | "duplicate" | "error"; message?: string};
 export type DeleteStatus = {status: "deleted" | "not_active" | "not_found" | "error"; message?: string};
@@ -37,7 +37,11 @@ export class KeyManager {
   }
 
   list(): {validating_pubkey: string; derivation_path: string; readonly: boolean}[] {
-    return [...this.keys.entries()].map((e) => ({validating_pubkey: e.pubkeyHex, derivation_path: e.derivationPath ?? "", readonly: e.readonly}));
+    return [...this.keys.entries()].map((e) => ({
+      validating_pubkey: e.pubkeyHex,
+      derivation_path: e.derivationPath ?? "",
+      readonly: e.readonly,
+    }));
   }
 
   /**
@@ -51,7 +55,10 @@ export class KeyManager {
     if (slashingProtection !== undefined && this.slashing) {
       slashable = await this.slashing.importOffThread(slashingProtection);
       for (const [pubkey, findings] of slashable) {
-        this.log.warn("imported slashing protection history is slashable; all of it was kept, so nothing conflicting with it will be signed", {pubkey, findings});
+        this.log.warn(
+          "imported slashing protection history is slashable; all of it was kept, so nothing conflicting with it will be signed",
+          {pubkey, findings}
+        );
       }
     }
     // Without slashing protection there is nowhere to keep the history: say so rather than drop it quietly.
@@ -77,7 +84,9 @@ export class KeyManager {
     // key listed twice is imported once and reported as a duplicate the second time.
     const opened = await Promise.allSettled(keystores.map((text, i) => openKeystore(text, () => passwords[i], this.deriver)));
     // Keys deleted earlier (here or on another signer sharing the database) may sign again.
-    const arriving = opened.flatMap((r) => (r.status === "fulfilled" && !this.keys.get(bytesToHex(r.value.publicKey)) ? [bytesToHex(r.value.publicKey)] : []));
+    const arriving = opened.flatMap((r) =>
+      r.status === "fulfilled" && !this.keys.get(bytesToHex(r.value.publicKey)) ? [bytesToHex(r.value.publicKey)] : []
+    );
     if (arriving.length) {
       try {
         await this.slashing?.activate(arriving);
@@ -127,7 +136,9 @@ export class KeyManager {
     // Marked inactive in the database and exported in one transaction, under the keys' locks: from
     // its commit no signer sharing the database (another replica, say) signs a block or attestation
     // with them, so the history exported is final. If it fails, nothing is deleted (README).
-    const retiring = [...new Set(pubkeys.filter((pk) => withHistory.has(pk) || this.keys.get(pk)?.readonly === false).map((pk) => pk.toLowerCase()))];
+    const retiring = [
+      ...new Set(pubkeys.filter((pk) => withHistory.has(pk) || this.keys.get(pk)?.readonly === false).map((pk) => pk.toLowerCase())),
+    ];
     const fallbackRoot = this.genesisValidatorsRoot ?? "0x" + "00".repeat(32);
     const exported = await this.slashing?.retire(retiring, fallbackRoot);
     const data = pubkeys.map((pubkey): DeleteStatus => {
@@ -147,7 +158,8 @@ export class KeyManager {
         try {
           unlinkSync(file);
         } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "ENOENT") this.log.error("could not delete a key file", {file, error: (e as Error).message});
+          if ((e as NodeJS.ErrnoException).code !== "ENOENT")
+            this.log.error("could not delete a key file", {file, error: (e as Error).message});
         }
       }
       this.log.info("key deleted", {pubkey: entry.pubkeyHex});
@@ -160,5 +172,4 @@ export class KeyManager {
     };
     return {data, slashing_protection: JSON.stringify(interchange)};
   }
-
 }

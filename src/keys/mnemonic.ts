@@ -66,6 +66,7 @@ export const signingKeyPath = (index: number) => `m/12381/3600/${index}/0/0`;
 /** BIP-39 mnemonic (English, checksum verified) → seed, with an empty passphrase as deposit tools use. */
 export function mnemonicToSeed(mnemonic: string, passphrase = ""): Uint8Array {
   const normalized = mnemonic.normalize("NFKD").trim().split(/\s+/).join(" ");
-  if (!validateMnemonic(normalized, wordlist)) throw new Error("the mnemonic is not a valid BIP-39 English mnemonic (wrong words or checksum)");
+  if (!validateMnemonic(normalized, wordlist))
+    throw new Error("the mnemonic is not a valid BIP-39 English mnemonic (wrong words or checksum)");
   return mnemonicToSeedSync(normalized, passphrase);
 }

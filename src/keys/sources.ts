@@ -2,16 +2,16 @@ import {randomInt} from "node:crypto";
 import {readdir} from "node:fs/promises";
 import {availableParallelism} from "node:os";
 import {basename, join} from "node:path";
+import {SecretKey} from "@chainsafe/blst";
 import type {KeySources} from "../config/signerConfig.js";
+import {bytesToHex} from "../hex.js";
 import type {Logger} from "../log.js";
 import type {KeyDeriver} from "../pool/deriver.js";
-import {type DerivedRange, DerivedKeyCache, INTEROP_IKM} from "./derivedKeyCache.js";
-import type {GenerateTask, GeneratedKeys} from "../pool/protocol.js";
-import {KdfCache, type Keystore, decryptKeystore, parseKeystore} from "./eip2335.js";
-import {bytesToHex} from "../hex.js";
+import type {GeneratedKeys, GenerateTask} from "../pool/protocol.js";
+import {DerivedKeyCache, type DerivedRange, INTEROP_IKM} from "./derivedKeyCache.js";
+import {decryptKeystore, KdfCache, type Keystore, parseKeystore} from "./eip2335.js";
 import {FileRefused, MAX_KEYSTORE_FILE_BYTES, readRegularFile, readSecretFile} from "./files.js";
 import {interopSecretKey, parseInteropRange} from "./interop.js";
-import {SecretKey} from "@chainsafe/blst";
 import type {KeyInfo, KeyStore} from "./keyStore.js";
 import {KeystoreCache, type KeystoreFile, keystoreFileOf} from "./keystoreCache.js";
 import {deriveSecretKey, mnemonicToSeed, signingKeyPath} from "./mnemonic.js";
@@ -98,10 +98,17 @@ export async function loadKeySources(sources: KeySources, keys: KeyStore, derive
     const passwordFor = (file: string) => shared ?? readSecretFile(join(passwordsDir, basename(file, ".json") + ".txt"), passwordsDir);
     const loaded =
       sources.cacheDir && !sources.noKeystoreCache
-        ? await loadKeystoresCached(sources.keystoresPath, new KeystoreCache(join(sources.cacheDir, "keystores.cache"), log), passwordFor, deriver, log)
+        ? await loadKeystoresCached(
+            sources.keystoresPath,
+            new KeystoreCache(join(sources.cacheDir, "keystores.cache"), log),
+            passwordFor,
+            deriver,
+            log
+          )
         : await loadKeystores(sources.keystoresPath, passwordFor, deriver, log);
     result.errors += loaded.errors;
-    for (const k of loaded.keys) addKeys(keys, result, k.secretKey, k.publicKey, {source: "keystore", readonly: true, derivationPath: k.keystore.path});
+    for (const k of loaded.keys)
+      addKeys(keys, result, k.secretKey, k.publicKey, {source: "keystore", readonly: true, derivationPath: k.keystore.path});
   }
   return result;
 }
@@ -150,13 +157,18 @@ async function derivedKeys(range: DerivedRange, deriver: KeyDeriver, log: Logger
   }
   const all: GeneratedKeys = {secretKeys: secretBuffer(count * 32), publicKeys: new Uint8Array(count * 48)};
   const progress = new Progress(log, `deriving ${range.kind} keys`, count);
-  await inChunks(start, count, (first, n) =>
-    deriver.generateKeys(task(first, n)).then((k) => {
-      all.secretKeys.set(k.secretKeys, (first - start) * 32);
-      all.publicKeys.set(k.publicKeys, (first - start) * 48);
-      k.secretKeys.fill(0);
-      progress.add(n);
-    }), range.kind === "mnemonic" ? 64 : DERIVE_CHUNK);
+  await inChunks(
+    start,
+    count,
+    (first, n) =>
+      deriver.generateKeys(task(first, n)).then((k) => {
+        all.secretKeys.set(k.secretKeys, (first - start) * 32);
+        all.publicKeys.set(k.publicKeys, (first - start) * 48);
+        k.secretKeys.fill(0);
+        progress.add(n);
+      }),
+    range.kind === "mnemonic" ? 64 : DERIVE_CHUNK
+  );
   progress.end();
   if (count > 0) cache?.write(range, all);
   return all;
@@ -174,7 +186,8 @@ function firstMismatch(cached: GeneratedKeys, range: DerivedRange): number | und
     const secret = range.kind === "interop" ? interopSecretKey(index) : deriveSecretKey(range.ikm, signingKeyPath(index));
     try {
       const pubkey = SecretKey.fromBytes(secret).toPublicKey().toBytes();
-      if (!same(secret, cached.secretKeys.subarray(i * 32, i * 32 + 32)) || !same(pubkey, cached.publicKeys.subarray(i * 48, i * 48 + 48))) return index;
+      if (!same(secret, cached.secretKeys.subarray(i * 32, i * 32 + 32)) || !same(pubkey, cached.publicKeys.subarray(i * 48, i * 48 + 48)))
+        return index;
     } finally {
       secret.fill(0);
     }
@@ -183,7 +196,12 @@ function firstMismatch(cached: GeneratedKeys, range: DerivedRange): number | und
 }
 
 /** `run` over the range in chunks, a few at a time: enough to keep every worker busy, not a million keys' tasks queued at once. */
-async function inChunks(start: number, count: number, run: (first: number, n: number) => Promise<void>, chunk = DERIVE_CHUNK): Promise<void> {
+async function inChunks(
+  start: number,
+  count: number,
+  run: (first: number, n: number) => Promise<void>,
+  chunk = DERIVE_CHUNK
+): Promise<void> {
   const firsts: number[] = [];
   for (let first = start; first < start + count; first += chunk) firsts.push(first);
   await inParallel(firsts, (first) => run(first, Math.min(chunk, start + count - first)), 4 * availableParallelism());
@@ -196,7 +214,12 @@ export type LoadedKeystore = OpenedKeystore & {file: string};
  * Parses and decrypts a keystore, derives its public key in a worker and checks the keystore's own.
  * The password is fetched after parsing, so a broken file is reported as such.
  */
-export async function openKeystore(text: string, password: () => string, deriver: KeyDeriver, kdfCache?: KdfCache): Promise<OpenedKeystore> {
+export async function openKeystore(
+  text: string,
+  password: () => string,
+  deriver: KeyDeriver,
+  kdfCache?: KdfCache
+): Promise<OpenedKeystore> {
   const keystore = parseKeystore(text);
   const secretKey = await decryptKeystore(keystore, password(), kdfCache);
   try {
@@ -280,7 +303,13 @@ async function loadKeystoresCached(
   });
   const cached = await cache.open([...files.values()], passwordFor);
   const fromCache = new Set(cached.keys.map((k) => k.file));
-  const fresh = await loadKeystores(dir, passwordFor, deriver, log, names.filter((f) => !fromCache.has(f)));
+  const fresh = await loadKeystores(
+    dir,
+    passwordFor,
+    deriver,
+    log,
+    names.filter((f) => !fromCache.has(f))
+  );
   const keys = [...cached.keys, ...fresh.keys].sort((a, b) => (a.file < b.file ? -1 : 1));
   if (fresh.keys.length || cached.keys.length !== cached.listed) await cache.write(keys, files, passwordFor);
   return {keys, errors: fresh.errors};
@@ -289,9 +318,11 @@ async function loadKeystoresCached(
 /** `run` over every item, a bounded number at once (a folder of 10,000 files must not open them all together). */
 async function inParallel<T>(items: T[], run: (item: T) => Promise<void>, concurrency = 64): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({length: Math.min(concurrency, items.length)}, async () => {
-    while (next < items.length) await run(items[next++]);
-  }));
+  await Promise.all(
+    Array.from({length: Math.min(concurrency, items.length)}, async () => {
+      while (next < items.length) await run(items[next++]);
+    })
+  );
 }
 
 /** A progress line every second for long loads: done/total, rate, ETA. */

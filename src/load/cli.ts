@@ -6,7 +6,7 @@
 import {writeFileSync} from "node:fs";
 import {parseArgs} from "node:util";
 import {devnet} from "./devnet.js";
-import {type LoadResult, type LoadTarget, burst, dutyCycle, fetchPublicKeys, sustained} from "./load.js";
+import {burst, dutyCycle, fetchPublicKeys, type LoadResult, type LoadTarget, sustained} from "./load.js";
 import {liveProgress} from "./progress.js";
 import {renderReport} from "./report.js";
 import * as R from "./requests.js";
@@ -80,7 +80,8 @@ export async function loadMain(args: string[]): Promise<void> {
   const connections = positive("connections", values.connections);
   const slotSeconds = positive("slot-seconds", values["slot-seconds"], false);
   const seconds = values.seconds === undefined ? undefined : positive("seconds", values.seconds, false);
-  const slots = values.slots !== undefined ? positive("slots", values.slots) : profile === "devnet" && seconds ? Math.ceil(seconds / slotSeconds) : 3;
+  const slots =
+    values.slots !== undefined ? positive("slots", values.slots) : profile === "devnet" && seconds ? Math.ceil(seconds / slotSeconds) : 3;
   const count = positive("count", values.count);
   const timeoutMs = positive("timeout", values.timeout, false) * 1000;
   const roots = values.roots as R.RootSharing;
@@ -91,7 +92,14 @@ export async function loadMain(args: string[]): Promise<void> {
   if (values.validators) pubkeys = pubkeys.slice(0, positive("validators", values.validators));
   if (!pubkeys.length) throw new Error(`${target} holds no keys`);
 
-  const parameters: Record<string, string | number> = {target, profile, validators: pubkeys.length, connections, "client timeout (s)": timeoutMs / 1000, generator: values.generator};
+  const parameters: Record<string, string | number> = {
+    target,
+    profile,
+    validators: pubkeys.length,
+    connections,
+    "client timeout (s)": timeoutMs / 1000,
+    generator: values.generator,
+  };
   if (profile === "sustained") Object.assign(parameters, {seconds: seconds ?? 10, roots});
   if (profile === "burst") parameters.count = count;
   if (profile === "duty" || profile === "devnet") Object.assign(parameters, {slots, "slot seconds": slotSeconds});
@@ -136,15 +144,25 @@ export function summary(r: LoadResult): string {
   const lines = [
     `${r.profile}: ${fmt(r.requests)} requests in ${fmt(r.seconds, 2)} s = ${fmt(r.requestsPerSecond)}/s`,
     `  latency p50 ${fmt(r.latencyMs.p50, 1)} ms, p99 ${fmt(r.latencyMs.p99, 1)} ms, max ${fmt(r.latencyMs.max, 1)} ms`,
-    `  errors ${fmt(r.errors)}${r.outcomes ? `; outcomes ${Object.entries(r.outcomes).map(([k, n]) => `${k}: ${fmt(n)}`).join(", ")}` : ""}`,
+    `  errors ${fmt(r.errors)}${
+      r.outcomes
+        ? `; outcomes ${Object.entries(r.outcomes)
+            .map(([k, n]) => `${k}: ${fmt(n)}`)
+            .join(", ")}`
+        : ""
+    }`,
     `  load generator CPU ${fmt(r.generatorCores, 2)} cores`,
     ...r.errorSamples.map((e) => `  e.g. ${e}`),
     ...(r.bursts ?? []).map((b) => `  ${b.name.padEnd(40)} ${fmt(b.requests).padStart(6)} requests in ${fmt(b.seconds * 1000, 1)} ms`),
   ];
   if (r.duties) {
-    lines.push(`  ${"duty".padEnd(48)} ${"due at".padStart(9)} ${"total".padStart(7)} ${"on time".padStart(8)} ${"late".padStart(6)} ${"failed".padStart(7)}`);
+    lines.push(
+      `  ${"duty".padEnd(48)} ${"due at".padStart(9)} ${"total".padStart(7)} ${"on time".padStart(8)} ${"late".padStart(6)} ${"failed".padStart(7)}`
+    );
     for (const d of r.duties) {
-      lines.push(`  ${d.duty.padEnd(48)} ${`${fmt(d.dueAtSlotFraction * 100)}% slot`.padStart(9)} ${fmt(d.total).padStart(7)} ${fmt(d.onTime).padStart(8)} ${fmt(d.late).padStart(6)} ${fmt(d.failed).padStart(7)}`);
+      lines.push(
+        `  ${d.duty.padEnd(48)} ${`${fmt(d.dueAtSlotFraction * 100)}% slot`.padStart(9)} ${fmt(d.total).padStart(7)} ${fmt(d.onTime).padStart(8)} ${fmt(d.late).padStart(6)} ${fmt(d.failed).padStart(7)}`
+      );
     }
   }
   return lines.join("\n") + "\n";

@@ -49,7 +49,17 @@ class DutyBook {
 
   constructor() {
     for (const [name, d] of Object.entries(DUTIES) as [DutyName, DutyKind][]) {
-      this.reports.set(name, {duty: d.duty, sentAtSlotFraction: d.sent, dueAtSlotFraction: d.due, total: 0, onTime: 0, late: 0, failed: 0, missesBySlot: [], misses: new Map()});
+      this.reports.set(name, {
+        duty: d.duty,
+        sentAtSlotFraction: d.sent,
+        dueAtSlotFraction: d.due,
+        total: 0,
+        onTime: 0,
+        late: 0,
+        failed: 0,
+        missesBySlot: [],
+        misses: new Map(),
+      });
     }
   }
 
@@ -65,7 +75,10 @@ class DutyBook {
   result(): DutyReport[] {
     return [...this.reports.values()]
       .filter((r) => r.total > 0)
-      .map(({misses, ...r}) => ({...r, missesBySlot: [...misses].map(([slot, missed]) => ({slot, missed})).sort((a, b) => a.slot - b.slot)}));
+      .map(({misses, ...r}) => ({
+        ...r,
+        missesBySlot: [...misses].map(([slot, missed]) => ({slot, missed})).sort((a, b) => a.slot - b.slot),
+      }));
   }
 }
 
@@ -110,7 +123,10 @@ export async function devnet(t: LoadTarget, {slots, slotSeconds}: DevnetOptions)
 
       await sleepUntil(slotStart);
       const proposer = slot % n;
-      duty("randao", s, signRequest(target, pubkeys[proposer], R.randaoReveal(epoch)), {name: "block", request: signRequest(target, pubkeys[proposer], R.blockHeader(slot, proposer))});
+      duty("randao", s, signRequest(target, pubkeys[proposer], R.randaoReveal(epoch)), {
+        name: "block",
+        request: signRequest(target, pubkeys[proposer], R.blockHeader(slot, proposer)),
+      });
 
       await sleepUntil(slotStart + slotMs / 3);
       const attestation = R.attestation(epoch, slot % SLOTS_PER_EPOCH, 0); // Electra: one AttestationData per slot
@@ -129,7 +145,10 @@ export async function devnet(t: LoadTarget, {slots, slotSeconds}: DevnetOptions)
         const sub = subcommitteeOf(k);
         const proof = signRequest(target, pubkeys[k], R.syncSelectionProof(slot, sub));
         const position = k - Math.ceil((sub * syncMembers) / SYNC_COMMITTEE_SUBNET_COUNT);
-        const contribution = {name: "contribution" as const, request: signRequest(target, pubkeys[k], R.syncContributionAndProof(slot, sub, k))};
+        const contribution = {
+          name: "contribution" as const,
+          request: signRequest(target, pubkeys[k], R.syncContributionAndProof(slot, sub, k)),
+        };
         duty("syncSelectionProof", s, proof, position % subcommitteeStride === 0 ? contribution : undefined);
       }
     }

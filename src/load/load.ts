@@ -4,7 +4,7 @@
  * (cli.ts) runs them from the command line; `npm run bench` calls them directly.
  */
 import {buildRequest} from "./httpClient.js";
-import {Recorder, type TimelinePoint, percentile} from "./recorder.js";
+import {percentile, Recorder, type TimelinePoint} from "./recorder.js";
 import * as R from "./requests.js";
 import {Runner, type Work} from "./runner.js";
 
@@ -147,7 +147,8 @@ export async function dutyCycle(t: LoadTarget, slots: number, slotSeconds: numbe
       const epoch = R.BASE_EPOCH + 2000 + s;
       const slot = epoch * 32;
       const slotStart = performance.now();
-      const at = (fraction: number) => new Promise((r) => setTimeout(r, Math.max(0, slotStart + fraction * slotSeconds * 1000 - performance.now())));
+      const at = (fraction: number) =>
+        new Promise((r) => setTimeout(r, Math.max(0, slotStart + fraction * slotSeconds * 1000 - performance.now())));
       await run(`slot ${s} block`, [signRequest(target, pubkeys[s % pubkeys.length], R.blockHeader(slot, s))]);
       await at(1 / 3);
       await run(`slot ${s} attestations + sync messages`, [

@@ -11,7 +11,15 @@ export type Outcome = number | "closed" | "timeout";
  * One second of the run. Latencies are of answered requests only. `spanSeconds` is how much of the
  * second the run lasted (less than 1 for the last one): rates are counts divided by it.
  */
-export type TimelinePoint = {second: number; spanSeconds: number; requests: number; p50Ms: number; p99Ms: number; maxMs: number; outcomes: Record<string, number>};
+export type TimelinePoint = {
+  second: number;
+  spanSeconds: number;
+  requests: number;
+  p50Ms: number;
+  p99Ms: number;
+  maxMs: number;
+  outcomes: Record<string, number>;
+};
 
 export function percentile(sorted: ArrayLike<number>, p: number): number {
   if (!sorted.length) return 0;

@@ -4,7 +4,7 @@
  * drawn here (svg.ts): the page runs no script and loads nothing.
  */
 import type {LoadResult} from "./load.js";
-import {type Series, escapeXml, horizontalBars, lineChart, stackedBars} from "./svg.js";
+import {escapeXml, horizontalBars, lineChart, type Series, stackedBars} from "./svg.js";
 
 const fmt = (n: number, digits = 0) => n.toLocaleString("en-US", {maximumFractionDigits: digits, minimumFractionDigits: digits});
 
@@ -32,7 +32,16 @@ function section(r: LoadResult): string {
       ["throughput", `${fmt(r.requestsPerSecond)} requests/s`],
       ["latency p50 / p99 / max", `${fmt(r.latencyMs.p50, 1)} / ${fmt(r.latencyMs.p99, 1)} / ${fmt(r.latencyMs.max, 1)} ms`],
       ["errors", fmt(r.errors)],
-      ...(r.outcomes ? ([["outcomes", Object.entries(r.outcomes).map(([k, n]) => `${outcomeName(k)}: ${fmt(n)}`).join(", ")]] as [string, string][]) : []),
+      ...(r.outcomes
+        ? ([
+            [
+              "outcomes",
+              Object.entries(r.outcomes)
+                .map(([k, n]) => `${outcomeName(k)}: ${fmt(n)}`)
+                .join(", "),
+            ],
+          ] as [string, string][])
+        : []),
       ["load generator CPU", `${fmt(r.generatorCores, 2)} cores`],
       ...r.errorSamples.map((e, i) => [i ? "" : "error samples", e] as [string, string]),
     ])
@@ -42,7 +51,11 @@ function section(r: LoadResult): string {
 
   const timeline = r.timeline ?? [];
   if (timeline.length) {
-    parts.push(lineChart("Throughput", "requests / s", [{name: "answered or failed", color: "#1565c0", values: timeline.map((p) => p.requests / p.spanSeconds)}]));
+    parts.push(
+      lineChart("Throughput", "requests / s", [
+        {name: "answered or failed", color: "#1565c0", values: timeline.map((p) => p.requests / p.spanSeconds)},
+      ])
+    );
     parts.push(
       lineChart("Latency percentiles", "ms", [
         {name: "p50", color: "#1565c0", values: timeline.map((p) => p.p50Ms)},
@@ -51,7 +64,11 @@ function section(r: LoadResult): string {
       ])
     );
     const outcomes = [...new Set(timeline.flatMap((p) => Object.keys(p.outcomes)))].sort();
-    const mix: Series[] = outcomes.map((o, i) => ({name: outcomeName(o), color: outcomeColor(o, i), values: timeline.map((p) => (p.outcomes[o] ?? 0) / p.spanSeconds)}));
+    const mix: Series[] = outcomes.map((o, i) => ({
+      name: outcomeName(o),
+      color: outcomeColor(o, i),
+      values: timeline.map((p) => (p.outcomes[o] ?? 0) / p.spanSeconds),
+    }));
     parts.push(stackedBars("Outcomes", "requests / s", mix));
   } else {
     parts.push(`<p class="note">No timeline for this run (sent by an external generator).</p>`);
@@ -78,7 +95,11 @@ function section(r: LoadResult): string {
       color: palette[i % palette.length],
       values: Array.from({length: slots}, (_, s) => d.missesBySlot.find((m) => m.slot === s)?.missed ?? 0),
     }));
-    parts.push(missed.some((s) => s.values.some(Boolean)) ? stackedBars("Deadline misses per slot", "duties missed", missed, "slot of the run") : `<p class="ok">Every duty met its deadline.</p>`);
+    parts.push(
+      missed.some((s) => s.values.some(Boolean))
+        ? stackedBars("Deadline misses per slot", "duties missed", missed, "slot of the run")
+        : `<p class="ok">Every duty met its deadline.</p>`
+    );
     parts.push(
       `<table class="duties"><tr><th>duty</th><th>sent at</th><th>due at</th><th>total</th><th>on time</th><th>late</th><th>failed</th></tr>${r.duties
         .map(

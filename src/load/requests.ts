@@ -10,7 +10,11 @@ const hex32 = (n: number) => "0x" + n.toString(16).padStart(64, "0");
 const mainnet = loadNetwork("mainnet");
 const FORK_EPOCH = Number(mainnet.forks.electra.epoch);
 const forkInfo = {
-  fork: {previous_version: bytesToHex(mainnet.forks.deneb.version), current_version: bytesToHex(mainnet.forks.electra.version), epoch: String(FORK_EPOCH)},
+  fork: {
+    previous_version: bytesToHex(mainnet.forks.deneb.version),
+    current_version: bytesToHex(mainnet.forks.electra.version),
+    epoch: String(FORK_EPOCH),
+  },
   genesis_validators_root: mainnet.genesisValidatorsRoot,
 };
 const SIG = "0x" + "ab".repeat(96);
@@ -68,7 +72,13 @@ export const syncContributionAndProof = (slot: number, subcommittee: number, agg
   fork_info: forkInfo,
   contribution_and_proof: {
     aggregator_index: String(aggregator),
-    contribution: {slot: String(slot), beacon_block_root: hex32(slot), subcommittee_index: String(subcommittee), aggregation_bits: "0x" + "ff".repeat(16), signature: SIG},
+    contribution: {
+      slot: String(slot),
+      beacon_block_root: hex32(slot),
+      subcommittee_index: String(subcommittee),
+      aggregation_bits: "0x" + "ff".repeat(16),
+      signature: SIG,
+    },
     selection_proof: SIG,
   },
 });
@@ -80,7 +90,13 @@ export const blockHeader = (slot: number, proposer: number) => ({
   fork_info: forkInfo,
   beacon_block: {
     version: "ELECTRA",
-    block_header: {slot: String(slot), proposer_index: String(proposer), parent_root: hex32(slot - 1), state_root: hex32(slot + 1), body_root: hex32(slot + 2)},
+    block_header: {
+      slot: String(slot),
+      proposer_index: String(proposer),
+      parent_root: hex32(slot - 1),
+      state_root: hex32(slot + 1),
+      body_root: hex32(slot + 2),
+    },
   },
 });
 
@@ -97,12 +113,21 @@ export type RootSharing = "committee" | "shared" | "unique";
 export const rootSharings: readonly RootSharing[] = ["committee", "shared", "unique"];
 
 /** `count` attestation requests round-robin over the keys, each key's target epoch rising. */
-export function attestations(pubkeys: string[], count: number, epochOffset = 0, roots: RootSharing = "committee"): {pubkey: string; body: object}[] {
+export function attestations(
+  pubkeys: string[],
+  count: number,
+  epochOffset = 0,
+  roots: RootSharing = "committee"
+): {pubkey: string; body: object}[] {
   return Array.from({length: count}, (_, i) => {
     const key = i % pubkeys.length;
     const epoch = BASE_EPOCH + epochOffset + Math.floor(i / pubkeys.length);
     const body =
-      roots === "committee" ? attestation(epoch, key % 32, key % 64) : roots === "shared" ? attestation(epoch, 0, 0) : attestation(epoch, key % 32, 0, 2 ** 40 + i);
+      roots === "committee"
+        ? attestation(epoch, key % 32, key % 64)
+        : roots === "shared"
+          ? attestation(epoch, 0, 0)
+          : attestation(epoch, key % 32, 0, 2 ** 40 + i);
     return {pubkey: pubkeys[key], body};
   });
 }

@@ -9,7 +9,8 @@ const PLOT_H = 172;
 const M = {left: 64, right: 16, bottom: 40};
 const plotW = W - M.left - M.right;
 
-export const escapeXml = (s: string) => s.replace(/[<>&"']/g, (c) => ({"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;"})[c]!);
+export const escapeXml = (s: string) =>
+  s.replace(/[<>&"']/g, (c) => ({"<": "&lt;", ">": "&gt;", "&": "&amp;", '"': "&quot;", "'": "&#39;"})[c]!);
 const num = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(1));
 const label = (n: number) => (n >= 10_000 ? `${num(n / 1000)}k` : n >= 100 ? String(Math.round(n)) : num(Math.round(n * 10) / 10));
 
@@ -33,7 +34,9 @@ function header(title: string, keys: {name: string; color: string}[], x0: number
       x = x0;
       y += 16;
     }
-    out.push(`<rect x="${x}" y="${y}" width="10" height="10" fill="${k.color}"/><text x="${x + 14}" y="${y + 9}">${escapeXml(k.name)}</text>`);
+    out.push(
+      `<rect x="${x}" y="${y}" width="10" height="10" fill="${k.color}"/><text x="${x + 14}" y="${y + 9}">${escapeXml(k.name)}</text>`
+    );
     x += w;
   }
   return {svg: out.join(""), height: keys.length ? y + 22 : 28};
@@ -43,7 +46,15 @@ function header(title: string, keys: {name: string; color: string}[], x0: number
  * Axes, grid and labels around a plot of `xCount` slots (seconds, slots) whose marks `draw` makes
  * from the plot's top edge and a value → y mapping.
  */
-function frame(title: string, yUnit: string, xCount: number, yMax: number, xName: string, legend: Series[], draw: (y: (v: number) => number, top: number) => string): string {
+function frame(
+  title: string,
+  yUnit: string,
+  xCount: number,
+  yMax: number,
+  xName: string,
+  legend: Series[],
+  draw: (y: (v: number) => number, top: number) => string
+): string {
   const head = header(title, legend, M.left);
   const top = head.height;
   const height = top + PLOT_H + M.bottom;
@@ -51,7 +62,9 @@ function frame(title: string, yUnit: string, xCount: number, yMax: number, xName
   const y = (v: number) => top + PLOT_H - (v / yTop) * PLOT_H;
   const grid: string[] = [];
   for (let v = 0; v <= yTop + step / 2; v += step) {
-    grid.push(`<line x1="${M.left}" x2="${M.left + plotW}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${M.left - 6}" y="${y(v) + 4}" text-anchor="end">${label(v)}</text>`);
+    grid.push(
+      `<line x1="${M.left}" x2="${M.left + plotW}" y1="${y(v)}" y2="${y(v)}" class="grid"/><text x="${M.left - 6}" y="${y(v) + 4}" text-anchor="end">${label(v)}</text>`
+    );
   }
   const xStep = niceScale(xCount, 8, 1).step;
   for (let x = 0; x <= xCount; x += xStep) {
@@ -76,7 +89,12 @@ export function lineChart(title: string, yUnit: string, series: Series[], xName 
     series
       .map((s) => {
         const points = s.values.map((v, i) => `${x(i).toFixed(1)},${y(v).toFixed(1)}`).join(" ");
-        const dots = s.values.map((v, i) => `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${s.color}"><title>${escapeXml(s.name)} at ${i} s: ${num(v)} ${escapeXml(yUnit)}</title></circle>`).join("");
+        const dots = s.values
+          .map(
+            (v, i) =>
+              `<circle cx="${x(i).toFixed(1)}" cy="${y(v).toFixed(1)}" r="2.5" fill="${s.color}"><title>${escapeXml(s.name)} at ${i} s: ${num(v)} ${escapeXml(yUnit)}</title></circle>`
+          )
+          .join("");
         return `<polyline points="${points}" fill="none" stroke="${s.color}" stroke-width="2"/>${dots}`;
       })
       .join("\n")
@@ -96,7 +114,9 @@ export function stackedBars(title: string, yUnit: string, series: Series[], xNam
         const v = s.values[i] ?? 0;
         if (!v) continue;
         const yTop = y(base + v);
-        bars.push(`<rect x="${(M.left + i * bw + bw * 0.1).toFixed(1)}" y="${yTop.toFixed(1)}" width="${Math.max(0.5, bw * 0.8).toFixed(1)}" height="${Math.max(0.5, y(base) - yTop).toFixed(1)}" fill="${s.color}"><title>${escapeXml(s.name)} at ${i}: ${num(v)}</title></rect>`);
+        bars.push(
+          `<rect x="${(M.left + i * bw + bw * 0.1).toFixed(1)}" y="${yTop.toFixed(1)}" width="${Math.max(0.5, bw * 0.8).toFixed(1)}" height="${Math.max(0.5, y(base) - yTop).toFixed(1)}" fill="${s.color}"><title>${escapeXml(s.name)} at ${i}: ${num(v)}</title></rect>`
+        );
         base += v;
       }
     }
@@ -120,7 +140,9 @@ export function horizontalBars(title: string, rows: {label: string; parts: {name
     for (const p of r.parts) {
       if (!p.value) continue;
       const w = (p.value / max) * width;
-      out.push(`<rect x="${x.toFixed(1)}" y="${y + 3}" width="${Math.max(1, w).toFixed(1)}" height="${rowH - 8}" fill="${p.color}"><title>${escapeXml(r.label)}: ${p.value} ${escapeXml(p.name)}</title></rect>`);
+      out.push(
+        `<rect x="${x.toFixed(1)}" y="${y + 3}" width="${Math.max(1, w).toFixed(1)}" height="${rowH - 8}" fill="${p.color}"><title>${escapeXml(r.label)}: ${p.value} ${escapeXml(p.name)}</title></rect>`
+      );
       x += w;
     }
     const total = r.parts.reduce((a, p) => a + p.value, 0);

@@ -22,7 +22,12 @@ export function wrkAvailable(): boolean {
 async function runWrk(target: string, pubkeys: string[], count: number, wrkArgs: string[], scriptArgs: string[]) {
   const dir = mkdtempSync(join(tmpdir(), "ts3signer-wrk-"));
   const file = join(dir, "requests.tsv");
-  writeFileSync(file, R.attestations(pubkeys, count, 3000).map(({pubkey, body}) => `/api/v1/eth2/sign/${pubkey}\t${JSON.stringify(body)}\n`).join(""));
+  writeFileSync(
+    file,
+    R.attestations(pubkeys, count, 3000)
+      .map(({pubkey, body}) => `/api/v1/eth2/sign/${pubkey}\t${JSON.stringify(body)}\n`)
+      .join("")
+  );
   try {
     const t0 = performance.now();
     const child = spawn("wrk", [...wrkArgs, "-s", script, target, "--", file, ...scriptArgs], {stdio: ["ignore", "pipe", "pipe"]});
@@ -57,7 +62,13 @@ function latency(output: string, label: string): number {
 
 /** `connections` connections, one request in flight each, for `seconds`: wrk's own summary. */
 export async function wrkSustained(target: string, pubkeys: string[], connections: number, seconds: number): Promise<LoadResult> {
-  const {output, generatorCores} = await runWrk(target, pubkeys, Math.max(pubkeys.length * 8, 8192), ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency"], []);
+  const {output, generatorCores} = await runWrk(
+    target,
+    pubkeys,
+    Math.max(pubkeys.length * 8, 8192),
+    ["-t1", `-c${connections}`, `-d${seconds}s`, "--latency"],
+    []
+  );
   return {...parseWrkSummary(output), generatorCores};
 }
 

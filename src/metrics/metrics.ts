@@ -1,4 +1,4 @@
-import {Counter, Gauge, Histogram, Registry, collectDefaultMetrics} from "prom-client";
+import {Counter, collectDefaultMetrics, Gauge, Histogram, Registry} from "prom-client";
 
 /**
  * Every metric of the signer, created in one place; the `Metrics` type is derived from it.
@@ -139,7 +139,11 @@ export type PointCacheOutcome = (typeof pointCacheOutcomes)[number];
 
 /** Counts one signature's point-cache outcome (undefined: the fallback engine, which has no cache). */
 export function pointCacheRecorder(metrics: Metrics) {
-  const counters = {hit: metrics.pointCache.labels({result: "hit"}), miss: metrics.pointCache.labels({result: "miss"}), table: metrics.pointCache.labels({result: "table"})};
+  const counters = {
+    hit: metrics.pointCache.labels({result: "hit"}),
+    miss: metrics.pointCache.labels({result: "miss"}),
+    table: metrics.pointCache.labels({result: "table"}),
+  };
   return (outcome: PointCacheOutcome | undefined) => {
     if (outcome) counters[outcome].inc();
   };

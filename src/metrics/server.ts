@@ -1,4 +1,4 @@
-import {type Server, createServer} from "node:http";
+import {createServer, type Server} from "node:http";
 import type {Metrics} from "./metrics.js";
 
 /**
@@ -13,7 +13,9 @@ export function createMetricsServer(metrics: Metrics, refresh: () => void): Serv
     }
     // HEAD answers the GET's status and headers; node:http sends no body for it.
     if (req.method !== "GET" && req.method !== "HEAD") {
-      res.writeHead(405, {"content-type": "application/json", allow: "GET, HEAD"}).end(JSON.stringify({message: "method not allowed; use GET /metrics"}));
+      res
+        .writeHead(405, {"content-type": "application/json", allow: "GET, HEAD"})
+        .end(JSON.stringify({message: "method not allowed; use GET /metrics"}));
       return;
     }
     refresh();

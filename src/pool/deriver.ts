@@ -1,4 +1,4 @@
-import type {GenerateTask, GeneratedKeys} from "./protocol.js";
+import type {GeneratedKeys, GenerateTask} from "./protocol.js";
 
 /**
  * What key loading needs from the signing workers (the scalar multiplications, off the main

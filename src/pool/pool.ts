@@ -1,11 +1,11 @@
 import {availableParallelism} from "node:os";
 import {Piscina} from "piscina";
 import type {NetworkConfig} from "../config/networks.js";
-import type {KeyDeriver} from "./deriver.js";
 import type {KeyRef} from "../keys/keyTable.js";
-import type {GenerateTask, GeneratedKeys, Moved, SignResult, SignTask, SignerWorkerData} from "./protocol.js";
-import type * as worker from "./worker.js";
 import {SLASHING_DEADLINE_MS} from "../slashing/store.js";
+import type {KeyDeriver} from "./deriver.js";
+import type {GeneratedKeys, GenerateTask, Moved, SignerWorkerData, SignResult, SignTask} from "./protocol.js";
+import type * as worker from "./worker.js";
 
 export type PoolOptions = {
   network: NetworkConfig;
@@ -94,7 +94,9 @@ export class SignerPool implements KeyDeriver {
       // What crosses from the worker is a structured clone: a library's error class arrives as a
       // plain object (better-sqlite3's as {code: "SQLITE_BUSY"}), without its message.
       piscina.on("error", (e: unknown) =>
-        this.onWorkerFailure?.(e instanceof Error ? e : new Error(`a signing worker failed to start: ${(e as {code?: string})?.code ?? String(e)}`))
+        this.onWorkerFailure?.(
+          e instanceof Error ? e : new Error(`a signing worker failed to start: ${(e as {code?: string})?.code ?? String(e)}`)
+        )
       );
       return piscina;
     };
@@ -102,7 +104,11 @@ export class SignerPool implements KeyDeriver {
   }
 
   /** Runs one of the worker's tasks, its argument and result typed from worker.ts. */
-  private run<K extends TaskName>(name: K, task: Parameters<Tasks[K]>[0], transferList?: ArrayBufferLike[]): Promise<Received<ReturnType<Tasks[K]>>> {
+  private run<K extends TaskName>(
+    name: K,
+    task: Parameters<Tasks[K]>[0],
+    transferList?: ArrayBufferLike[]
+  ): Promise<Received<ReturnType<Tasks[K]>>> {
     return this.piscina.run(task, {name, transferList: transferList as ArrayBuffer[] | undefined});
   }
 
@@ -196,7 +202,15 @@ export class SignerPool implements KeyDeriver {
         // One result per request, in order; anything else is a bug, answered as one rather than left hanging.
         const complete = results.length === batch.length;
         for (let i = 0; i < batch.length; i++) {
-          batch[i].resolve(complete ? results[i] : {type: "unknown", code: "INTERNAL", message: `internal error: the worker answered ${results.length} of ${batch.length} requests`});
+          batch[i].resolve(
+            complete
+              ? results[i]
+              : {
+                  type: "unknown",
+                  code: "INTERNAL",
+                  message: `internal error: the worker answered ${results.length} of ${batch.length} requests`,
+                }
+          );
         }
       },
       (err: Error) => {

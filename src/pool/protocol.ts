@@ -34,7 +34,9 @@ export type SignResult =
 export type DeriveTask = {secretKeys: Uint8Array};
 
 /** Keys generated in a worker: interop keys, or EIP-2334 signing keys of a mnemonic's seed. */
-export type GenerateTask = {kind: "interop"; start: number; count: number} | {kind: "mnemonic"; seed: Uint8Array; start: number; count: number};
+export type GenerateTask =
+  | {kind: "interop"; start: number; count: number}
+  | {kind: "mnemonic"; seed: Uint8Array; start: number; count: number};
 /** What generateKeys yields on the main thread (the worker moves one buffer: secret keys, then public keys). */
 export type GeneratedKeys = {secretKeys: Uint8Array; publicKeys: Uint8Array};
 

@@ -5,21 +5,21 @@
  * signs from it directly: it keeps nothing per key, so a million keys cost a worker nothing.
  */
 import {workerData} from "node:worker_threads";
-import {move} from "piscina";
 import {SecretKey} from "@chainsafe/blst";
-import {type KeyRef, KeyTable} from "../keys/keyTable.js";
+import {move} from "piscina";
 import {SignerError, unknownKeyMessage} from "../errors.js";
+import {bytesToHex} from "../hex.js";
 import {interopSecretKey} from "../keys/interop.js";
+import {type KeyRef, KeyTable} from "../keys/keyTable.js";
 import {deriveChildSk, deriveMasterSk} from "../keys/mnemonic.js";
 import {copySecret, scalarToBytes, secretBuffer} from "../keys/scalar.js";
-import type {DeriveTask, GenerateTask, Moved, SignResult, SignTask, SignerWorkerData} from "./protocol.js";
-import type {RequestType} from "../signing/requestTypeNames.js";
-import {type SigningMessage, createSigningContext, parseRequestBody, requestTypeOf, signingMessageOf} from "../signing/signingRoot.js";
-import {routingTypeOf} from "../signing/requestTypeNames.js";
 import {FieldError} from "../signing/errors.js";
 import {createSigner, signingKey} from "../signing/fastSign.js";
-import {bytesToHex} from "../hex.js";
+import type {RequestType} from "../signing/requestTypeNames.js";
+import {routingTypeOf} from "../signing/requestTypeNames.js";
+import {createSigningContext, parseRequestBody, requestTypeOf, type SigningMessage, signingMessageOf} from "../signing/signingRoot.js";
 import {SlashingStore} from "../slashing/store.js";
+import type {DeriveTask, GenerateTask, Moved, SignerWorkerData, SignResult, SignTask} from "./protocol.js";
 
 const {network, keyTable, slashingProtection} = workerData as SignerWorkerData;
 const ctx = createSigningContext(network);
@@ -80,7 +80,10 @@ function prepare(bodies: Buffer, start: number, end: number): Prepared | Extract
     // nested "type" before the real one would have sent a block where nothing waits for the database.
     const routed = routingTypeOf(bodies, start, end);
     if (routed !== "unknown" && routed !== known) {
-      throw new FieldError("type", `the first "type" in the body (${routed}) is not the request's own (${known}); send the request's type before any nested "type"`);
+      throw new FieldError(
+        "type",
+        `the first "type" in the body (${routed}) is not the request's own (${known}); send the request's type before any nested "type"`
+      );
     }
     return {type: known, ...signingMessageOf(body, known, ctx)};
   } catch (e) {
@@ -96,7 +99,12 @@ function prepare(bodies: Buffer, start: number, end: number): Prepared | Extract
  * Each request's key is resolved first from the slot and state it was queued with: a key deleted
  * while its request waited is not checked, so nothing is recorded under a key that took its slot.
  */
-async function checkSlashing(store: SlashingStore, task: SignTask, messages: (Prepared | undefined)[], results: (SignResult | undefined)[]): Promise<void> {
+async function checkSlashing(
+  store: SlashingStore,
+  task: SignTask,
+  messages: (Prepared | undefined)[],
+  results: (SignResult | undefined)[]
+): Promise<void> {
   const slashable: number[] = [];
   const pubkeys: string[] = [];
   messages.forEach((m, i) => {
@@ -145,7 +153,12 @@ export function derivePublicKeys(task: DeriveTask): Uint8Array {
   const n = task.secretKeys.length / 32;
   const out = new Uint8Array(n * 48);
   for (let i = 0; i < n; i++) {
-    out.set(SecretKey.fromBytes(task.secretKeys.subarray(i * 32, i * 32 + 32)).toPublicKey().toBytes(), i * 48);
+    out.set(
+      SecretKey.fromBytes(task.secretKeys.subarray(i * 32, i * 32 + 32))
+        .toPublicKey()
+        .toBytes(),
+      i * 48
+    );
   }
   task.secretKeys.fill(0);
   return out;
@@ -164,7 +177,10 @@ export function generateKeys(task: GenerateTask): Moved<ArrayBuffer> {
   const purposeCoinSk = task.kind === "mnemonic" ? deriveChildSk(deriveChildSk(deriveMasterSk(task.seed), 12381), 3600) : 0n;
   for (let i = 0; i < n; i++) {
     const index = task.start + i;
-    const secret = task.kind === "interop" ? interopSecretKey(index) : scalarToBytes(deriveChildSk(deriveChildSk(deriveChildSk(purposeCoinSk, index), 0), 0));
+    const secret =
+      task.kind === "interop"
+        ? interopSecretKey(index)
+        : scalarToBytes(deriveChildSk(deriveChildSk(deriveChildSk(purposeCoinSk, index), 0), 0));
     secretKeys.set(secret, i * 32);
     secret.fill(0);
   }

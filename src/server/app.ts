@@ -45,14 +45,21 @@ export function createApp(ctx: AppContext, tls?: {cert: string; key: string}): T
   };
 
   for (const [path, methods] of Object.entries(routes)) {
-    for (const [method, handler] of Object.entries(methods) as [Method, Handler][]) app[method === "delete" ? "del" : method](path, handler);
+    for (const [method, handler] of Object.entries(methods) as [Method, Handler][])
+      app[method === "delete" ? "del" : method](path, handler);
     // HEAD runs the GET handler; its exchange knows to leave the body out.
     if (methods.get) app.head(path, methods.get);
     // uWS prefers a method's own route over `any`, so this only sees the other methods.
     const allowed = [...Object.keys(methods), ...(methods.get ? ["head"] : [])].map((m) => m.toUpperCase()).join(", ");
-    app.any(path, simple((ex) => replyError(ex, "METHOD_NOT_ALLOWED", `method not allowed; use ${allowed}`)));
+    app.any(
+      path,
+      simple((ex) => replyError(ex, "METHOD_NOT_ALLOWED", `method not allowed; use ${allowed}`))
+    );
   }
-  app.any("/*", simple((ex) => replyError(ex, "NOT_FOUND", "not found")));
+  app.any(
+    "/*",
+    simple((ex) => replyError(ex, "NOT_FOUND", "not found"))
+  );
   return app;
 }
 

@@ -1,5 +1,5 @@
-import type {KeyStore} from "../keys/keyStore.js";
 import type {KeyManager} from "../keys/keymanager.js";
+import type {KeyStore} from "../keys/keyStore.js";
 import type {Reloader} from "../keys/reloader.js";
 import type {Logger} from "../log.js";
 import type {Metrics} from "../metrics/metrics.js";

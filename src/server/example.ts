@@ -1,4 +1,4 @@
-import {FAR_FUTURE_EPOCH, type NetworkConfig, forkNames} from "../config/networks.js";
+import {FAR_FUTURE_EPOCH, forkNames, type NetworkConfig} from "../config/networks.js";
 import {bytesToHex} from "../hex.js";
 
 /**

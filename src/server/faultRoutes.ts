@@ -1,6 +1,6 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
 import type {Logger} from "../log.js";
-import {FaultSpecError, type Faults, describeRule} from "./faults.js";
+import {describeRule, FaultSpecError, type Faults} from "./faults.js";
 import {bearerGuard, readJsonObject} from "./keymanagerRoutes.js";
 import type {Lifecycle} from "./lifecycle.js";
 import {type Exchange, replyError, replyJson} from "./reply.js";
@@ -15,7 +15,8 @@ export const faultsState = (faults: Faults) => ({faults: faults.spec, rules: fau
 
 /** Logs the faults in force: a warning while any are on, since the signer then fails on purpose. */
 export function logFaults(log: Logger, faults: Faults, change: boolean): void {
-  if (faults.on) log.warn(`fault injection ${change ? "changed" : "on"}: requests are delayed, failed or dropped on purpose`, {faults: faults.spec});
+  if (faults.on)
+    log.warn(`fault injection ${change ? "changed" : "on"}: requests are delayed, failed or dropped on purpose`, {faults: faults.spec});
   else if (change) log.info("fault injection off");
 }
 
@@ -26,7 +27,12 @@ export function faultRoutes(faults: Faults, token: string, lifecycle: Lifecycle,
     get: guarded((ex) => replyJson(ex, 200, faultsState(faults))),
     put: guarded((ex: Exchange) =>
       readJsonObject(ex, MAX_FAULTS_BODY, ({faults: spec}) => {
-        if (typeof spec !== "string") return replyError(ex, "BAD_REQUEST", 'faults: expected a SPEC string, e.g. {"faults": "delay=50ms..400ms;error=0.05:503"}, or "" to clear');
+        if (typeof spec !== "string")
+          return replyError(
+            ex,
+            "BAD_REQUEST",
+            'faults: expected a SPEC string, e.g. {"faults": "delay=50ms..400ms;error=0.05:503"}, or "" to clear'
+          );
         try {
           faults.set(spec);
         } catch (e) {

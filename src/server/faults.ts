@@ -1,5 +1,5 @@
 import {normalizePubkey} from "../hex.js";
-import {type RequestType, isRequestType} from "../signing/requestTypeNames.js";
+import {isRequestType, type RequestType} from "../signing/requestTypeNames.js";
 
 /**
  * Fault injection: a signer that misbehaves on purpose (slow, failing, dropping, hanging), so the
@@ -54,7 +54,9 @@ export function parseFaultSpec(spec: string): FaultRule[] {
       const rule = parseRule(text);
       longestDelayMs += rule.delayMs?.max ?? 0;
       if (longestDelayMs > MAX_DELAY_MS) {
-        throw new Error(`the delays up to this rule add up to ${longestDelayMs / 1000} s, over the ${MAX_DELAY_MS / 1000} s limit for a request`);
+        throw new Error(
+          `the delays up to this rule add up to ${longestDelayMs / 1000} s, over the ${MAX_DELAY_MS / 1000} s limit for a request`
+        );
       }
       rules.push(rule);
     } catch (e) {
@@ -117,7 +119,8 @@ function parseRule(text: string): FaultRule {
 
 function parseRate(name: string, value: string): number {
   const rate = Number(value);
-  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(value) || !(rate >= 0 && rate <= 1)) throw new Error(`${name}: expected a rate from 0 to 1, got "${value}"`);
+  if (!/^(0|1|0?\.\d+|1\.0*)$/.test(value) || !(rate >= 0 && rate <= 1))
+    throw new Error(`${name}: expected a rate from 0 to 1, got "${value}"`);
   return rate;
 }
 
@@ -180,7 +183,8 @@ export function planFaults(rules: FaultRule[], type: string, pubkeyHex: string, 
   let outcome: FaultPlan["outcome"] = "pass";
   for (const rule of rules) {
     if (rule.types && !rule.types.includes(type as RequestType)) continue;
-    if (rule.keys !== undefined && !(typeof rule.keys === "number" ? inKeyFraction(pubkeyHex, rule.keys) : rule.keys.includes(pubkeyHex))) continue;
+    if (rule.keys !== undefined && !(typeof rule.keys === "number" ? inKeyFraction(pubkeyHex, rule.keys) : rule.keys.includes(pubkeyHex)))
+      continue;
     if (rule.delayMs) delayMs += rule.delayMs.min + random() * (rule.delayMs.max - rule.delayMs.min);
     if (outcome !== "pass") continue;
     // One draw per rule, so each rate is exact: [0, drop) drops, then timeout, then error.

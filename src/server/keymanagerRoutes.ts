@@ -1,6 +1,6 @@
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
-import type {KeyManager} from "../keys/keymanager.js";
 import {codeOf, jsonSyntaxError} from "../errors.js";
+import type {KeyManager} from "../keys/keymanager.js";
 import {authorized} from "../keys/token.js";
 import {duplicateKeyMessage} from "../signing/duplicateKeys.js";
 import {readBody} from "./body.js";
@@ -77,7 +77,8 @@ export function readJsonObject(ex: Exchange, maxBytes: number, handle: (body: Re
       } catch (e) {
         return replyError(ex, "BAD_REQUEST", `malformed JSON: ${jsonSyntaxError(e)}`);
       }
-      if (typeof body !== "object" || body === null || Array.isArray(body)) return replyError(ex, "BAD_REQUEST", "the body must be a JSON object");
+      if (typeof body !== "object" || body === null || Array.isArray(body))
+        return replyError(ex, "BAD_REQUEST", "the body must be a JSON object");
       const duplicate = duplicateKeyMessage(text, body);
       if (duplicate) return replyError(ex, "BAD_REQUEST", duplicate);
       handle(body as Record<string, unknown>);

@@ -1,6 +1,6 @@
-import {STATUS_CODES} from "node:http";
 import type {HttpRequest, HttpResponse} from "uWebSockets.js";
-import {type ErrorCode, closesConnection, statusOf} from "../errors.js";
+import {STATUS_CODES} from "node:http";
+import {closesConnection, type ErrorCode, statusOf} from "../errors.js";
 import {type CloseReason, type ConnectionEnd, connectionEnd, keepAliveHint} from "./connection.js";
 import type {Lifecycle} from "./lifecycle.js";
 
@@ -58,7 +58,18 @@ export function exchange(res: HttpResponse, req: HttpRequest, lifecycle: Lifecyc
   const head = req.getMethod() === "head";
   const connection = connectionEnd(req.getHeader("connection"));
   const generation = lifecycle.ages.started();
-  const ex: Exchange = {res, state: "reading", startedMs: performance.now(), lifecycle, head, connection, generation, timeoutBucket: undefined, timeoutIndex: 0, onAbort: undefined};
+  const ex: Exchange = {
+    res,
+    state: "reading",
+    startedMs: performance.now(),
+    lifecycle,
+    head,
+    connection,
+    generation,
+    timeoutBucket: undefined,
+    timeoutIndex: 0,
+    onAbort: undefined,
+  };
   lifecycle.requestStarted();
   res.onAborted(() => close(ex, "aborted"));
   return ex;
@@ -113,4 +124,9 @@ export const replyJson = (ex: Exchange, status: number, value: unknown, closeFor
 
 /** Every refusal and failure goes out here: the code decides the status and whether the connection closes. */
 export const replyError = (ex: Exchange, code: ErrorCode, message: string) =>
-  replyJson(ex, statusOf[code], {message}, !closesConnection(code) ? undefined : code === "REQUEST_TIMEOUT" ? "request_timeout" : "refused_body");
+  replyJson(
+    ex,
+    statusOf[code],
+    {message},
+    !closesConnection(code) ? undefined : code === "REQUEST_TIMEOUT" ? "request_timeout" : "refused_body"
+  );

@@ -3,10 +3,10 @@ import {type ErrorCode, statusOf, unknownKeyMessage} from "../errors.js";
 import {normalizePubkey} from "../hex.js";
 import {pointCacheRecorder, signRecorder} from "../metrics/metrics.js";
 import {isSlashable, routingTypeOf as typeIn} from "../signing/requestTypeNames.js";
-import type {AppContext} from "./context.js";
 import {readBody} from "./body.js";
+import type {AppContext} from "./context.js";
 import type {FaultKind} from "./faults.js";
-import {type Exchange, drop, exchange, isOpen, reply, replyError, replyJson} from "./reply.js";
+import {drop, type Exchange, exchange, isOpen, reply, replyError, replyJson} from "./reply.js";
 
 /**
  * POST /api/v1/eth2/sign/{identifier}. The main thread only routes: it reads the body, checks the

@@ -69,9 +69,16 @@ export const signEngineFallbackReason: string | undefined = addon ? undefined : 
 /** At start: says why signing is slower than it could be here, if it is. */
 export function logSignEngine(log: Logger): void {
   if (!addon) {
-    log.warn("signing with @chainsafe/blst sign() per request: no H(root) cache, up to 2x slower on shared roots", {engine: signEngine, reason: signEngineFallbackReason});
+    log.warn("signing with @chainsafe/blst sign() per request: no H(root) cache, up to 2x slower on shared roots", {
+      engine: signEngine,
+      reason: signEngineFallbackReason,
+    });
   } else if (refusals.length) {
-    log.info("signing with native/fastsign's portable build (about 25% more CPU a signature than its ADX build)", {engine: signEngine, build: addon.BUILD, reason: refusals.join("; ")});
+    log.info("signing with native/fastsign's portable build (about 25% more CPU a signature than its ADX build)", {
+      engine: signEngine,
+      build: addon.BUILD,
+      reason: refusals.join("; "),
+    });
   }
 }
 

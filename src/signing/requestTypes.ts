@@ -1,10 +1,10 @@
+import type {Type, ValueOf} from "@chainsafe/ssz";
 import {type ForkName, forkNames} from "../config/networks.js";
 import * as D from "./domain.js";
 import {FieldError} from "./errors.js";
 import {describe, fieldFromJson, fromJson, requireField, snakeToCamel} from "./json.js";
 import type {RequestType, SlashableType} from "./requestTypeNames.js";
 import type {AggregateAndProofType, SszTypes} from "./sszTypes.js";
-import type {Type, ValueOf} from "@chainsafe/ssz";
 
 /** What slashing protection checks: a block's slot, an attestation's epochs. */
 export type Slashable = {slot: bigint} | {source: bigint; target: bigint};
@@ -76,7 +76,11 @@ function aggregateAndProofRow(): RequestTypeRow<PlainMessage> {
     domainType: D.DOMAIN_AGGREGATE_AND_PROOF,
     message(payload, t, spe) {
       const versioned = hasField(payload, "version") || hasField(payload, "data");
-      const fork: ForkName = versioned ? readVersion(payload) : hasField(requireField(payload, "aggregate"), "committee_bits") ? "electra" : "phase0";
+      const fork: ForkName = versioned
+        ? readVersion(payload)
+        : hasField(requireField(payload, "aggregate"), "committee_bits")
+          ? "electra"
+          : "phase0";
       const type: AggregateAndProofType = t.byFork[fork].AggregateAndProof;
       const value = versioned ? fieldFromJson(type, payload, "data") : fromJson(type, payload);
       return forkMessage(type.hashTreeRoot(value), epochAt(value.aggregate.data.slot, spe));
@@ -186,11 +190,17 @@ export const requestTypes: {[K in RequestType]: RowOf<K>} = {
       return forkMessage(t.Bytes32.hashTreeRoot(beacon_block_root), epochAt(slot, spe));
     },
   },
-  SYNC_COMMITTEE_SELECTION_PROOF: container("sync_aggregator_selection_data", D.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF, "SyncAggregatorSelectionData", (v, spe) =>
-    epochAt(v.slot, spe)
+  SYNC_COMMITTEE_SELECTION_PROOF: container(
+    "sync_aggregator_selection_data",
+    D.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF,
+    "SyncAggregatorSelectionData",
+    (v, spe) => epochAt(v.slot, spe)
   ),
-  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: container("contribution_and_proof", D.DOMAIN_CONTRIBUTION_AND_PROOF, "ContributionAndProof", (v, spe) =>
-    epochAt(v.contribution.slot, spe)
+  SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF: container(
+    "contribution_and_proof",
+    D.DOMAIN_CONTRIBUTION_AND_PROOF,
+    "ContributionAndProof",
+    (v, spe) => epochAt(v.contribution.slot, spe)
   ),
   VALIDATOR_REGISTRATION: {
     field: "validator_registration",

@@ -1,13 +1,13 @@
 import type {NetworkConfig} from "../config/networks.js";
-import {DomainCache, type DomainType, ZERO_ROOT, computeSigningRoot} from "./domain.js";
-import {FieldError, badRequest} from "./errors.js";
 import {bytesToHex} from "../hex.js";
+import {computeSigningRoot, DomainCache, type DomainType, ZERO_ROOT} from "./domain.js";
+import {badRequest, FieldError} from "./errors.js";
 import {describe, fieldFromJson, parseHex, parseJsonExact, requireField} from "./json.js";
-import {type RequestType, isRequestType, requestTypeNames} from "./requestTypeNames.js";
+import {isRequestType, type RequestType, requestTypeNames} from "./requestTypeNames.js";
 import {type Message, requestTypes} from "./requestTypes.js";
 import "./hasher.js";
 import type {SlashingCheck} from "../slashing/rules.js";
-import {type SszTypes, createSszTypes} from "./sszTypes.js";
+import {createSszTypes, type SszTypes} from "./sszTypes.js";
 
 /** Per-thread state for computing signing roots on one network. */
 export type SigningContext = {
@@ -86,7 +86,9 @@ export function signingMessageOf(body: Record<string, unknown>, type: RequestTyp
   if (!slashable || !forkInfo) return {signingRoot};
   const genesisValidatorsRoot = bytesToHex(forkInfo.genesis_validators_root);
   const slashing: SlashingCheck =
-    "slot" in slashable ? {kind: "block", genesisValidatorsRoot, slot: slashable.slot} : {kind: "attestation", genesisValidatorsRoot, ...slashable};
+    "slot" in slashable
+      ? {kind: "block", genesisValidatorsRoot, slot: slashable.slot}
+      : {kind: "attestation", genesisValidatorsRoot, ...slashable};
   return {signingRoot, slashing};
 }
 

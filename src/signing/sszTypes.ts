@@ -84,10 +84,7 @@ export function createSszTypes(p: Preset) {
       new ContainerType({proof: new VectorCompositeType(Bytes32, DEPOSIT_CONTRACT_TREE_DEPTH + 1), data: DepositData}),
       p.MAX_DEPOSITS
     ),
-    voluntary_exits: new ListCompositeType(
-      new ContainerType({message: VoluntaryExit, signature: Bytes96}),
-      p.MAX_VOLUNTARY_EXITS
-    ),
+    voluntary_exits: new ListCompositeType(new ContainerType({message: VoluntaryExit, signature: Bytes96}), p.MAX_VOLUNTARY_EXITS),
   };
   const beaconBlock = <T extends ContainerType<any>>(body: T) =>
     new ContainerType({slot: Uint64, proposer_index: Uint64, parent_root: Bytes32, state_root: Bytes32, body});
@@ -118,7 +115,10 @@ export function createSszTypes(p: Preset) {
   // The types that change with the fork, each fork built from the one before it: a new fork is
   // one entry here (and one in forkNames) plus the types it changes.
   // Full blocks: phase0 and Altair only; from Bellatrix on, clients send the block's header.
-  const phase0 = {AggregateAndProof: AggregateAndProof as AggregateAndProofType, BeaconBlock: Phase0BeaconBlock as BeaconBlockType | undefined};
+  const phase0 = {
+    AggregateAndProof: AggregateAndProof as AggregateAndProofType,
+    BeaconBlock: Phase0BeaconBlock as BeaconBlockType | undefined,
+  };
   const altair = {...phase0, BeaconBlock: AltairBeaconBlock};
   const bellatrix = {...altair, BeaconBlock: undefined};
   const capella = {...bellatrix};

@@ -17,7 +17,12 @@ if (store instanceof Error) {
   try {
     answer = {slashable: [...(await store.importInterchange(parseInterchange(text)))]};
   } catch (e) {
-    answer = {error: e instanceof SignerError ? {code: e.code, message: e.message} : {code: "UNAVAILABLE", message: `slashing protection import failed: ${(e as Error).message}`}};
+    answer = {
+      error:
+        e instanceof SignerError
+          ? {code: e.code, message: e.message}
+          : {code: "UNAVAILABLE", message: `slashing protection import failed: ${(e as Error).message}`},
+    };
   } finally {
     await store.close();
   }

@@ -1,4 +1,4 @@
-import {SignerError, jsonSyntaxError} from "../errors.js";
+import {jsonSyntaxError, SignerError} from "../errors.js";
 
 /**
  * EIP-3076 slashing protection interchange, format version 5: what is exchanged between signers
@@ -46,13 +46,15 @@ export function parseInterchange(text: string): Interchange {
     if (!pubkey.test(entry?.pubkey)) fail(`data[${i}].pubkey must be 48 bytes of 0x hex`);
     for (const [j, b] of (entry.signed_blocks ?? []).entries()) {
       if (!uint64.test(b?.slot)) fail(`data[${i}].signed_blocks[${j}].slot must be a decimal uint64 string`);
-      if (b.signing_root !== undefined && !root.test(b.signing_root)) fail(`data[${i}].signed_blocks[${j}].signing_root must be 32 bytes of 0x hex`);
+      if (b.signing_root !== undefined && !root.test(b.signing_root))
+        fail(`data[${i}].signed_blocks[${j}].signing_root must be 32 bytes of 0x hex`);
     }
     for (const [j, a] of (entry.signed_attestations ?? []).entries()) {
       if (!uint64.test(a?.source_epoch) || !uint64.test(a?.target_epoch)) {
         fail(`data[${i}].signed_attestations[${j}]: source_epoch and target_epoch must be decimal uint64 strings`);
       }
-      if (a.signing_root !== undefined && !root.test(a.signing_root)) fail(`data[${i}].signed_attestations[${j}].signing_root must be 32 bytes of 0x hex`);
+      if (a.signing_root !== undefined && !root.test(a.signing_root))
+        fail(`data[${i}].signed_attestations[${j}].signing_root must be 32 bytes of 0x hex`);
     }
   });
   return doc as Interchange;

@@ -1,5 +1,5 @@
 import pg from "pg";
-import {MIGRATIONS, SCHEMA, type SlashingBackend, type SlashingTables, fromColumn, surroundAmongNeighbours, toColumn} from "./rules.js";
+import {fromColumn, MIGRATIONS, SCHEMA, type SlashingBackend, type SlashingTables, surroundAmongNeighbours, toColumn} from "./rules.js";
 
 /** Rows per INSERT of an import, each statement well inside the session's statement_timeout. */
 const INSERT_ROWS = 5000;
@@ -115,7 +115,8 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
     const rows = async <T>(sql: string, params: unknown[]) => (await named(c, sql, params)).rows as T[];
     const col = (v: bigint) => toColumn(v).toString();
     const orNull = (v: string | null) => (v === null ? null : fromColumn(v));
-    const genesisRoot = async () => (await rows<{root: string}>("SELECT genesis_validators_root AS root FROM genesis WHERE id = 1", []))[0]?.root ?? null;
+    const genesisRoot = async () =>
+      (await rows<{root: string}>("SELECT genesis_validators_root AS root FROM genesis WHERE id = 1", []))[0]?.root ?? null;
     return {
       blockHistory: async (pk, gvr, slot) => {
         const [row] = await rows<{roots: (string | null)[]; lowest: string | null}>(
@@ -131,7 +132,16 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
       attestationHistory: async (pk, gvr, source, target) => {
         // See surroundAmongNeighbours: the votes just below and above in source, from the index;
         // a key marked surrounded is scanned instead, in a second query.
-        type Row = {roots: (string | null)[]; low_s: string | null; low_t: string | null; b_s: string | null; b_t: string | null; a_s: string | null; a_t: string | null; surrounded: boolean};
+        type Row = {
+          roots: (string | null)[];
+          low_s: string | null;
+          low_t: string | null;
+          b_s: string | null;
+          b_t: string | null;
+          a_s: string | null;
+          a_t: string | null;
+          surrounded: boolean;
+        };
         const [row] = await rows<Row>(
           `SELECT ARRAY(SELECT signing_root FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target = $4) AS roots,
                   (SELECT source FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 ORDER BY source LIMIT 1) AS low_s,
@@ -145,7 +155,8 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
                               ORDER BY source, target LIMIT 1) AS above ON true`,
           [pk, gvr, col(source), col(target)]
         );
-        const epochs = (s: string | null, t: string | null) => (s === null || t === null ? undefined : {source: fromColumn(s), target: fromColumn(t)});
+        const epochs = (s: string | null, t: string | null) =>
+          s === null || t === null ? undefined : {source: fromColumn(s), target: fromColumn(t)};
         let surrounding = surroundAmongNeighbours(epochs(row.b_s, row.b_t), epochs(row.a_s, row.a_t), source, target);
         if (row.surrounded) {
           const [other] = await rows<{source: string; target: string}>(
@@ -158,12 +169,21 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         return {rootsForTarget: row.roots, surrounding, lowestSource: orNull(row.low_s), lowestTarget: orNull(row.low_t)};
       },
       insertAttestation: async (pk, gvr, source, target, root) => {
-        await named(c, "INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES ($1, $2, $3, $4, $5)", [pk, gvr, col(source), col(target), root]);
+        await named(c, "INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) VALUES ($1, $2, $3, $4, $5)", [
+          pk,
+          gvr,
+          col(source),
+          col(target),
+          root,
+        ]);
       },
       blocksBetween: async (pk, gvr, low, high) =>
-        (await rows<{slot: string; root: string | null}>("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot BETWEEN $3 AND $4", [pk, gvr, col(low), col(high)])).map(
-          (b) => ({slot: fromColumn(b.slot), signingRoot: b.root})
-        ),
+        (
+          await rows<{slot: string; root: string | null}>(
+            "SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot BETWEEN $3 AND $4",
+            [pk, gvr, col(low), col(high)]
+          )
+        ).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
       attestationsNear: async (pk, gvr, {sources: [s0, s1], targets: [t0, t1]}) =>
         (
           await rows<{source: string; target: string; root: string | null}>(
@@ -174,7 +194,11 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
             [pk, gvr, col(s0), col(s1), col(t0), col(t1)]
           )
         ).map((a) => ({source: fromColumn(a.source), target: fromColumn(a.target), signingRoot: a.root})),
-      histories: async () => rows<{pubkey: string; gvr: string}>("SELECT DISTINCT pubkey, gvr FROM signed_attestations UNION SELECT DISTINCT pubkey, gvr FROM signed_blocks", []),
+      histories: async () =>
+        rows<{pubkey: string; gvr: string}>(
+          "SELECT DISTINCT pubkey, gvr FROM signed_attestations UNION SELECT DISTINCT pubkey, gvr FROM signed_blocks",
+          []
+        ),
       highest: async (pk, gvr) => {
         const [row] = await rows<{t: string | null; s: string | null}>(
           `SELECT (SELECT MAX(target) FROM signed_attestations WHERE pubkey = $1 AND gvr = $2) AS t,
@@ -184,11 +208,19 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         return {highestTarget: orNull(row.t), highestSlot: orNull(row.s)};
       },
       deleteAttestationsBelow: async (pk, gvr, target) =>
-        (await named(c, "DELETE FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target < $3", [pk, gvr, col(target)])).rowCount ?? 0,
-      deleteBlocksBelow: async (pk, gvr, slot) => (await named(c, "DELETE FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot < $3", [pk, gvr, col(slot)])).rowCount ?? 0,
-      isSurrounded: async (pk, gvr) => (await rows("SELECT 1 FROM surrounded_histories WHERE pubkey = $1 AND gvr = $2", [pk, gvr])).length > 0,
+        (await named(c, "DELETE FROM signed_attestations WHERE pubkey = $1 AND gvr = $2 AND target < $3", [pk, gvr, col(target)]))
+          .rowCount ?? 0,
+      deleteBlocksBelow: async (pk, gvr, slot) =>
+        (await named(c, "DELETE FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 AND slot < $3", [pk, gvr, col(slot)])).rowCount ?? 0,
+      isSurrounded: async (pk, gvr) =>
+        (await rows("SELECT 1 FROM surrounded_histories WHERE pubkey = $1 AND gvr = $2", [pk, gvr])).length > 0,
       blocksOf: async (pk, gvr) =>
-        (await rows<{slot: string; root: string | null}>("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 ORDER BY slot", [pk, gvr])).map((b) => ({
+        (
+          await rows<{slot: string; root: string | null}>(
+            "SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = $1 AND gvr = $2 ORDER BY slot",
+            [pk, gvr]
+          )
+        ).map((b) => ({
           slot: fromColumn(b.slot),
           signingRoot: b.root,
         })),
@@ -202,31 +234,35 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
       insertBlocks: async (pk, gvr, blocks) => {
         for (let i = 0; i < blocks.length; i += INSERT_ROWS) {
           const rows = blocks.slice(i, i + INSERT_ROWS);
-          await named(c, "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) SELECT $1, $2, * FROM unnest($3::bigint[], $4::text[])", [
-            pk,
-            gvr,
-            rows.map((b) => col(b.slot)),
-            rows.map((b) => b.signingRoot),
-          ]);
+          await named(
+            c,
+            "INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) SELECT $1, $2, * FROM unnest($3::bigint[], $4::text[])",
+            [pk, gvr, rows.map((b) => col(b.slot)), rows.map((b) => b.signingRoot)]
+          );
         }
       },
       insertAttestations: async (pk, gvr, votes) => {
         for (let i = 0; i < votes.length; i += INSERT_ROWS) {
           const rows = votes.slice(i, i + INSERT_ROWS);
-          await named(c, "INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) SELECT $1, $2, * FROM unnest($3::bigint[], $4::bigint[], $5::text[])", [
-            pk,
-            gvr,
-            rows.map((v) => col(v.source)),
-            rows.map((v) => col(v.target)),
-            rows.map((v) => v.signingRoot),
-          ]);
+          await named(
+            c,
+            "INSERT INTO signed_attestations (pubkey, gvr, source, target, signing_root) SELECT $1, $2, * FROM unnest($3::bigint[], $4::bigint[], $5::text[])",
+            [pk, gvr, rows.map((v) => col(v.source)), rows.map((v) => col(v.target)), rows.map((v) => v.signingRoot)]
+          );
         }
       },
       markSurrounded: async (pk, gvr) => {
         await named(c, "INSERT INTO surrounded_histories (pubkey, gvr) VALUES ($1, $2) ON CONFLICT DO NOTHING", [pk, gvr]);
       },
-      hasHistory: async (pk) => (await rows("SELECT 1 FROM signed_blocks WHERE pubkey = $1 UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = $1 LIMIT 1", [pk])).length > 0,
-      inactiveAmong: async (pks) => (await rows<{pubkey: string}>("SELECT pubkey FROM inactive_keys WHERE pubkey = ANY($1::text[])", [pks])).map((r) => r.pubkey),
+      hasHistory: async (pk) =>
+        (
+          await rows(
+            "SELECT 1 FROM signed_blocks WHERE pubkey = $1 UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = $1 LIMIT 1",
+            [pk]
+          )
+        ).length > 0,
+      inactiveAmong: async (pks) =>
+        (await rows<{pubkey: string}>("SELECT pubkey FROM inactive_keys WHERE pubkey = ANY($1::text[])", [pks])).map((r) => r.pubkey),
       setInactive: async (pks, inactive) => {
         if (inactive) await named(c, "INSERT INTO inactive_keys (pubkey) SELECT unnest($1::text[]) ON CONFLICT DO NOTHING", [pks]);
         else await named(c, "DELETE FROM inactive_keys WHERE pubkey = ANY($1::text[])", [pks]);
@@ -252,7 +288,11 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         await c.query("BEGIN");
         const keys = [...new Set(pubkeys)].sort();
         if (keys.length) {
-          await named(c, "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted", [keys]);
+          await named(
+            c,
+            "SELECT pg_advisory_xact_lock(hashtextextended(k, 0)) FROM (SELECT k FROM unnest($1::text[]) AS k ORDER BY k) AS sorted",
+            [keys]
+          );
         }
         const result = await fn(tablesOf(c));
         await c.query("COMMIT");

@@ -58,8 +58,10 @@ export async function checkAndRecord(q: SlashingQueries, {pubkey, check: c, sign
   if (isRepeat(h.rootsForTarget, signingRoot)) return null;
   if (h.rootsForTarget.length) return `a different attestation was already signed for target epoch ${c.target}`;
   if (h.surrounding) return `surround vote with the signed attestation ${h.surrounding.source} → ${h.surrounding.target}`;
-  if (h.lowestSource !== null && c.source < h.lowestSource) return `source epoch ${c.source} is below the lowest signed source ${h.lowestSource}`;
-  if (h.lowestTarget !== null && c.target <= h.lowestTarget) return `target epoch ${c.target} is not above the lowest signed target ${h.lowestTarget}`;
+  if (h.lowestSource !== null && c.source < h.lowestSource)
+    return `source epoch ${c.source} is below the lowest signed source ${h.lowestSource}`;
+  if (h.lowestTarget !== null && c.target <= h.lowestTarget)
+    return `target epoch ${c.target} is not above the lowest signed target ${h.lowestTarget}`;
   await q.insertAttestation(pubkey, gvr, c.source, c.target, signingRoot);
   return null;
 }
@@ -85,7 +87,12 @@ type Epochs = {source: bigint; target: bigint};
  * Where the premise fails (an imported history that is itself slashable, see mergeHistory), the
  * store marks the key and scans its votes instead.
  */
-export function surroundAmongNeighbours(below: Epochs | undefined, above: Epochs | undefined, source: bigint, target: bigint): Epochs | undefined {
+export function surroundAmongNeighbours(
+  below: Epochs | undefined,
+  above: Epochs | undefined,
+  source: bigint,
+  target: bigint
+): Epochs | undefined {
   if (below && below.target > target) return below;
   if (above && above.target < target) return above;
   return undefined;
@@ -156,11 +163,18 @@ export async function mergeHistory(t: SlashingTables, pubkey: string, gvr: strin
  * watermarks below which nothing is signed. Safe only for a history without a surround pair (see
  * docs/slashing-protection.md, Pruning): a key marked surrounded is left whole (null).
  */
-export async function pruneHistory(t: SlashingTables, pubkey: string, gvr: string, epochsToKeep: bigint, slotsPerEpoch: bigint): Promise<number | null> {
+export async function pruneHistory(
+  t: SlashingTables,
+  pubkey: string,
+  gvr: string,
+  epochsToKeep: bigint,
+  slotsPerEpoch: bigint
+): Promise<number | null> {
   if (await t.isSurrounded(pubkey, gvr)) return null;
   let deleted = 0;
   const {highestTarget, highestSlot} = await t.highest(pubkey, gvr);
-  if (highestTarget !== null && highestTarget > epochsToKeep) deleted += await t.deleteAttestationsBelow(pubkey, gvr, highestTarget - epochsToKeep);
+  if (highestTarget !== null && highestTarget > epochsToKeep)
+    deleted += await t.deleteAttestationsBelow(pubkey, gvr, highestTarget - epochsToKeep);
   const slotsToKeep = epochsToKeep * slotsPerEpoch;
   if (highestSlot !== null && highestSlot > slotsToKeep) deleted += await t.deleteBlocksBelow(pubkey, gvr, highestSlot - slotsToKeep);
   return deleted;
@@ -235,12 +249,21 @@ export const fromColumn = (v: bigint | string) => BigInt(v) + OFFSET;
 export interface SlashingTables extends SlashingQueries {
   blocksOf(pubkey: string, gvr: string): MaybePromise<{slot: bigint; signingRoot: string | null}[]>;
   attestationsOf(pubkey: string, gvr: string): MaybePromise<{source: bigint; target: bigint; signingRoot: string | null}[]>;
-  blocksBetween(pubkey: string, gvr: string, lowestSlot: bigint, highestSlot: bigint): MaybePromise<{slot: bigint; signingRoot: string | null}[]>;
+  blocksBetween(
+    pubkey: string,
+    gvr: string,
+    lowestSlot: bigint,
+    highestSlot: bigint
+  ): MaybePromise<{slot: bigint; signingRoot: string | null}[]>;
   /**
    * The votes with a source or a target in these ranges (inclusive), and the neighbours by source
    * just outside the source range (as surroundAmongNeighbours picks them); some may come twice.
    */
-  attestationsNear(pubkey: string, gvr: string, near: {sources: [bigint, bigint]; targets: [bigint, bigint]}): MaybePromise<{source: bigint; target: bigint; signingRoot: string | null}[]>;
+  attestationsNear(
+    pubkey: string,
+    gvr: string,
+    near: {sources: [bigint, bigint]; targets: [bigint, bigint]}
+  ): MaybePromise<{source: bigint; target: bigint; signingRoot: string | null}[]>;
   isSurrounded(pubkey: string, gvr: string): MaybePromise<boolean>;
   /** Every key and chain with records, for pruning. */
   histories(): MaybePromise<{pubkey: string; gvr: string}[]>;
@@ -249,7 +272,11 @@ export interface SlashingTables extends SlashingQueries {
   deleteAttestationsBelow(pubkey: string, gvr: string, target: bigint): MaybePromise<number>;
   deleteBlocksBelow(pubkey: string, gvr: string, slot: bigint): MaybePromise<number>;
   insertBlocks(pubkey: string, gvr: string, blocks: {slot: bigint; signingRoot: string | null}[]): MaybePromise<void>;
-  insertAttestations(pubkey: string, gvr: string, votes: {source: bigint; target: bigint; signingRoot: string | null}[]): MaybePromise<void>;
+  insertAttestations(
+    pubkey: string,
+    gvr: string,
+    votes: {source: bigint; target: bigint; signingRoot: string | null}[]
+  ): MaybePromise<void>;
   /** Records that the key's votes include a surround pair: its surround checks scan from now on. */
   markSurrounded(pubkey: string, gvr: string): MaybePromise<void>;
   hasHistory(pubkey: string): MaybePromise<boolean>;

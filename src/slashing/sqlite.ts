@@ -1,6 +1,6 @@
 import {createRequire} from "node:module";
 import type Database from "better-sqlite3";
-import {MIGRATIONS, SCHEMA, type SlashingBackend, type SlashingTables, fromColumn, surroundAmongNeighbours, toColumn} from "./rules.js";
+import {fromColumn, MIGRATIONS, SCHEMA, type SlashingBackend, type SlashingTables, surroundAmongNeighbours, toColumn} from "./rules.js";
 
 type Epochs = {source: bigint; target: bigint};
 
@@ -13,7 +13,9 @@ export function openSqlite(path: string): SlashingBackend {
   try {
     open = createRequire(import.meta.url)("better-sqlite3");
   } catch (e) {
-    throw new Error(`--slashing-protection sqlite: needs the optional dependency better-sqlite3, which did not load: ${(e as Error).message}`);
+    throw new Error(
+      `--slashing-protection sqlite: needs the optional dependency better-sqlite3, which did not load: ${(e as Error).message}`
+    );
   }
   const db = new open(path);
   db.defaultSafeIntegers(true);
@@ -33,11 +35,15 @@ export function openSqlite(path: string): SlashingBackend {
     insertBlock: p("INSERT INTO signed_blocks (pubkey, gvr, slot, signing_root) VALUES (?, ?, ?, ?)"),
     votesForTarget: p("SELECT signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND target = ?"),
     // See surroundAmongNeighbours: two index lookups, or for a key marked surrounded, a scan.
-    below: p("SELECT source, target FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source < ? ORDER BY source DESC, target DESC LIMIT 1"),
+    below: p(
+      "SELECT source, target FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source < ? ORDER BY source DESC, target DESC LIMIT 1"
+    ),
     above: p("SELECT source, target FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source > ? ORDER BY source, target LIMIT 1"),
     isSurrounded: p("SELECT 1 FROM surrounded_histories WHERE pubkey = ? AND gvr = ?"),
     markSurrounded: p("INSERT INTO surrounded_histories (pubkey, gvr) VALUES (?, ?) ON CONFLICT DO NOTHING"),
-    surround: p("SELECT source, target FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND ((source < ? AND target > ?) OR (source > ? AND target < ?)) LIMIT 1"),
+    surround: p(
+      "SELECT source, target FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND ((source < ? AND target > ?) OR (source > ? AND target < ?)) LIMIT 1"
+    ),
     // One MIN per statement: SQLite answers a lone MIN from the index, two in one by a scan.
     minSource: p("SELECT MIN(source) AS v FROM signed_attestations WHERE pubkey = ? AND gvr = ?"),
     minTarget: p("SELECT MIN(target) AS v FROM signed_attestations WHERE pubkey = ? AND gvr = ?"),
@@ -45,10 +51,18 @@ export function openSqlite(path: string): SlashingBackend {
     blocksOf: p("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = ? AND gvr = ? ORDER BY slot"),
     attestationsOf: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? ORDER BY target"),
     blocksBetween: p("SELECT slot, signing_root AS root FROM signed_blocks WHERE pubkey = ? AND gvr = ? AND slot BETWEEN ? AND ?"),
-    bySource: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source BETWEEN ? AND ?"),
-    byTarget: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND target BETWEEN ? AND ?"),
-    belowWithRoot: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source < ? ORDER BY source DESC, target DESC LIMIT 1"),
-    aboveWithRoot: p("SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source > ? ORDER BY source, target LIMIT 1"),
+    bySource: p(
+      "SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source BETWEEN ? AND ?"
+    ),
+    byTarget: p(
+      "SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND target BETWEEN ? AND ?"
+    ),
+    belowWithRoot: p(
+      "SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source < ? ORDER BY source DESC, target DESC LIMIT 1"
+    ),
+    aboveWithRoot: p(
+      "SELECT source, target, signing_root AS root FROM signed_attestations WHERE pubkey = ? AND gvr = ? AND source > ? ORDER BY source, target LIMIT 1"
+    ),
     history: p("SELECT 1 FROM signed_blocks WHERE pubkey = ? UNION ALL SELECT 1 FROM signed_attestations WHERE pubkey = ? LIMIT 1"),
     histories: p("SELECT DISTINCT pubkey, gvr FROM signed_attestations UNION SELECT DISTINCT pubkey, gvr FROM signed_blocks"),
     maxTarget: p("SELECT MAX(target) AS v FROM signed_attestations WHERE pubkey = ? AND gvr = ?"),
@@ -86,7 +100,10 @@ export function openSqlite(path: string): SlashingBackend {
     },
     insertAttestation: (pk, gvr, source, target, root) => void q.insertAttestation.run(pk, gvr, toColumn(source), toColumn(target), root),
     blocksBetween: (pk, gvr, low, high) =>
-      (q.blocksBetween.all(pk, gvr, toColumn(low), toColumn(high)) as {slot: bigint; root: string | null}[]).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
+      (q.blocksBetween.all(pk, gvr, toColumn(low), toColumn(high)) as {slot: bigint; root: string | null}[]).map((b) => ({
+        slot: fromColumn(b.slot),
+        signingRoot: b.root,
+      })),
     attestationsNear: (pk, gvr, {sources: [s0, s1], targets: [t0, t1]}) =>
       (
         [
@@ -104,7 +121,8 @@ export function openSqlite(path: string): SlashingBackend {
     }),
     deleteAttestationsBelow: (pk, gvr, target) => q.deleteAttestationsBelow.run(pk, gvr, toColumn(target)).changes,
     deleteBlocksBelow: (pk, gvr, slot) => q.deleteBlocksBelow.run(pk, gvr, toColumn(slot)).changes,
-    blocksOf: (pk, gvr) => (q.blocksOf.all(pk, gvr) as {slot: bigint; root: string | null}[]).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
+    blocksOf: (pk, gvr) =>
+      (q.blocksOf.all(pk, gvr) as {slot: bigint; root: string | null}[]).map((b) => ({slot: fromColumn(b.slot), signingRoot: b.root})),
     attestationsOf: (pk, gvr) =>
       (q.attestationsOf.all(pk, gvr) as {source: bigint; target: bigint; root: string | null}[]).map((a) => ({
         source: fromColumn(a.source),

@@ -1,7 +1,15 @@
 import {Worker} from "node:worker_threads";
 import {SignerError} from "../errors.js";
 import {type Interchange, InterchangeError} from "./interchange.js";
-import {type ImportedHistory, type SlashingBackend, type SlashingItem, type SlashingTables, checkAndRecord, mergeHistory, pruneHistory} from "./rules.js";
+import {
+  checkAndRecord,
+  type ImportedHistory,
+  mergeHistory,
+  pruneHistory,
+  type SlashingBackend,
+  type SlashingItem,
+  type SlashingTables,
+} from "./rules.js";
 
 /** What an import thread (importWorker.ts) answers: per slashable key, why; or the error, as data (classes do not cross threads). */
 export type ImportAnswer = {slashable: [string, string[]][]} | {error: {code: SignerError["code"]; message: string}};
@@ -47,7 +55,11 @@ function importBatches(doc: Interchange): [string, ImportedHistory][][] {
     histories.set(pubkey, h);
     for (const b of entry.signed_blocks ?? []) h.blocks.push({slot: BigInt(b.slot), signingRoot: b.signing_root?.toLowerCase() ?? null});
     for (const a of entry.signed_attestations ?? []) {
-      h.attestations.push({source: BigInt(a.source_epoch), target: BigInt(a.target_epoch), signingRoot: a.signing_root?.toLowerCase() ?? null});
+      h.attestations.push({
+        source: BigInt(a.source_epoch),
+        target: BigInt(a.target_epoch),
+        signingRoot: a.signing_root?.toLowerCase() ?? null,
+      });
     }
   }
   const batches: [string, ImportedHistory][][] = [];
@@ -102,7 +114,10 @@ export class SlashingStore {
    * given (the main thread, at start; a database bound to another chain fails the start); else
    * connect when first used.
    */
-  static async open(url: string, {setUp = false, genesisValidatorsRoot}: {setUp?: boolean; genesisValidatorsRoot?: string} = {}): Promise<SlashingStore> {
+  static async open(
+    url: string,
+    {setUp = false, genesisValidatorsRoot}: {setUp?: boolean; genesisValidatorsRoot?: string} = {}
+  ): Promise<SlashingStore> {
     const target = parseSlashingUrl(url);
     const backend =
       target.kind === "sqlite"
@@ -111,13 +126,17 @@ export class SlashingStore {
     const store = new SlashingStore(backend, url);
     if (setUp && genesisValidatorsRoot) {
       const wanted = genesisValidatorsRoot.toLowerCase();
-      const bound = await store.bound([], wanted, async (_t, bound) => bound).catch(async (e) => {
-        await store.close();
-        throw e;
-      });
+      const bound = await store
+        .bound([], wanted, async (_t, bound) => bound)
+        .catch(async (e) => {
+          await store.close();
+          throw e;
+        });
       if (bound !== wanted) {
         await store.close();
-        throw new Error(`--slashing-protection: the database belongs to the chain with genesis validators root ${bound}, not this network's ${wanted}`);
+        throw new Error(
+          `--slashing-protection: the database belongs to the chain with genesis validators root ${bound}, not this network's ${wanted}`
+        );
       }
     }
     return store;
@@ -127,7 +146,11 @@ export class SlashingStore {
    * One transaction after another; a database that fails is UNAVAILABLE (503), not a bug. The
    * deadline is fixed when called, or, given as a function, when the transaction's turn comes.
    */
-  private serial<T>(pubkeys: string[], fn: (t: SlashingTables) => Promise<T>, deadline: number | (() => number) = Date.now() + KEYMANAGER_DEADLINE_MS): Promise<T> {
+  private serial<T>(
+    pubkeys: string[],
+    fn: (t: SlashingTables) => Promise<T>,
+    deadline: number | (() => number) = Date.now() + KEYMANAGER_DEADLINE_MS
+  ): Promise<T> {
     const run = this.queue.then(() => this.backend.transaction(pubkeys, fn, typeof deadline === "number" ? deadline : deadline()));
     this.queue = run.catch(() => undefined);
     return run.then(
@@ -148,14 +171,23 @@ export class SlashingStore {
 
   /** A trivial transaction that must end within `timeoutMs` of its turn (health checks). */
   ping(timeoutMs: number): Promise<void> {
-    return this.serial([], async (t) => void (await t.genesisRoot()), () => Date.now() + timeoutMs);
+    return this.serial(
+      [],
+      async (t) => void (await t.genesisRoot()),
+      () => Date.now() + timeoutMs
+    );
   }
 
   /**
    * Runs `fn` in a transaction, given the root the database is bound to (binding it to `root` if it
    * is bound to none). The binding is remembered once committed: a rolled-back one never happened.
    */
-  private async bound<T>(pubkeys: string[], root: string, fn: (t: SlashingTables, bound: string) => Promise<T>, deadline?: number): Promise<T> {
+  private async bound<T>(
+    pubkeys: string[],
+    root: string,
+    fn: (t: SlashingTables, bound: string) => Promise<T>,
+    deadline?: number
+  ): Promise<T> {
     let bound = "";
     const result = await this.serial(pubkeys, async (t) => fn(t, (bound = this.boundRoot ?? (await t.bindGenesisRoot(root)))), deadline);
     this.boundRoot = bound;
@@ -222,7 +254,9 @@ export class SlashingStore {
     const gvr = doc.metadata.genesis_validators_root.toLowerCase();
     const ofThisChain = (bound: string) => {
       if (bound !== gvr) {
-        throw new InterchangeError(`slashing_protection: genesis_validators_root ${gvr} is not ${bound}, the chain this signer's slashing protection database belongs to`);
+        throw new InterchangeError(
+          `slashing_protection: genesis_validators_root ${gvr} is not ${bound}, the chain this signer's slashing protection database belongs to`
+        );
       }
     };
     await this.bound([], gvr, async (_t, bound) => ofThisChain(bound)); // binds an unbound database, before any record
@@ -254,7 +288,12 @@ export class SlashingStore {
       const worker = new Worker(new URL("./importWorker.js", import.meta.url), {workerData: {url: this.url, text}});
       worker.once("message", (answer: ImportAnswer) => {
         if ("slashable" in answer) resolve(new Map(answer.slashable));
-        else reject(answer.error.code === "BAD_REQUEST" ? new InterchangeError(answer.error.message) : new SignerError(answer.error.code, answer.error.message));
+        else
+          reject(
+            answer.error.code === "BAD_REQUEST"
+              ? new InterchangeError(answer.error.message)
+              : new SignerError(answer.error.code, answer.error.message)
+          );
       });
       worker.once("error", (e) => reject(new SignerError("UNAVAILABLE", `slashing protection import failed: ${e.message}`)));
       worker.once("exit", () => reject(new SignerError("UNAVAILABLE", "slashing protection import ended without an answer"))); // no-op once settled

@@ -6,17 +6,26 @@
  * The chain is mainnet, or with Lodestar's minimal preset (LODESTAR_PRESET=minimal, read by Lodestar
  * at import) a devnet with a fork every two epochs, as test networks are set up.
  */
+
+import type {Type} from "@chainsafe/ssz";
 import {createBeaconConfig} from "@lodestar/config";
 import {mainnetChainConfig, minimalChainConfig} from "@lodestar/config/configs";
 import * as P from "@lodestar/params";
 import {ssz} from "@lodestar/types";
-import type {Type} from "@chainsafe/ssz";
 import {randomValue} from "../helpers/oracle.js";
 import {computeDomain, hex, rng} from "../helpers/reference.js";
 
 const devnet = P.ACTIVE_PRESET === "minimal";
 const chainConfig = devnet
-  ? {...minimalChainConfig, ALTAIR_FORK_EPOCH: 2, BELLATRIX_FORK_EPOCH: 4, CAPELLA_FORK_EPOCH: 6, DENEB_FORK_EPOCH: 8, ELECTRA_FORK_EPOCH: 10, FULU_FORK_EPOCH: 12}
+  ? {
+      ...minimalChainConfig,
+      ALTAIR_FORK_EPOCH: 2,
+      BELLATRIX_FORK_EPOCH: 4,
+      CAPELLA_FORK_EPOCH: 6,
+      DENEB_FORK_EPOCH: 8,
+      ELECTRA_FORK_EPOCH: 10,
+      FULU_FORK_EPOCH: 12,
+    }
   : mainnetChainConfig;
 const genesisValidatorsRootHex = devnet ? "0x" + "5e".repeat(32) : "0x4b363db94e286120d76eb905340fdd4e54bfe9f06bf33ff6cf5ad27f511bfe95";
 export const config = createBeaconConfig(chainConfig, Buffer.from(genesisValidatorsRootHex.slice(2), "hex"));
@@ -77,7 +86,8 @@ export function dutiesAt(fork: Fork, seed = forkIndex(fork) + 1): Duty[] {
   const slot = slotIn(fork);
   const epoch = epochOf(slot);
   const out: Duty[] = [];
-  const add = (kind: DutyKind, value: any, root: Uint8Array, name: string = kind) => out.push({name: `${name} (${fork})`, kind, fork, slot, value, root});
+  const add = (kind: DutyKind, value: any, root: Uint8Array, name: string = kind) =>
+    out.push({name: `${name} (${fork})`, kind, fork, slot, value, root});
   const domain = (type: Uint8Array) => config.getDomain(slot, type);
   const types = ssz[fork];
 
@@ -114,10 +124,18 @@ export function dutiesAt(fork: Fork, seed = forkIndex(fork) + 1): Duty[] {
     const blockRoot = r.bytes(32);
     add("syncMessage", {slot, beaconBlockRoot: blockRoot}, signingRoot(ssz.Root.hashTreeRoot(blockRoot), domain(P.DOMAIN_SYNC_COMMITTEE)));
     const selection = {slot, subcommitteeIndex: r.int(P.SYNC_COMMITTEE_SUBNET_COUNT)};
-    add("syncSelection", selection, signingRoot(ssz.altair.SyncAggregatorSelectionData.hashTreeRoot(selection), domain(P.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF)));
+    add(
+      "syncSelection",
+      selection,
+      signingRoot(ssz.altair.SyncAggregatorSelectionData.hashTreeRoot(selection), domain(P.DOMAIN_SYNC_COMMITTEE_SELECTION_PROOF))
+    );
     const contribution = random(ssz.altair.ContributionAndProof, r);
     contribution.contribution.slot = slot;
-    add("contribution", contribution, signingRoot(ssz.altair.ContributionAndProof.hashTreeRoot(contribution), domain(P.DOMAIN_CONTRIBUTION_AND_PROOF)));
+    add(
+      "contribution",
+      contribution,
+      signingRoot(ssz.altair.ContributionAndProof.hashTreeRoot(contribution), domain(P.DOMAIN_CONTRIBUTION_AND_PROOF))
+    );
   }
 
   // config.getDomainForVoluntaryExit: the state's fork, pinned to Capella's from Deneb on (EIP-7044).

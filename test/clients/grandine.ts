@@ -8,14 +8,17 @@
 //   on; no fork_info for registrations; no deposits.
 // - Keys: GET /api/v1/eth2/publicKeys read as JSON.
 import type {Duty} from "./duties.js";
-import {epochOfSlot, forkInfoAt, json, signingRootHex, plainBody} from "./payloads.js";
+import {epochOfSlot, forkInfoAt, json, plainBody, signingRootHex} from "./payloads.js";
 import {type ClientShape, publicKeysPath, signPath} from "./wire.js";
 
 function body(d: Duty): Record<string, unknown> | undefined {
   switch (d.kind) {
     case "block": {
       const early = d.fork === "phase0" || d.fork === "altair";
-      return {type: "BLOCK_V2", beacon_block: {version: d.fork.toUpperCase(), ...(early ? {block: json.block(d)} : {block_header: json.blockHeader(d)})}};
+      return {
+        type: "BLOCK_V2",
+        beacon_block: {version: d.fork.toUpperCase(), ...(early ? {block: json.block(d)} : {block_header: json.blockHeader(d)})},
+      };
     }
     case "aggregate":
       return {type: "AGGREGATE_AND_PROOF", aggregate_and_proof: json.aggregate(d)};
@@ -35,8 +38,18 @@ export const grandine: ClientShape = {
   signRequest(pubkey, d) {
     const b = body(d);
     if (!b) return undefined;
-    const request = {type: b.type, ...(d.kind === "registration" ? {} : {fork_info: forkInfoAt(epochOfSlot(d.slot))}), signingRoot: signingRootHex(d), ...b};
-    return {method: "POST", path: signPath(pubkey), headers: {"content-type": "application/json", accept: "*/*"}, body: JSON.stringify(request)};
+    const request = {
+      type: b.type,
+      ...(d.kind === "registration" ? {} : {fork_info: forkInfoAt(epochOfSlot(d.slot))}),
+      signingRoot: signingRootHex(d),
+      ...b,
+    };
+    return {
+      method: "POST",
+      path: signPath(pubkey),
+      headers: {"content-type": "application/json", accept: "*/*"},
+      body: JSON.stringify(request),
+    };
   },
   readSignature(res) {
     const {signature} = JSON.parse(res.body);

@@ -11,16 +11,20 @@
  *   (never V2) whose payload has Electra's shape from Electra on; no fork_info for registrations;
  *   deposits are never sent (dead code).
  */
-import {type Duty, config} from "./duties.js";
-import {epochOfSlot, forkInfoAt, json, signingRootHex, plainBody} from "./payloads.js";
-import {type ClientShape, signPath} from "./wire.js";
+
 import {hex} from "../helpers/reference.js";
+import {config, type Duty} from "./duties.js";
+import {epochOfSlot, forkInfoAt, json, plainBody, signingRootHex} from "./payloads.js";
+import {type ClientShape, signPath} from "./wire.js";
 
 function body(d: Duty): Record<string, unknown> | undefined {
   switch (d.kind) {
     case "block": {
       const early = d.fork === "phase0" || d.fork === "altair";
-      return {type: "BLOCK_V2", beacon_block: {version: d.fork.toUpperCase(), ...(early ? {block: json.block(d)} : {block_header: json.blockHeader(d)})}};
+      return {
+        type: "BLOCK_V2",
+        beacon_block: {version: d.fork.toUpperCase(), ...(early ? {block: json.block(d)} : {block_header: json.blockHeader(d)})},
+      };
     }
     case "aggregate":
       return {type: "AGGREGATE_AND_PROOF", aggregate_and_proof: json.aggregate(d)};
@@ -34,7 +38,10 @@ function body(d: Duty): Record<string, unknown> | undefined {
 function forkInfo(d: Duty) {
   if (d.kind === "exit" && d.value.epoch >= config.forks.deneb.epoch) {
     const capella = hex(config.forks.capella.version);
-    return {fork: {previous_version: capella, current_version: capella, epoch: String(d.value.epoch)}, genesis_validators_root: hex(config.genesisValidatorsRoot)};
+    return {
+      fork: {previous_version: capella, current_version: capella, epoch: String(d.value.epoch)},
+      genesis_validators_root: hex(config.genesisValidatorsRoot),
+    };
   }
   // The signing epoch: the exit's own epoch, else the duty's.
   return forkInfoAt(d.kind === "exit" ? d.value.epoch : epochOfSlot(d.slot));
@@ -50,7 +57,12 @@ export const lighthouse: ClientShape = {
     const b = body(d);
     if (!b) return undefined;
     const request = {...b, signingRoot: signingRootHex(d), ...(d.kind === "registration" ? {} : {fork_info: forkInfo(d)})};
-    return {method: "POST", path: signPath(pubkey), headers: {accept: "application/json", "content-type": "application/json"}, body: JSON.stringify(request)};
+    return {
+      method: "POST",
+      path: signPath(pubkey),
+      headers: {accept: "application/json", "content-type": "application/json"},
+      body: JSON.stringify(request),
+    };
   },
   readSignature(res) {
     if (res.status < 200 || res.status > 299) throw new Error(`Web3SignerRequestFailed: HTTP status ${res.status}`);

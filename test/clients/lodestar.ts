@@ -10,10 +10,10 @@
 // - ≥ 1.18 sends `Accept: application/json` and needs an application/json answer; ≤ 1.17 sent no
 //   Accept (fetch adds `*/*`) and ran JSON.parse on the body whatever its type.
 import {ssz} from "@lodestar/types";
-import {type Duty, type Fork, SLOTS_PER_EPOCH, config, isPost, messageSlot} from "./duties.js";
-import {json, signingRootHex, typeOf} from "./payloads.js";
-import {type ClientShape, type WireResponse, publicKeysPath, signPath} from "./wire.js";
 import {hex} from "../helpers/reference.js";
+import {config, type Duty, type Fork, isPost, messageSlot, SLOTS_PER_EPOCH} from "./duties.js";
+import {json, signingRootHex, typeOf} from "./payloads.js";
+import {type ClientShape, publicKeysPath, signPath, type WireResponse} from "./wire.js";
 
 function body(d: Duty, electraAware: boolean): Record<string, unknown> | undefined {
   switch (d.kind) {
@@ -34,13 +34,23 @@ function body(d: Duty, electraAware: boolean): Record<string, unknown> | undefin
 }
 
 const typeName = (d: Duty) =>
-  d.kind === "block" ? "BLOCK_V2" : d.kind === "aggregate" ? (isPost(d.fork, "electra") ? "AGGREGATE_AND_PROOF_V2" : "AGGREGATE_AND_PROOF") : typeOf[d.kind as keyof typeof typeOf][0];
+  d.kind === "block"
+    ? "BLOCK_V2"
+    : d.kind === "aggregate"
+      ? isPost(d.fork, "electra")
+        ? "AGGREGATE_AND_PROOF_V2"
+        : "AGGREGATE_AND_PROOF"
+      : typeOf[d.kind as keyof typeof typeOf][0];
 
 /** getForkInfoForSigning: the fork at the signing slot, with the signing epoch. */
 function forkInfo(d: Duty, exitPinnedToCapella: boolean) {
   const signingSlot = d.kind === "attestation" ? d.value.target.epoch * SLOTS_PER_EPOCH : messageSlot(d);
   const info = config.getForkInfo(signingSlot);
-  let fork = {previous_version: hex(info.prevVersion), current_version: hex(info.version), epoch: String(Math.floor(signingSlot / SLOTS_PER_EPOCH))};
+  let fork = {
+    previous_version: hex(info.prevVersion),
+    current_version: hex(info.version),
+    epoch: String(Math.floor(signingSlot / SLOTS_PER_EPOCH)),
+  };
   if (exitPinnedToCapella && d.kind === "exit" && isPost(info.name as Fork, "deneb")) {
     const capella = config.forks.capella;
     fork = {previous_version: hex(capella.prevVersion), current_version: hex(capella.version), epoch: String(capella.epoch)};
@@ -58,8 +68,15 @@ function lodestar(name: string, versions: string, forks: readonly Fork[], curren
     signRequest(pubkey, d) {
       const b = body(d, current);
       if (!b) return undefined;
-      const request = {...b, type: typeName(d), signingRoot: signingRootHex(d), ...(d.kind === "registration" ? {} : {fork_info: forkInfo(d, current)})};
-      const headers: Record<string, string> = current ? {accept: "application/json", "content-type": "application/json"} : {accept: "*/*", "content-type": "application/json"};
+      const request = {
+        ...b,
+        type: typeName(d),
+        signingRoot: signingRootHex(d),
+        ...(d.kind === "registration" ? {} : {fork_info: forkInfo(d, current)}),
+      };
+      const headers: Record<string, string> = current
+        ? {accept: "application/json", "content-type": "application/json"}
+        : {accept: "*/*", "content-type": "application/json"};
       return {method: "POST", path: signPath(pubkey), headers, body: JSON.stringify(request)};
     },
     readSignature: (res) => (current ? readJsonStrict(res) : readJsonAnyType(res)).signature,
@@ -85,5 +102,10 @@ function readJsonAnyType(res: WireResponse): any {
   return JSON.parse(res.body);
 }
 
-export const lodestarCurrent = lodestar("Lodestar", "1.18 – 1.4x", ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"], true);
+export const lodestarCurrent = lodestar(
+  "Lodestar",
+  "1.18 – 1.4x",
+  ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"],
+  true
+);
 export const lodestarOld = lodestar("Lodestar (before 1.18)", "≤ 1.17", ["phase0", "altair", "bellatrix", "capella", "deneb"], false);

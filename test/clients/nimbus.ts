@@ -13,15 +13,18 @@
  *   Electra aggregates are not signed remotely in this release. DEPOSIT with genesis_fork_version.
  * - Keys: GET /api/v1/eth2/publicKeys with Accept: application/json, status 200 and a JSON body.
  */
-import {type Duty, config, isPost} from "./duties.js";
+
+import {hex} from "../helpers/reference.js";
+import {config, type Duty, isPost} from "./duties.js";
 import {epochOfSlot, forkInfoAt, json, plainBody} from "./payloads.js";
 import {type ClientShape, publicKeysPath, signPath, strictHex} from "./wire.js";
-import {hex} from "../helpers/reference.js";
 
 function body(d: Duty): Record<string, unknown> | undefined {
   switch (d.kind) {
     case "block":
-      return isPost(d.fork, "capella") ? {type: "BLOCK_V2", beacon_block: {version: d.fork.toUpperCase(), block_header: json.blockHeader(d)}} : undefined;
+      return isPost(d.fork, "capella")
+        ? {type: "BLOCK_V2", beacon_block: {version: d.fork.toUpperCase(), block_header: json.blockHeader(d)}}
+        : undefined;
     case "aggregate":
       return isPost(d.fork, "electra") ? undefined : {type: "AGGREGATE_AND_PROOF", aggregate_and_proof: json.aggregate(d)};
     default:
@@ -55,7 +58,12 @@ export const nimbus: ClientShape = {
     const b = body(d);
     if (!b) return undefined;
     const request = {...b, ...(d.kind === "deposit" ? {} : {fork_info: forkInfo(d)})};
-    return {method: "POST", path: signPath(pubkey), headers: {accept: "application/json", "content-type": "application/json"}, body: JSON.stringify(request)};
+    return {
+      method: "POST",
+      path: signPath(pubkey),
+      headers: {accept: "application/json", "content-type": "application/json"},
+      body: JSON.stringify(request),
+    };
   },
   readSignature(res) {
     if (res.status !== 200) throw new Error(`Remote signer returns ${res.status}`);
@@ -68,7 +76,8 @@ export const nimbus: ClientShape = {
   publicKeys: {
     request: {method: "GET", path: publicKeysPath, headers: {accept: "application/json"}},
     read(res) {
-      if (res.status !== 200 || mediaType(res.contentType) !== "application/json") throw new Error("Unable to obtain validator's source response");
+      if (res.status !== 200 || mediaType(res.contentType) !== "application/json")
+        throw new Error("Unable to obtain validator's source response");
       return JSON.parse(res.body);
     },
   },

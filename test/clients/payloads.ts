@@ -4,8 +4,8 @@
  * structs, Nimbus's RestJson and Grandine's serde all agree with Lodestar's `toJson`, used here).
  */
 import {ssz} from "@lodestar/types";
-import {type Duty, SLOTS_PER_EPOCH, config, forkAtEpoch} from "./duties.js";
 import {hex} from "../helpers/reference.js";
+import {config, type Duty, forkAtEpoch, SLOTS_PER_EPOCH} from "./duties.js";
 
 export const json = {
   randao: (d: Duty) => ({epoch: String(d.value)}),
@@ -17,7 +17,10 @@ export const json = {
   contribution: (d: Duty) => ssz.altair.ContributionAndProof.toJson(d.value),
   exit: (d: Duty) => ssz.phase0.VoluntaryExit.toJson(d.value),
   registration: (d: Duty) => ssz.bellatrix.ValidatorRegistrationV1.toJson(d.value),
-  deposit: (d: Duty) => ({...(ssz.phase0.DepositMessage.toJson(d.value) as object), genesis_fork_version: hex(config.GENESIS_FORK_VERSION)}),
+  deposit: (d: Duty) => ({
+    ...(ssz.phase0.DepositMessage.toJson(d.value) as object),
+    genesis_fork_version: hex(config.GENESIS_FORK_VERSION),
+  }),
   /** The whole block (phase0 and altair only). */
   block: (d: Duty) => ssz[d.fork].BeaconBlock.toJson(d.value),
   /** The block's header: its body replaced by the body's root. */

@@ -11,17 +11,26 @@
  *   BELLATRIX); AGGREGATE_AND_PROOF_V2 in every fork, version = the fork name upper-cased; no deposits.
  * - Keys: GET /api/v1/eth2/publicKeys decoded as a JSON string array, the first checked to be 48 bytes.
  */
-import {type Duty, config, messageSlot} from "./duties.js";
-import {epochOfSlot, forkInfoAt, json, signingRootHex, plainBody} from "./payloads.js";
+import {config, type Duty, messageSlot} from "./duties.js";
+import {epochOfSlot, forkInfoAt, json, plainBody, signingRootHex} from "./payloads.js";
 import {type ClientShape, publicKeysPath, signPath, strictHex} from "./wire.js";
 
 function body(d: Duty): Record<string, unknown> | undefined {
   switch (d.kind) {
     case "block":
       if (d.fork === "phase0") return {type: "BLOCK", block: json.block(d)};
-      return {type: "BLOCK_V2", beacon_block: {version: d.fork.toUpperCase(), ...(d.fork === "altair" ? {block: json.block(d)} : {block_header: json.blockHeader(d)})}};
+      return {
+        type: "BLOCK_V2",
+        beacon_block: {
+          version: d.fork.toUpperCase(),
+          ...(d.fork === "altair" ? {block: json.block(d)} : {block_header: json.blockHeader(d)}),
+        },
+      };
     case "aggregate":
-      return {type: "AGGREGATE_AND_PROOF_V2", aggregate_and_proof: {version: config.getForkName(d.slot).toUpperCase(), data: json.aggregate(d)}};
+      return {
+        type: "AGGREGATE_AND_PROOF_V2",
+        aggregate_and_proof: {version: config.getForkName(d.slot).toUpperCase(), data: json.aggregate(d)},
+      };
     case "deposit":
       return undefined;
     default:
@@ -38,8 +47,17 @@ export const prysm: ClientShape = {
   signRequest(pubkey, d) {
     const b = body(d);
     if (!b) return undefined;
-    const request = {...b, signingRoot: signingRootHex(d), ...(d.kind === "registration" ? {} : {fork_info: forkInfoAt(epochOfSlot(messageSlot(d)))})};
-    return {method: "POST", path: signPath(pubkey), headers: {"content-type": "application/json", "user-agent": "Go-http-client/1.1"}, body: JSON.stringify(request)};
+    const request = {
+      ...b,
+      signingRoot: signingRootHex(d),
+      ...(d.kind === "registration" ? {} : {fork_info: forkInfoAt(epochOfSlot(messageSlot(d)))}),
+    };
+    return {
+      method: "POST",
+      path: signPath(pubkey),
+      headers: {"content-type": "application/json", "user-agent": "Go-http-client/1.1"},
+      body: JSON.stringify(request),
+    };
   },
   readSignature(res) {
     if (res.status === 404) throw new Error("public key not found");

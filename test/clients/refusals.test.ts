@@ -2,12 +2,13 @@
  * A slashing refusal (412) as each client meets it: the second, different block at a slot is refused,
  * and the client reads the answer as an error, not as a signature (Teku and Prysm name slashing).
  */
-import {PublicKey, Signature, verify} from "@chainsafe/blst";
+
 import {mkdtempSync, rmSync} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
+import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {type TestSigner, startTestSigner} from "../helpers/signer.js";
+import {startTestSigner, type TestSigner} from "../helpers/signer.js";
 import {blockDuty, dutiesAt} from "./duties.js";
 import {grandine} from "./grandine.js";
 import {lighthouse} from "./lighthouse.js";

@@ -5,7 +5,7 @@
  */
 import {PublicKey, Signature, verify} from "@chainsafe/blst";
 import {afterAll, beforeAll, describe, expect, it} from "vitest";
-import {type TestSigner, startTestSigner} from "../helpers/signer.js";
+import {startTestSigner, type TestSigner} from "../helpers/signer.js";
 import {allDuties} from "./duties.js";
 import {grandine} from "./grandine.js";
 import {lighthouse} from "./lighthouse.js";
@@ -80,9 +80,16 @@ export function defineClientTests(network: string): void {
     it("gets a 400 naming the known types for BLS_TO_EXECUTION_CHANGE, and reports it", async () => {
       const change = {validator_index: "1", from_bls_pubkey: "0x" + "aa".repeat(48), to_execution_address: "0x" + "bb".repeat(20)};
       const body = {BLS_TO_EXECUTION_CHANGE: change, type: "BLS_TO_EXECUTION_CHANGE", signingRoot: "0x" + "00".repeat(32)};
-      const answer = await send(s.url, {method: "POST", path: `/api/v1/eth2/sign/${pubkeys[0]}`, headers: {accept: "application/json", "content-type": "application/json"}, body: JSON.stringify(body)});
+      const answer = await send(s.url, {
+        method: "POST",
+        path: `/api/v1/eth2/sign/${pubkeys[0]}`,
+        headers: {accept: "application/json", "content-type": "application/json"},
+        body: JSON.stringify(body),
+      });
       expect(answer.status).toBe(400);
-      expect(() => lodestarCurrent.readSignature(answer)).toThrow(/type: unknown request type \\"BLS_TO_EXECUTION_CHANGE\\" \(known: .*VOLUNTARY_EXIT/);
+      expect(() => lodestarCurrent.readSignature(answer)).toThrow(
+        /type: unknown request type \\"BLS_TO_EXECUTION_CHANGE\\" \(known: .*VOLUNTARY_EXIT/
+      );
     });
   });
 }

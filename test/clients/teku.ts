@@ -13,14 +13,20 @@
  * - Keys: GET /api/v1/eth2/publicKeys read as a JSON string array; /upcheck: status 200 only.
  */
 import type {Duty} from "./duties.js";
-import {epochOfSlot, forkInfoAt, json, signingRootHex, plainBody} from "./payloads.js";
+import {epochOfSlot, forkInfoAt, json, plainBody, signingRootHex} from "./payloads.js";
 import {type ClientShape, publicKeysPath, signPath, strictHex} from "./wire.js";
 
 function body(d: Duty): Record<string, unknown> | undefined {
   switch (d.kind) {
     case "block":
       if (d.fork === "phase0") return {type: "BLOCK", block: json.block(d)};
-      return {type: "BLOCK_V2", beacon_block: {version: d.fork.toUpperCase(), ...(d.fork === "altair" ? {block: json.block(d)} : {block_header: json.blockHeader(d)})}};
+      return {
+        type: "BLOCK_V2",
+        beacon_block: {
+          version: d.fork.toUpperCase(),
+          ...(d.fork === "altair" ? {block: json.block(d)} : {block_header: json.blockHeader(d)}),
+        },
+      };
     case "aggregate":
       return {type: "AGGREGATE_AND_PROOF", aggregate_and_proof: json.aggregate(d)};
     case "deposit":
@@ -39,7 +45,11 @@ export const teku: ClientShape = {
   signRequest(pubkey, d) {
     const b = body(d);
     if (!b) return undefined;
-    const request = {signingRoot: signingRootHex(d), ...b, ...(d.kind === "registration" ? {} : {fork_info: forkInfoAt(epochOfSlot(d.slot))})};
+    const request = {
+      signingRoot: signingRootHex(d),
+      ...b,
+      ...(d.kind === "registration" ? {} : {fork_info: forkInfoAt(epochOfSlot(d.slot))}),
+    };
     return {method: "POST", path: signPath(pubkey), headers: {"content-type": "application/json"}, body: JSON.stringify(request)};
   },
   readSignature(res) {

@@ -32,7 +32,9 @@ export function send(baseUrl: string, req: WireRequest): Promise<WireResponse> {
     const r = httpRequest(new URL(req.path, baseUrl), {method: req.method, headers}, (res) => {
       const chunks: Buffer[] = [];
       res.on("data", (c: Buffer) => chunks.push(c));
-      res.on("end", () => resolve({status: res.statusCode ?? 0, contentType: res.headers["content-type"], body: Buffer.concat(chunks).toString("utf8")}));
+      res.on("end", () =>
+        resolve({status: res.statusCode ?? 0, contentType: res.headers["content-type"], body: Buffer.concat(chunks).toString("utf8")})
+      );
     });
     r.on("error", reject);
     r.end(body);

@@ -21,7 +21,7 @@ import {
   VectorBasicType,
   VectorCompositeType,
 } from "@chainsafe/ssz";
-import {DOMAIN, bytes, computeDomain, computeSigningRoot, hex, rng} from "./reference.js";
+import {bytes, computeDomain, computeSigningRoot, DOMAIN, hex, rng} from "./reference.js";
 
 export type OracleCase = {name: string; type: string; body: Record<string, unknown>; signingRoot: Uint8Array};
 
@@ -76,8 +76,22 @@ export async function loadOracle(preset: "mainnet" | "minimal") {
   const V2_FORKS = ["phase0", "altair", "bellatrix", "capella", "deneb", "electra", "fulu"];
   const at = (slot: number) => BigInt(slot) / SPE;
   const specs: Spec[] = [
-    {type: "AGGREGATION_SLOT", forks: [null], sszType: () => ssz.Slot, payload: (j) => ["aggregation_slot", {slot: j}], epoch: (v) => at(v), domain: DOMAIN.SELECTION_PROOF},
-    {type: "AGGREGATE_AND_PROOF", forks: [null], sszType: () => ssz.phase0.AggregateAndProof, payload: (j) => ["aggregate_and_proof", j], epoch: (v) => at(v.aggregate.data.slot), domain: DOMAIN.AGGREGATE_AND_PROOF},
+    {
+      type: "AGGREGATION_SLOT",
+      forks: [null],
+      sszType: () => ssz.Slot,
+      payload: (j) => ["aggregation_slot", {slot: j}],
+      epoch: (v) => at(v),
+      domain: DOMAIN.SELECTION_PROOF,
+    },
+    {
+      type: "AGGREGATE_AND_PROOF",
+      forks: [null],
+      sszType: () => ssz.phase0.AggregateAndProof,
+      payload: (j) => ["aggregate_and_proof", j],
+      epoch: (v) => at(v.aggregate.data.slot),
+      domain: DOMAIN.AGGREGATE_AND_PROOF,
+    },
     {
       type: "AGGREGATE_AND_PROOF_V2",
       forks: V2_FORKS,
@@ -86,8 +100,22 @@ export async function loadOracle(preset: "mainnet" | "minimal") {
       epoch: (v) => at(v.aggregate.data.slot),
       domain: DOMAIN.AGGREGATE_AND_PROOF,
     },
-    {type: "ATTESTATION", forks: [null], sszType: () => ssz.phase0.AttestationData, payload: (j) => ["attestation", j], epoch: (v) => BigInt(v.target.epoch), domain: DOMAIN.BEACON_ATTESTER},
-    {type: "BLOCK", forks: [null], sszType: () => ssz.phase0.BeaconBlock, payload: (j) => ["block", j], epoch: (v) => at(v.slot), domain: DOMAIN.BEACON_PROPOSER},
+    {
+      type: "ATTESTATION",
+      forks: [null],
+      sszType: () => ssz.phase0.AttestationData,
+      payload: (j) => ["attestation", j],
+      epoch: (v) => BigInt(v.target.epoch),
+      domain: DOMAIN.BEACON_ATTESTER,
+    },
+    {
+      type: "BLOCK",
+      forks: [null],
+      sszType: () => ssz.phase0.BeaconBlock,
+      payload: (j) => ["block", j],
+      epoch: (v) => at(v.slot),
+      domain: DOMAIN.BEACON_PROPOSER,
+    },
     {
       type: "BLOCK_V2",
       forks: V2_FORKS,
@@ -96,9 +124,30 @@ export async function loadOracle(preset: "mainnet" | "minimal") {
       epoch: (v) => at(v.slot),
       domain: DOMAIN.BEACON_PROPOSER,
     },
-    {type: "DEPOSIT", forks: [null], sszType: () => ssz.phase0.DepositMessage, payload: (j) => ["deposit", j], epoch: () => null, domain: DOMAIN.DEPOSIT},
-    {type: "RANDAO_REVEAL", forks: [null], sszType: () => ssz.Epoch, payload: (j) => ["randao_reveal", {epoch: j}], epoch: (v) => BigInt(v), domain: DOMAIN.RANDAO},
-    {type: "VOLUNTARY_EXIT", forks: [null], sszType: () => ssz.phase0.VoluntaryExit, payload: (j) => ["voluntary_exit", j], epoch: (v) => BigInt(v.epoch), domain: DOMAIN.VOLUNTARY_EXIT},
+    {
+      type: "DEPOSIT",
+      forks: [null],
+      sszType: () => ssz.phase0.DepositMessage,
+      payload: (j) => ["deposit", j],
+      epoch: () => null,
+      domain: DOMAIN.DEPOSIT,
+    },
+    {
+      type: "RANDAO_REVEAL",
+      forks: [null],
+      sszType: () => ssz.Epoch,
+      payload: (j) => ["randao_reveal", {epoch: j}],
+      epoch: (v) => BigInt(v),
+      domain: DOMAIN.RANDAO,
+    },
+    {
+      type: "VOLUNTARY_EXIT",
+      forks: [null],
+      sszType: () => ssz.phase0.VoluntaryExit,
+      payload: (j) => ["voluntary_exit", j],
+      epoch: (v) => BigInt(v.epoch),
+      domain: DOMAIN.VOLUNTARY_EXIT,
+    },
     {
       type: "SYNC_COMMITTEE_MESSAGE",
       forks: [null],
@@ -108,9 +157,30 @@ export async function loadOracle(preset: "mainnet" | "minimal") {
       domain: DOMAIN.SYNC_COMMITTEE,
       objectRoot: (v) => ssz.Root.hashTreeRoot(v.beaconBlockRoot),
     },
-    {type: "SYNC_COMMITTEE_SELECTION_PROOF", forks: [null], sszType: () => ssz.altair.SyncAggregatorSelectionData, payload: (j) => ["sync_aggregator_selection_data", j], epoch: (v) => at(v.slot), domain: DOMAIN.SYNC_COMMITTEE_SELECTION_PROOF},
-    {type: "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF", forks: [null], sszType: () => ssz.altair.ContributionAndProof, payload: (j) => ["contribution_and_proof", j], epoch: (v) => at(v.contribution.slot), domain: DOMAIN.CONTRIBUTION_AND_PROOF},
-    {type: "VALIDATOR_REGISTRATION", forks: [null], sszType: () => ssz.bellatrix.ValidatorRegistrationV1, payload: (j) => ["validator_registration", j], epoch: () => null, domain: DOMAIN.APPLICATION_BUILDER},
+    {
+      type: "SYNC_COMMITTEE_SELECTION_PROOF",
+      forks: [null],
+      sszType: () => ssz.altair.SyncAggregatorSelectionData,
+      payload: (j) => ["sync_aggregator_selection_data", j],
+      epoch: (v) => at(v.slot),
+      domain: DOMAIN.SYNC_COMMITTEE_SELECTION_PROOF,
+    },
+    {
+      type: "SYNC_COMMITTEE_CONTRIBUTION_AND_PROOF",
+      forks: [null],
+      sszType: () => ssz.altair.ContributionAndProof,
+      payload: (j) => ["contribution_and_proof", j],
+      epoch: (v) => at(v.contribution.slot),
+      domain: DOMAIN.CONTRIBUTION_AND_PROOF,
+    },
+    {
+      type: "VALIDATOR_REGISTRATION",
+      forks: [null],
+      sszType: () => ssz.bellatrix.ValidatorRegistrationV1,
+      payload: (j) => ["validator_registration", j],
+      epoch: () => null,
+      domain: DOMAIN.APPLICATION_BUILDER,
+    },
   ];
 
   /** `perFork` random cases for every request type and fork. */
@@ -137,12 +207,20 @@ export async function loadOracle(preset: "mainnet" | "minimal") {
             const [previous, current, gvr] = [r.bytes(4), r.bytes(4), r.bytes(32)];
             // Half the cases sit just before the fork epoch, so both versions get picked.
             const forkEpoch = (epoch as bigint) + BigInt(r.int(2));
-            body.fork_info = {fork: {previous_version: hex(previous), current_version: hex(current), epoch: String(forkEpoch)}, genesis_validators_root: hex(gvr)};
+            body.fork_info = {
+              fork: {previous_version: hex(previous), current_version: hex(current), epoch: String(forkEpoch)},
+              genesis_validators_root: hex(gvr),
+            };
             const exitPinned = spec.type === "VOLUNTARY_EXIT" && (epoch as bigint) >= network.denebEpoch;
             const version = exitPinned ? bytes(network.capella) : (epoch as bigint) < forkEpoch ? previous : current;
             domain = computeDomain(spec.domain, version, gvr);
           }
-          out.push({name: `${spec.type}${fork ? ` ${fork.toUpperCase()}` : ""} #${i}`, type: spec.type, body, signingRoot: computeSigningRoot(objectRoot, domain)});
+          out.push({
+            name: `${spec.type}${fork ? ` ${fork.toUpperCase()}` : ""} #${i}`,
+            type: spec.type,
+            body,
+            signingRoot: computeSigningRoot(objectRoot, domain),
+          });
         }
       }
     }

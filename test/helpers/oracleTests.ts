@@ -5,7 +5,7 @@ import {requestTypeNames} from "../../src/signing/requestTypeNames.js";
 import {createSigningContext, parseRequestBody, requestTypeOf, signingRootOf} from "../../src/signing/signingRoot.js";
 import {loadOracle} from "./oracle.js";
 import {hex} from "./reference.js";
-import {type TestSigner, sign, startTestSigner} from "./signer.js";
+import {sign, startTestSigner, type TestSigner} from "./signer.js";
 
 /** Every request type × fork on one preset: roots against Lodestar's, signatures over HTTP verified with blst. */
 export async function defineOracleTests(preset: "mainnet" | "minimal"): Promise<void> {

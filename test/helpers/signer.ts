@@ -1,8 +1,8 @@
 // Integration tests run the built signer (dist/): its worker threads load compiled JavaScript.
 import {connect} from "node:net";
-import {createLogger} from "../../dist/src/log.js";
 import {defaultConfig} from "../../dist/src/config/args.js";
 import type {SignerConfig} from "../../dist/src/config/signerConfig.js";
+import {createLogger} from "../../dist/src/log.js";
 import {startSigner} from "../../dist/src/signer.js";
 
 /** A copy of ../shared/vectors/signing-roots.json (test/vectors.test.ts checks it has not drifted). */

@@ -11,13 +11,17 @@ import {fileURLToPath} from "node:url";
  */
 export default function build(): void {
   const root = fileURLToPath(new URL("../..", import.meta.url));
-  execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", root], {stdio: "inherit"});
+  execFileSync(process.execPath, [fileURLToPath(new URL("../../node_modules/typescript/bin/tsc", import.meta.url)), "-p", root], {
+    stdio: "inherit",
+  });
   if (process.env.TS3SIGNER_TESTS_REQUIRE_NATIVE_SIGNING === "1") {
     const fastSign = new URL("../../dist/src/signing/fastSign.js", import.meta.url).href;
     const probe = `const m = await import(${JSON.stringify(fastSign)}); console.log(JSON.stringify([m.signEngine, m.signEngineFallbackReason ?? ""]));`;
     const [engine, reason] = JSON.parse(execFileSync(process.execPath, ["--input-type=module", "-e", probe], {encoding: "utf8"}));
     if (engine !== "native-point-cache") {
-      throw new Error(`TS3SIGNER_TESTS_REQUIRE_NATIVE_SIGNING=1 but the native signing addon did not load (${engine}: ${reason}); see npm ci's output for native/fastsign`);
+      throw new Error(
+        `TS3SIGNER_TESTS_REQUIRE_NATIVE_SIGNING=1 but the native signing addon did not load (${engine}: ${reason}); see npm ci's output for native/fastsign`
+      );
     }
   }
 }
