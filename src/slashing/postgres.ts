@@ -157,7 +157,7 @@ export async function openPostgres(url: string, setUp: boolean): Promise<Slashin
         );
         const epochs = (s: string | null, t: string | null) =>
           s === null || t === null ? undefined : {source: fromColumn(s), target: fromColumn(t)};
-        let surrounding = surroundAmongNeighbours(epochs(row.b_s, row.b_t), epochs(row.a_s, row.a_t), source, target);
+        let surrounding = surroundAmongNeighbours(epochs(row.b_s, row.b_t), epochs(row.a_s, row.a_t), target);
         if (row.surrounded) {
           const [other] = await rows<{source: string; target: string}>(
             `SELECT source, target FROM signed_attestations WHERE pubkey = $1 AND gvr = $2

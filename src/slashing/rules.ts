@@ -87,12 +87,7 @@ type Epochs = {source: bigint; target: bigint};
  * Where the premise fails (an imported history that is itself slashable, see mergeHistory), the
  * store marks the key and scans its votes instead.
  */
-export function surroundAmongNeighbours(
-  below: Epochs | undefined,
-  above: Epochs | undefined,
-  source: bigint,
-  target: bigint
-): Epochs | undefined {
+export function surroundAmongNeighbours(below: Epochs | undefined, above: Epochs | undefined, target: bigint): Epochs | undefined {
   if (below && below.target > target) return below;
   if (above && above.target < target) return above;
   return undefined;

@@ -90,7 +90,7 @@ export function openSqlite(path: string): SlashingBackend {
       };
       const surrounding = q.isSurrounded.get(pk, gvr)
         ? epochs(q.surround.get(pk, gvr, s, t, s, t))
-        : surroundAmongNeighbours(epochs(q.below.get(pk, gvr, s)), epochs(q.above.get(pk, gvr, s)), source, target);
+        : surroundAmongNeighbours(epochs(q.below.get(pk, gvr, s)), epochs(q.above.get(pk, gvr, s)), target);
       return {
         rootsForTarget: (q.votesForTarget.all(pk, gvr, t) as {root: string | null}[]).map((r) => r.root),
         surrounding,
