@@ -1,5 +1,16 @@
 import {type ChildProcess, spawn, spawnSync} from "node:child_process";
-import {closeSync, constants, ftruncateSync, mkdtempSync, openSync, readFileSync, rmSync, symlinkSync, writeFileSync} from "node:fs";
+import {
+  closeSync,
+  constants,
+  existsSync,
+  ftruncateSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from "node:fs";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
 import {SecretKey} from "@chainsafe/blst";
@@ -169,13 +180,17 @@ describe("start-up keystores (--keystores-path)", () => {
   });
 });
 
-describe("two replicas importing one key at once", () => {
-  it("leave one writer's pair on disk, never a keystore with the other's password", async () => {
+describe("two replicas writing one key's files at once", () => {
+  /**
+   * Two writer processes (test/helpers/pairWriter.mjs) take `rounds` turns at one key's pair at the
+   * same moment; after each round, `check` reads the files and says whether they are wrong.
+   */
+  async function race(ids: [string, string], check: (keystore: string | undefined, password: string | undefined) => boolean) {
     const dataDir = tmp("race");
     for (const d of ["keystores", "passwords"]) spawnSync("mkdir", ["-m", "700", join(dataDir, d)]);
     const pubkey = "0x" + "ab".repeat(48);
     const helper = new URL("./helpers/pairWriter.mjs", import.meta.url).pathname;
-    const writers: ChildProcess[] = ["A", "B"].map((id) =>
+    const writers: ChildProcess[] = ids.map((id) =>
       spawn(process.execPath, [helper, dataDir, pubkey, id], {stdio: ["pipe", "pipe", "inherit"]})
     );
     const answers = writers.map((w) => {
@@ -183,21 +198,35 @@ describe("two replicas importing one key at once", () => {
       w.stdout!.on("data", (d: Buffer) => lines.push(...d.toString().split("\n").filter(Boolean)));
       return lines;
     });
+    const read = (file: string) => (existsSync(file) ? readFileSync(file, "utf8") : undefined);
     try {
-      let mismatches = 0;
-      const rounds = 100;
-      for (let round = 0; round < rounds; round++) {
+      let wrong = 0;
+      for (let round = 0; round < 100; round++) {
         for (const w of writers) w.stdin!.write(`${round}\n`);
         await waitFor(`round ${round}`, () => answers.every((a) => a.includes(String(round))), 1);
-        const keystore = readFileSync(join(dataDir, "keystores", `${pubkey}.json`), "utf8").split(" ");
-        const password = readFileSync(join(dataDir, "passwords", `${pubkey}.txt`), "utf8").split(" ");
-        if (keystore[1] !== password[1] || keystore[2] !== password[2]) mismatches++;
+        if (check(read(join(dataDir, "keystores", `${pubkey}.json`)), read(join(dataDir, "passwords", `${pubkey}.txt`)))) wrong++;
       }
-      // Before: 3/20 trials of real imports ended with a pair that did not match.
-      expect(mismatches).toBe(0);
+      return wrong;
     } finally {
       for (const w of writers) w.kill();
       rmSync(dataDir, {recursive: true, force: true});
     }
+  }
+  /** "K <id> <round>" and "P <id> <round>": the same writer's round, or not. */
+  const samePair = (keystore: string, password: string) =>
+    keystore.split(" ").slice(1).join(" ") === password.split(" ").slice(1).join(" ");
+
+  it("two imports leave one writer's pair on disk, never a keystore with the other's password", async () => {
+    // Before the lock: 3/20 trials of real imports ended with a pair that did not match.
+    expect(await race(["A", "B"], (keystore, password) => !keystore || !password || !samePair(keystore, password))).toBe(0);
+  });
+
+  it("an import racing a delete never leaves a keystore without its own password", async () => {
+    expect(
+      await race(
+        ["A", "delete"],
+        (keystore, password) => keystore !== undefined && (password === undefined || !samePair(keystore, password))
+      )
+    ).toBe(0);
   });
 });

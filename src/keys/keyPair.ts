@@ -28,6 +28,28 @@ export async function writeKeyPair(dataDir: string, pubkeyHex: string, keystore:
   }
 }
 
+/**
+ * Removes a Keymanager key's two files as one unit, under the same lock as writeKeyPair, so a
+ * delete racing an import of the same key on another replica leaves one of them whole: the
+ * keystore goes first, so it is never on disk without its password file. Errors other than a file
+ * already gone are handed to `onError` (the key is deleted from memory whatever happens here).
+ */
+export async function removeKeyPair(dataDir: string, pubkeyHex: string, onError: (file: string, e: Error) => void): Promise<void> {
+  const lock = join(dataDir, "keystores", `.${pubkeyHex}.lock`);
+  await acquire(lock);
+  try {
+    for (const file of [join(dataDir, "keystores", `${pubkeyHex}.json`), join(dataDir, "passwords", `${pubkeyHex}.txt`)]) {
+      try {
+        unlinkSync(file);
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== "ENOENT") onError(file, e as Error);
+      }
+    }
+  } finally {
+    unlinkSync(lock);
+  }
+}
+
 async function acquire(lock: string): Promise<void> {
   const giveUp = Date.now() + LOCK_WAIT_MS;
   while (!tryCreate(lock)) {

@@ -1,11 +1,11 @@
-import {mkdirSync, unlinkSync} from "node:fs";
+import {mkdirSync} from "node:fs";
 import {join} from "node:path";
 import {bytesToHex} from "../hex.js";
 import type {Logger} from "../log.js";
 import type {KeyDeriver} from "../pool/deriver.js";
 import {type Interchange, parseInterchange} from "../slashing/interchange.js";
 import type {SlashingStore} from "../slashing/store.js";
-import {writeKeyPair} from "./keyPair.js";
+import {removeKeyPair, writeKeyPair} from "./keyPair.js";
 import type {KeyStore} from "./keyStore.js";
 import {openKeystore} from "./sources.js";
 
@@ -141,30 +141,34 @@ export class KeyManager {
     ];
     const fallbackRoot = this.genesisValidatorsRoot ?? "0x" + "00".repeat(32);
     const exported = await this.slashing?.retire(retiring, fallbackRoot);
-    const data = pubkeys.map((pubkey): DeleteStatus => {
+    const data: DeleteStatus[] = [];
+    for (const pubkey of pubkeys) {
       const entry = this.keys.get(pubkey);
       if (!entry) {
         // Not loaded, but with a signing history: its history is still exported.
         if (withHistory.has(pubkey)) {
           deleted.push(pubkey.toLowerCase());
-          return {status: "not_active"};
-        }
-        return {status: "not_found"};
+          data.push({status: "not_active"});
+        } else data.push({status: "not_found"});
+        continue;
       }
-      if (entry.readonly) return {status: "error", message: `the key is read-only (loaded from the ${entry.source} source at start)`};
+      if (entry.readonly) {
+        data.push({status: "error", message: `the key is read-only (loaded from the ${entry.source} source at start)`});
+        continue;
+      }
       this.keys.remove(entry.pubkeyHex);
       deleted.push(entry.pubkeyHex);
-      for (const file of [join(this.keystoresDir, `${entry.pubkeyHex}.json`), join(this.passwordsDir, `${entry.pubkeyHex}.txt`)]) {
-        try {
-          unlinkSync(file);
-        } catch (e) {
-          if ((e as NodeJS.ErrnoException).code !== "ENOENT")
-            this.log.error("could not delete a key file", {file, error: (e as Error).message});
-        }
+      try {
+        await removeKeyPair(this.dataDir, entry.pubkeyHex, (file, e) =>
+          this.log.error("could not delete a key file", {file, error: e.message})
+        );
+      } catch (e) {
+        // Another writer held the key's files past the wait: the key is gone from memory, its files may stay.
+        this.log.error("could not delete a key's files", {pubkey: entry.pubkeyHex, error: (e as Error).message});
       }
       this.log.info("key deleted", {pubkey: entry.pubkeyHex});
-      return {status: "deleted"};
-    });
+      data.push({status: "deleted"});
+    }
     // Without slashing protection there is no history: the same document, with empty lists.
     const interchange: Interchange = exported ?? {
       metadata: {interchange_format_version: "5", genesis_validators_root: fallbackRoot},
