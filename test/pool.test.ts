@@ -1,14 +1,15 @@
 // The signing pool on its own: batching, worker failures, and secrets moved (not copied) between threads.
-import {mkdtempSync, readFileSync, rmSync} from "node:fs";
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from "node:fs";
 import {createRequire} from "node:module";
 import {tmpdir} from "node:os";
 import {join} from "node:path";
+import {Worker} from "node:worker_threads";
 import {PublicKey, SecretKey, Signature, verify} from "@chainsafe/blst";
 import {afterEach, describe, expect, it, vi} from "vitest";
 import {loadNetwork} from "../dist/src/config/networks.js";
 import {interopSecretKey} from "../dist/src/keys/interop.js";
 import {KeyTable} from "../dist/src/keys/keyTable.js";
-import {SignerPool} from "../dist/src/pool/pool.js";
+import {SignerPool, workerExecArgv} from "../dist/src/pool/pool.js";
 import {vectorsPath} from "./helpers/signer.js";
 
 const vectors = JSON.parse(readFileSync(vectorsPath, "utf8"));
@@ -120,6 +121,23 @@ describe("signing pool", () => {
       expect(verify(root, pubkey, Signature.fromHex(result.signature))).toBe(true);
     } finally {
       if (holder.open) holder.close();
+      rmSync(dir, {recursive: true, force: true});
+    }
+  });
+
+  it("loads its worker with import() only: require() of an ES module fails at once in its threads, before the ES module loader", async () => {
+    // Piscina tries require() first; through the ES module loader that path once crashed a process.
+    const dir = mkdtempSync(join(tmpdir(), "ts3signer-esm-"));
+    try {
+      writeFileSync(join(dir, "tla.mjs"), "export const x = await Promise.resolve(1);\n");
+      const probe = `const {parentPort} = require("node:worker_threads"); try { require(${JSON.stringify(join(dir, "tla.mjs"))}); parentPort.postMessage("loaded"); } catch (e) { parentPort.postMessage(e.code); }`;
+      const code = await new Promise((resolve, reject) => {
+        const worker = new Worker(probe, {eval: true, execArgv: workerExecArgv});
+        worker.once("message", resolve);
+        worker.once("error", reject);
+      });
+      expect(code).toBe("ERR_REQUIRE_ESM"); // Node's default here: ERR_REQUIRE_ASYNC_MODULE, from inside the loader
+    } finally {
       rmSync(dir, {recursive: true, force: true});
     }
   });

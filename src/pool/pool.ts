@@ -35,6 +35,17 @@ type Pending = {ref: KeyRef; body: Uint8Array; resolve: (r: SignResult) => void;
 type Lane = {pending: Pending[]; flushScheduled: boolean; tasksInFlight: number};
 
 /**
+ * Node flags for the workers. Piscina loads a task module with require() first and falls back to
+ * import(); on Node ≥ 20.19 require() reaches the ES module loader too, and for this worker (it has
+ * a top-level await) fails there. Once in CI that path ended the whole process with a V8 fatal error
+ * ("IsGraphAsync must be used on an instantiated module", under require → loadESMFromCJS). With
+ * require(esm) off, that require() fails at once, before the ES module loader, and import() loads it.
+ */
+export const workerExecArgv: string[] = process.allowedNodeEnvironmentFlags.has("--no-experimental-require-module")
+  ? [...process.execArgv, "--no-experimental-require-module"]
+  : process.execArgv;
+
+/**
  * The Piscina pool of signing workers, fed in batches. A task costs 50–80 µs of thread hand-off
  * (PERF-NOTES.md), so requests share tasks; and a worker must never wait for its next task, so
  * each keeps `tasksPerWorker` queued. Batching adapts to load: while there is room in the workers'
@@ -83,6 +94,7 @@ export class SignerPool implements KeyDeriver {
         // event loop turns: Node runs the Node-API finalizers that free blst's native objects there.
         // With the blocking wait they never ran and memory grew ~550 bytes per signature, forever.
         atomics: "async",
+        execArgv: workerExecArgv,
         workerData,
       });
       // Piscina replaces a worker that dies, except when one has died before it was up: from then
