@@ -99,6 +99,25 @@ static blst_p2 *newPoint(napi_env env, napi_value *external) {
   return point;
 }
 
+/* The scalar is a copy of the secret: wipe it (volatile, so the compiler keeps the stores). */
+static void wipeScalar(blst_scalar *scalar) {
+  volatile byte *wipe = scalar->b;
+  for (size_t i = 0; i < sizeof(scalar->b); i++) wipe[i] = 0;
+}
+
+/*
+ * Reads a secret key into `scalar` if it is in [1, r): 0 would sign to the point at infinity, and
+ * >= r is no key. Otherwise wipes the scalar and throws a RangeError saying `refusal` (never the
+ * key's bytes). Whether a key is valid is all this branches on.
+ */
+static bool readKey(napi_env env, const byte *secretKey, blst_scalar *scalar, const char *refusal) {
+  blst_scalar_from_bendian(scalar, secretKey);
+  if (blst_sk_check(scalar)) return true;
+  wipeScalar(scalar);
+  napi_throw_range_error(env, NULL, refusal);
+  return false;
+}
+
 static napi_value hashToG2(napi_env env, napi_callback_info info) {
   size_t argc = 2;
   napi_value argv[2];
@@ -127,21 +146,11 @@ static napi_value signWithPoint(napi_env env, napi_callback_info info) {
     return fail(env, "signWithPoint(point: Point from hashToG2(), secretKey: Uint8Array(32), out: Uint8Array(96))");
   }
   blst_scalar scalar;
-  blst_scalar_from_bendian(&scalar, secretKey);
-  /* 0 would sign to the point at infinity, and ≥ r is no key: refuse both (the message names no bytes). */
-  bool valid = blst_sk_check(&scalar);
-  if (valid) {
-    blst_p2 signature;
-    blst_sign_pk_in_g1(&signature, point, &scalar);
-    blst_p2_compress(out, &signature);
-  }
-  /* The scalar is a copy of the secret: wipe it (volatile, so the compiler keeps the stores). */
-  volatile byte *wipe = scalar.b;
-  for (size_t i = 0; i < sizeof(scalar.b); i++) wipe[i] = 0;
-  if (!valid) {
-    napi_throw_range_error(env, NULL, "signWithPoint: the secret key is not in [1, r)");
-    return NULL;
-  }
+  if (!readKey(env, secretKey, &scalar, "signWithPoint: the secret key is not in [1, r)")) return NULL;
+  blst_p2 signature;
+  blst_sign_pk_in_g1(&signature, point, &scalar);
+  blst_p2_compress(out, &signature);
+  wipeScalar(&scalar);
   return NULL;
 }
 
@@ -239,16 +248,10 @@ static napi_value signWithTable(napi_env env, napi_callback_info info) {
   if (!table || !secretKey || !out) {
     return fail(env, "signWithTable(table: Table from buildTable(), secretKey: Uint8Array(32), out: Uint8Array(96))");
   }
-  /* As signWithPoint: refuse 0 and values >= r (whether a key is valid is all this tells). */
+  /* comb_sign reads the key's bytes itself: the scalar serves only the range check. */
   blst_scalar scalar;
-  blst_scalar_from_bendian(&scalar, secretKey);
-  const bool valid = blst_sk_check(&scalar);
-  volatile byte *wipe = scalar.b;
-  for (size_t i = 0; i < sizeof(scalar.b); i++) wipe[i] = 0;
-  if (!valid) {
-    napi_throw_range_error(env, NULL, "signWithTable: the secret key is not in [1, r)");
-    return NULL;
-  }
+  if (!readKey(env, secretKey, &scalar, "signWithTable: the secret key is not in [1, r)")) return NULL;
+  wipeScalar(&scalar);
   comb_sign(out, table->entries, table->window, secretKey);
   return NULL;
 }
